@@ -1,0 +1,2 @@
+//! The Alumio client: spaces and bulk `assign_users`, implementing
+//! [`core_api::target::Target`] for the engine.

@@ -1,0 +1,2 @@
+//! The Qlik Cloud client: spaces, assignments, users, groups and OAuth, implementing
+//! [`core_api::target::Target`] for the engine.
