@@ -4,6 +4,7 @@
 pub mod cli;
 pub mod commands;
 pub mod exit;
+pub mod model;
 
 use std::process::ExitCode;
 
