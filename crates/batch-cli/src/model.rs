@@ -293,3 +293,10 @@ pub enum Event {
         interrupted: bool,
     },
 }
+
+/// A consumer of executor events: the progress display, the journal, the failed-rows CSV and the
+/// JSON stream each implement it, and the executor feeds them all the same events in order.
+pub trait Reporter: Send {
+    /// Take one event. An error stops the run: a journal that cannot be written must not be ignored.
+    fn on_event(&mut self, plan: &Plan, event: &Event) -> std::io::Result<()>;
+}
