@@ -1,8 +1,43 @@
 //! Shared ground for roster's vendor clients.
 //!
-//! This crate owns what every target has in common: the HTTP client setup, credentials and secrets,
-//! rate limiting, the retry policy, the error model, pagination helpers, and the [`target`] traits
-//! through which the engine drives a tenant. It never prints: progress reaches the engine through
-//! observer hooks.
+//! This crate owns what every target has in common: the HTTP client setup ([`HttpClient`],
+//! [`ClientConfig`]), credentials and secrets ([`Credentials`], [`Secret`]), rate limiting
+//! ([`RateLimits`]), the retry policy ([`RetryPolicy`]), the error model ([`Error`]), pagination
+//! ([`Page`]), observer hooks ([`Observer`], [`Event`]) and the [`target`] traits through which
+//! the engine drives a tenant. It never prints: progress reaches the engine through the observer.
+//!
+//! ```no_run
+//! use core_api::{ClientConfig, Credentials, RateLimits, RetryPolicy};
+//!
+//! let mut config = ClientConfig::new(
+//!     "https://acme.eu.qlikcloud.com".parse().unwrap(),
+//!     Credentials::api_key("..."),
+//! );
+//! config.limits = RateLimits::per_minute(1000, 100);
+//! config.retry = RetryPolicy::default();
+//! // A vendor crate turns this into its client, e.g. `qlik::Client::new(config)`.
+//! ```
 
+mod auth;
+mod config;
+mod credentials;
+mod error;
+mod http;
+mod limit;
+mod observe;
+mod page;
+mod retry;
 pub mod target;
+
+pub use config::{ClientConfig, Timeouts};
+pub use credentials::{Credentials, Secret};
+pub use error::{Error, ErrorKind, Problem, is_retryable_status};
+pub use http::{HttpClient, Request, Response, Vendor};
+pub use limit::RateLimits;
+pub use observe::{Event, Observer, ThrottleSource, Tier};
+pub use page::{Link, Page, PageLinks};
+pub use retry::RetryPolicy;
+
+/// Re-exported so vendor crates and the engine name the same types.
+pub use ::http::{Method, StatusCode};
+pub use url::Url;

@@ -9,10 +9,9 @@ use std::fmt;
 use async_trait::async_trait;
 use serde::{Deserialize, Serialize};
 
-/// The error every target call returns.
-///
-/// Placeholder until the error model lands; kept as a plain type so the trait is usable today.
-pub type TargetError = Box<dyn std::error::Error + Send + Sync + 'static>;
+/// The error every target call returns: the crate's [`crate::Error`], with its status, API code,
+/// [`crate::Error::kind_code`] and retry information.
+pub type TargetError = crate::Error;
 
 /// Which vendor a target speaks.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
@@ -204,11 +203,7 @@ pub trait Target: Send + Sync {
 
     /// Apply up to [`Capabilities::max_batch`] writes to one space. The result has one entry per
     /// op, in order, so each roster row gets its own outcome even when the vendor writes in bulk.
-    async fn write(
-        &self,
-        space: &SpaceInfo,
-        ops: &[WriteOp],
-    ) -> Vec<Result<WriteOutcome, TargetError>>;
+    async fn write(&self, space: &SpaceInfo, ops: &[WriteOp]) -> Vec<Result<WriteOutcome, TargetError>>;
 
     /// Create a space (migrate with `--create-missing-spaces`).
     async fn create_space(
