@@ -192,6 +192,22 @@ pub trait Target: Send + Sync {
     /// Every user in the tenant (paging at the largest page size).
     async fn list_users(&self) -> Result<Vec<UserInfo>, TargetError>;
 
+    /// How many requests [`Target::find_users_by_email`] sends for these emails, so the planner
+    /// can compare with paging the whole directory ([`Target::list_page_size`] users a request).
+    fn user_lookup_requests(&self, emails: &[String]) -> usize {
+        emails.len()
+    }
+
+    /// How many requests [`Target::find_groups_by_name`] sends for these names.
+    fn group_lookup_requests(&self, names: &[String]) -> usize {
+        names.len()
+    }
+
+    /// How many items one page of [`Target::list_users`] or [`Target::list_groups`] holds.
+    fn list_page_size(&self) -> usize {
+        100
+    }
+
     /// Look up groups by exact name in as few requests as the API allows.
     async fn find_groups_by_name(&self, names: &[String]) -> Result<Vec<GroupInfo>, TargetError>;
 
