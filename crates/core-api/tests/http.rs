@@ -1,6 +1,11 @@
 //! The HTTP layer against a local mock server: retries, classification, throttling, OAuth,
 //! pagination and redaction.
 
+#![expect(
+    clippy::unwrap_used,
+    reason = "test setup fails loudly; helpers are outside #[test] functions"
+)]
+
 use std::sync::Arc;
 use std::sync::atomic::{AtomicU32, Ordering};
 use std::time::{Duration, Instant};
@@ -185,7 +190,8 @@ async fn retries_transient_failures_and_reports_them_on_the_calling_task() {
     tokio::task_local! { static ROW: u32; }
     let mock = Arc::new(Mock::default());
     let url = serve(router(mock.clone())).await;
-    let seen: Arc<Mutex<Vec<(u32, u32, Option<u16>)>>> = Arc::default();
+    type Seen = Vec<(u32, u32, Option<u16>)>;
+    let seen: Arc<Mutex<Seen>> = Arc::default();
     let mut config = config(url, Credentials::api_key("key"));
     let sink = seen.clone();
     config.observer = Some(Arc::new(move |event: &Event<'_>| {
