@@ -1,0 +1,344 @@
+//! Starting, serving and stopping a simulator, and the handle tests hold.
+//!
+//! Connections are served with hyper directly (not `axum::serve`) so that a "connection reset"
+//! fault can drop one connection in the middle of a request: the client then sees a transport
+//! error, never an HTTP status.
+
+use std::io;
+use std::pin::Pin;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::task::{Context, Poll};
+use std::time::Duration;
+
+use axum::Router;
+use hyper_util::rt::TokioIo;
+use hyper_util::service::TowerToHyperService;
+use parking_lot::Mutex;
+use tokio::io::{AsyncRead, AsyncWrite, ReadBuf};
+use tokio::net::{TcpListener, TcpStream};
+use tokio::task::JoinHandle;
+use tokio_util::sync::CancellationToken;
+use tower::ServiceExt;
+
+use crate::config::{AlumioConfig, Faults, SimConfig};
+use crate::error::{Error, ErrorKind};
+use crate::limiter::Bucket;
+use crate::record::{
+    AlumioMemberRecord, AlumioWriteRecord, AssignmentRecord, RequestRecord, Stats, WriteRecord,
+};
+use crate::state::Shared;
+use crate::tenant::Tenant;
+
+/// Starts simulators.
+pub struct Sim;
+
+impl Sim {
+    /// Bind the configured address (loopback, a free port by default) and serve in the background
+    /// until the handle is shut down or dropped.
+    pub async fn start(config: SimConfig) -> Result<SimHandle, Error> {
+        let addr = config.addr;
+        let listener = TcpListener::bind(addr)
+            .await
+            .map_err(|source| ErrorKind::Bind { addr, source })?;
+        let local = listener
+            .local_addr()
+            .map_err(|source| ErrorKind::Bind { addr, source })?;
+        let base_url = format!("http://{local}");
+        let shared = Arc::new(Shared::new(config, base_url.clone()));
+        let app = crate::routes::router(shared.clone());
+        let cancel = CancellationToken::new();
+        let task = tokio::spawn(accept_loop(listener, app, cancel.clone()));
+        Ok(SimHandle {
+            inner: Arc::new(Inner {
+                shared,
+                base_url,
+                cancel,
+                task: Mutex::new(Some(task)),
+            }),
+        })
+    }
+}
+
+struct Inner {
+    shared: Arc<Shared>,
+    base_url: String,
+    cancel: CancellationToken,
+    task: Mutex<Option<JoinHandle<()>>>,
+}
+
+impl Drop for Inner {
+    fn drop(&mut self) {
+        self.cancel.cancel();
+    }
+}
+
+/// A running simulator. Clones share it; it stops when shut down or when the last clone is dropped.
+#[derive(Clone)]
+pub struct SimHandle {
+    inner: Arc<Inner>,
+}
+
+impl std::fmt::Debug for SimHandle {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("SimHandle")
+            .field("base_url", &self.inner.base_url)
+            .finish_non_exhaustive()
+    }
+}
+
+impl SimHandle {
+    /// `http://127.0.0.1:PORT`, without a trailing slash. The Qlik API is under `/api/v1`.
+    pub fn base_url(&self) -> String {
+        self.inner.base_url.clone()
+    }
+
+    /// The Alumio API's base URL: `{base_url}/alumio/api/v1`.
+    pub fn alumio_base_url(&self) -> String {
+        format!("{}/alumio/api/v1", self.inner.base_url)
+    }
+
+    /// The Qlik API keys (secrets), in tenant-file order.
+    pub fn api_keys(&self) -> Vec<String> {
+        self.inner
+            .shared
+            .world
+            .lock()
+            .tenant
+            .api_keys
+            .iter()
+            .map(|k| k.key.clone())
+            .collect()
+    }
+
+    /// The Qlik OAuth clients as `(client_id, client_secret)`.
+    pub fn oauth_clients(&self) -> Vec<(String, String)> {
+        let world = self.inner.shared.world.lock();
+        world
+            .tenant
+            .oauth_clients
+            .iter()
+            .map(|c| (c.client_id.clone(), c.client_secret.clone()))
+            .collect()
+    }
+
+    /// The Alumio API keys (secrets), in tenant-file order.
+    pub fn alumio_api_keys(&self) -> Vec<String> {
+        self.inner
+            .shared
+            .world
+            .lock()
+            .tenant
+            .alumio
+            .api_keys
+            .iter()
+            .map(|k| k.key.clone())
+            .collect()
+    }
+
+    /// Every request so far, in arrival order (`/_sim` calls excluded).
+    pub fn request_log(&self) -> Vec<RequestRecord> {
+        self.inner.shared.logs.lock().requests.clone()
+    }
+
+    /// The counters.
+    pub fn stats(&self) -> Stats {
+        self.inner.shared.stats()
+    }
+
+    /// The current Qlik assignments.
+    pub fn assignments(&self) -> Vec<AssignmentRecord> {
+        self.inner
+            .shared
+            .world
+            .lock()
+            .all_assignments()
+            .into_iter()
+            .map(|a| AssignmentRecord {
+                id: a.id,
+                space_id: a.space_id,
+                kind: a.assignee_type.as_str().to_owned(),
+                assignee_id: a.assignee_id,
+                roles: a.roles,
+            })
+            .collect()
+    }
+
+    /// Every Qlik assignment write applied, in order.
+    pub fn write_log(&self) -> Vec<WriteRecord> {
+        self.inner.shared.logs.lock().writes.clone()
+    }
+
+    /// The whole current state (spaces and groups created, assignments, Alumio members) as a
+    /// tenant.
+    pub fn tenant(&self) -> Tenant {
+        self.inner.shared.world.lock().snapshot()
+    }
+
+    /// The current Alumio memberships.
+    pub fn alumio_members(&self) -> Vec<AlumioMemberRecord> {
+        self.inner
+            .shared
+            .world
+            .lock()
+            .tenant
+            .alumio
+            .members
+            .iter()
+            .map(|m| AlumioMemberRecord {
+                space: m.space.clone(),
+                email: m.email.clone(),
+                roles: m.roles.clone(),
+            })
+            .collect()
+    }
+
+    /// Every `assign_users` call that reached validation, in order.
+    pub fn alumio_write_log(&self) -> Vec<AlumioWriteRecord> {
+        self.inner.shared.logs.lock().alumio_writes.clone()
+    }
+
+    /// Change the injected faults from now on.
+    pub fn set_faults(&self, faults: Faults) {
+        *self.inner.shared.faults.lock() = faults;
+    }
+
+    /// Change the Qlik per-minute limits (`None` = unlimited); the buckets start afresh.
+    pub fn set_limits(&self, tier1: Option<u32>, tier2: Option<u32>) {
+        self.inner.shared.limiter.set(Bucket::QlikTier1, tier1);
+        self.inner.shared.limiter.set(Bucket::QlikTier2, tier2);
+    }
+
+    /// Change the Alumio behaviour from now on (its limits' buckets start afresh).
+    pub fn set_alumio(&self, config: AlumioConfig) {
+        self.inner
+            .shared
+            .limiter
+            .set(Bucket::AlumioRead, config.reads_per_min);
+        self.inner
+            .shared
+            .limiter
+            .set(Bucket::AlumioWrite, config.writes_per_min);
+        *self.inner.shared.alumio.lock() = config;
+    }
+
+    /// The Alumio behaviour in force.
+    pub fn alumio_config(&self) -> AlumioConfig {
+        self.inner.shared.alumio.lock().clone()
+    }
+
+    /// Stop accepting, drop every open connection and wait for the server task to end.
+    pub async fn shutdown(self) {
+        self.inner.cancel.cancel();
+        let task = self.inner.task.lock().take();
+        if let Some(task) = task {
+            let _ = task.await;
+        }
+    }
+}
+
+async fn accept_loop(listener: TcpListener, app: Router, cancel: CancellationToken) {
+    loop {
+        let accepted = tokio::select! {
+            () = cancel.cancelled() => break,
+            accepted = listener.accept() => accepted,
+        };
+        match accepted {
+            Ok((stream, _)) => {
+                tokio::spawn(serve_connection(stream, app.clone(), cancel.clone()));
+            }
+            Err(error) => {
+                // Out of file descriptors and the like: back off briefly instead of spinning.
+                tracing::warn!(%error, "accept failed");
+                tokio::time::sleep(Duration::from_millis(10)).await;
+            }
+        }
+    }
+}
+
+/// Put into each request's extensions; cancelling it drops the request's connection with a reset.
+#[derive(Clone)]
+pub(crate) struct ConnectionKill {
+    token: CancellationToken,
+    reset: Arc<AtomicBool>,
+}
+
+impl ConnectionKill {
+    pub(crate) fn kill(&self) {
+        self.reset.store(true, Ordering::SeqCst);
+        self.token.cancel();
+    }
+}
+
+async fn serve_connection(stream: TcpStream, app: Router, shutdown: CancellationToken) {
+    let _ = stream.set_nodelay(true);
+    let kill = ConnectionKill {
+        token: CancellationToken::new(),
+        reset: Arc::new(AtomicBool::new(false)),
+    };
+    let io = ResetOnDrop {
+        inner: stream,
+        reset: kill.reset.clone(),
+    };
+    let per_request = kill.clone();
+    let service = tower::service_fn(move |mut req: http::Request<hyper::body::Incoming>| {
+        req.extensions_mut().insert(per_request.clone());
+        app.clone().oneshot(req.map(axum::body::Body::new))
+    });
+    let connection = hyper::server::conn::http1::Builder::new()
+        .serve_connection(TokioIo::new(io), TowerToHyperService::new(service));
+    tokio::select! {
+        _ = connection => {}
+        () = kill.token.cancelled() => {}
+        () = shutdown.cancelled() => {}
+    }
+}
+
+/// A TCP stream that, when a reset was asked for, closes with RST instead of FIN.
+struct ResetOnDrop {
+    inner: TcpStream,
+    reset: Arc<AtomicBool>,
+}
+
+impl Drop for ResetOnDrop {
+    fn drop(&mut self) {
+        if self.reset.load(Ordering::SeqCst) {
+            // A zero linger makes close() send RST and return at once, so it cannot block the
+            // thread (the reason tokio deprecates the setter).
+            #[expect(deprecated, reason = "zero linger never blocks; it is how a reset is sent")]
+            let _ = self.inner.set_linger(Some(Duration::ZERO));
+        }
+    }
+}
+
+impl AsyncRead for ResetOnDrop {
+    fn poll_read(self: Pin<&mut Self>, cx: &mut Context<'_>, buf: &mut ReadBuf<'_>) -> Poll<io::Result<()>> {
+        Pin::new(&mut self.get_mut().inner).poll_read(cx, buf)
+    }
+}
+
+impl AsyncWrite for ResetOnDrop {
+    fn poll_write(self: Pin<&mut Self>, cx: &mut Context<'_>, buf: &[u8]) -> Poll<io::Result<usize>> {
+        Pin::new(&mut self.get_mut().inner).poll_write(cx, buf)
+    }
+
+    fn poll_flush(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<io::Result<()>> {
+        Pin::new(&mut self.get_mut().inner).poll_flush(cx)
+    }
+
+    fn poll_shutdown(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<io::Result<()>> {
+        Pin::new(&mut self.get_mut().inner).poll_shutdown(cx)
+    }
+
+    fn poll_write_vectored(
+        self: Pin<&mut Self>,
+        cx: &mut Context<'_>,
+        bufs: &[io::IoSlice<'_>],
+    ) -> Poll<io::Result<usize>> {
+        Pin::new(&mut self.get_mut().inner).poll_write_vectored(cx, bufs)
+    }
+
+    fn is_write_vectored(&self) -> bool {
+        self.inner.is_write_vectored()
+    }
+}

@@ -1,0 +1,272 @@
+//! The simulator's mutable state, shared by the connection tasks and the handle.
+
+use std::collections::{BTreeMap, HashMap};
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::time::{Duration, Instant};
+
+use parking_lot::Mutex;
+use rand::rngs::StdRng;
+use rand::{Rng, SeedableRng};
+
+use crate::config::{AlumioConfig, Faults, SimConfig};
+use crate::limiter::{Bucket, Limiter};
+use crate::record::{
+    AlumioEntryOutcome, AlumioWriteRecord, Api, FaultKind, RequestRecord, Stats, TierStats, WriteRecord,
+};
+use crate::tenant::{Assignment, Tenant};
+
+/// The time stamp given to everything loaded from the tenant file.
+pub(crate) const EPOCH: &str = "2025-01-01T00:00:00Z";
+
+/// An assignment with the bookkeeping the API shows.
+#[derive(Debug, Clone)]
+pub(crate) struct StoredAssignment {
+    pub(crate) a: Assignment,
+    pub(crate) created_at: String,
+    pub(crate) created_by: String,
+    pub(crate) updated_at: String,
+    pub(crate) updated_by: String,
+}
+
+/// The data: the tenant, with assignments kept per space so lookups stay cheap in big runs.
+pub(crate) struct World {
+    pub(crate) tenant: Tenant,
+    /// Space id -> its assignments in creation order.
+    pub(crate) assignments: HashMap<String, Vec<StoredAssignment>>,
+}
+
+impl World {
+    fn new(mut tenant: Tenant) -> Self {
+        let mut assignments: HashMap<String, Vec<StoredAssignment>> = HashMap::new();
+        for a in std::mem::take(&mut tenant.assignments) {
+            let owner = tenant
+                .space_by_id(&a.space_id)
+                .map(|s| s.owner_id.clone())
+                .unwrap_or_default();
+            assignments
+                .entry(a.space_id.clone())
+                .or_default()
+                .push(StoredAssignment {
+                    a,
+                    created_at: EPOCH.to_owned(),
+                    created_by: owner.clone(),
+                    updated_at: EPOCH.to_owned(),
+                    updated_by: owner,
+                });
+        }
+        Self { tenant, assignments }
+    }
+
+    /// The current state as a tenant file.
+    pub(crate) fn snapshot(&self) -> Tenant {
+        let mut tenant = self.tenant.clone();
+        tenant.assignments = self.all_assignments();
+        tenant
+    }
+
+    /// Every assignment, spaces in tenant order.
+    pub(crate) fn all_assignments(&self) -> Vec<Assignment> {
+        self.tenant
+            .spaces
+            .iter()
+            .flat_map(|s| self.assignments.get(&s.id).into_iter().flatten())
+            .map(|s| s.a.clone())
+            .collect()
+    }
+}
+
+/// An issued OAuth access token.
+pub(crate) struct IssuedToken {
+    pub(crate) client_id: String,
+    pub(crate) user_id: String,
+    pub(crate) expires: Instant,
+}
+
+/// Who is calling, as established by the bearer token.
+#[derive(Debug, Clone)]
+pub(crate) struct Caller {
+    /// The credential's id (never the secret).
+    pub(crate) credential: String,
+    /// The user the credential acts as; rate limits are per user.
+    pub(crate) user_id: String,
+}
+
+#[derive(Default)]
+pub(crate) struct Logs {
+    pub(crate) requests: Vec<RequestRecord>,
+    pub(crate) writes: Vec<WriteRecord>,
+    pub(crate) alumio_writes: Vec<AlumioWriteRecord>,
+}
+
+/// Everything the tasks share.
+pub(crate) struct Shared {
+    pub(crate) started: Instant,
+    pub(crate) base_url: String,
+    pub(crate) world: Mutex<World>,
+    pub(crate) logs: Mutex<Logs>,
+    rng: Mutex<StdRng>,
+    pub(crate) faults: Mutex<Faults>,
+    pub(crate) limiter: Limiter,
+    pub(crate) tokens: Mutex<HashMap<String, IssuedToken>>,
+    pub(crate) latency: Duration,
+    pub(crate) jitter: Duration,
+    pub(crate) token_ttl: Duration,
+    pub(crate) qlik_enabled: bool,
+    pub(crate) alumio: Mutex<AlumioConfig>,
+    counter: AtomicU64,
+}
+
+impl Shared {
+    pub(crate) fn new(config: SimConfig, base_url: String) -> Self {
+        let limiter = Limiter::new(
+            config.burst_window,
+            &[
+                (Bucket::QlikTier1, config.tier1_per_min),
+                (Bucket::QlikTier2, config.tier2_per_min),
+                (Bucket::AlumioRead, config.alumio.reads_per_min),
+                (Bucket::AlumioWrite, config.alumio.writes_per_min),
+            ],
+        );
+        Self {
+            started: Instant::now(),
+            base_url,
+            world: Mutex::new(World::new(config.tenant)),
+            logs: Mutex::new(Logs::default()),
+            rng: Mutex::new(StdRng::seed_from_u64(config.seed)),
+            faults: Mutex::new(config.faults),
+            limiter,
+            tokens: Mutex::new(HashMap::new()),
+            latency: config.latency,
+            jitter: config.jitter,
+            token_ttl: config.token_ttl,
+            qlik_enabled: config.qlik_enabled,
+            alumio: Mutex::new(config.alumio),
+            counter: AtomicU64::new(1),
+        }
+    }
+
+    /// A fresh number, for ids and trace ids.
+    pub(crate) fn next_number(&self) -> u64 {
+        self.counter.fetch_add(1, Ordering::Relaxed)
+    }
+
+    /// A new Qlik-looking 24-hex-digit id, distinct from the tenant file's.
+    pub(crate) fn new_id(&self) -> String {
+        format!("5151{:020x}", self.next_number())
+    }
+
+    /// A trace id for an error body.
+    pub(crate) fn trace_id(&self) -> String {
+        format!("{:032x}", self.next_number().wrapping_mul(0x9E37_79B9_7F4A_7C15))
+    }
+
+    /// Draw this request's fault and extra latency. One lock, fixed order of draws: the same
+    /// seed and the same order of requests give the same faults.
+    pub(crate) fn draw(&self) -> (Option<FaultKind>, Duration, Faults) {
+        let faults = self.faults.lock().clone();
+        let mut rng = self.rng.lock();
+        let roll: f64 = rng.random();
+        let jitter = if self.jitter.is_zero() {
+            Duration::ZERO
+        } else {
+            Duration::from_nanos(
+                rng.random_range(0..=u64::try_from(self.jitter.as_nanos()).unwrap_or(u64::MAX)),
+            )
+        };
+        drop(rng);
+        let mut edge = 0.0;
+        let mut fault = None;
+        for (p, kind) in [
+            (faults.p500, FaultKind::Http500),
+            (faults.p503, FaultKind::Http503),
+            (faults.reset, FaultKind::Reset),
+            (faults.slow, FaultKind::Slow),
+        ] {
+            edge += p;
+            if roll < edge {
+                fault = Some(kind);
+                break;
+            }
+        }
+        (fault, self.latency + jitter, faults)
+    }
+
+    /// A random token value for OAuth.
+    pub(crate) fn random_token(&self) -> String {
+        let mut rng = self.rng.lock();
+        format!("sim-at-{:016x}{:016x}", rng.random::<u64>(), rng.random::<u64>())
+    }
+
+    pub(crate) fn elapsed(&self) -> Duration {
+        self.started.elapsed()
+    }
+
+    /// Log a request as it arrives (so the log is in arrival order); returns its index.
+    pub(crate) fn log_start(&self, record: RequestRecord) -> usize {
+        let mut logs = self.logs.lock();
+        logs.requests.push(record);
+        logs.requests.len() - 1
+    }
+
+    /// Fill in the status once the response is known.
+    pub(crate) fn log_status(&self, index: usize, status: u16) {
+        if let Some(record) = self.logs.lock().requests.get_mut(index) {
+            record.status = status;
+        }
+    }
+
+    pub(crate) fn stats(&self) -> Stats {
+        let logs = self.logs.lock();
+        let mut stats = Stats::default();
+        for r in &logs.requests {
+            stats.requests += 1;
+            let key = match (r.api, r.tier) {
+                (Api::Qlik, Some(t)) => format!("qlik-tier{t}"),
+                (Api::Alumio, Some(t)) => format!("alumio-tier{t}"),
+                (Api::OAuth, _) => "oauth".to_owned(),
+                _ => "other".to_owned(),
+            };
+            let tier: &mut TierStats = stats.by_tier.entry(key).or_default();
+            tier.requests += 1;
+            *tier.by_status.entry(r.status).or_default() += 1;
+            if r.status == 429 {
+                tier.rate_limited += 1;
+                stats.rate_limited += 1;
+            }
+            if let Some(f) = r.fault {
+                let name = serde_json::to_value(f)
+                    .ok()
+                    .and_then(|v| v.as_str().map(str::to_owned))
+                    .unwrap_or_default();
+                *stats.faults.entry(name).or_default() += 1;
+            }
+        }
+        for w in &logs.writes {
+            *stats
+                .writes_applied
+                .entry(w.space_id.clone())
+                .or_default()
+                .entry(w.assignee_id.clone())
+                .or_default() += 1;
+        }
+        let mut alumio: BTreeMap<String, BTreeMap<String, u64>> = BTreeMap::new();
+        for w in &logs.alumio_writes {
+            for (email, outcome) in &w.entries {
+                if matches!(outcome, AlumioEntryOutcome::Added | AlumioEntryOutcome::Updated) {
+                    *alumio
+                        .entry(w.space.clone())
+                        .or_default()
+                        .entry(email.clone())
+                        .or_default() += 1;
+                }
+            }
+        }
+        stats.alumio_writes_applied = alumio;
+        stats
+    }
+}
+
+/// The current time as RFC 3339, for `createdAt` and friends.
+pub(crate) fn now_rfc3339() -> String {
+    humantime::format_rfc3339_seconds(std::time::SystemTime::now()).to_string()
+}
