@@ -5,6 +5,7 @@ pub mod cli;
 pub mod commands;
 pub mod exit;
 pub mod model;
+pub mod report;
 
 use std::process::ExitCode;
 

@@ -1,0 +1,248 @@
+//! `--json`: one JSON object per executor event, one per line, on stdout.
+//!
+//! This is a public format, versioned by `format_version` in the `started` event. Within a
+//! version fields may be added, never removed or renamed; consumers should ignore fields they do
+//! not know. Every object has an `event` field; durations are whole milliseconds; row events
+//! carry `index` (the row's position in the plan) and `row`, the row as the roster names it:
+//!
+//! ```text
+//! {"event":"started","format_version":1,"target":"prod","write_limit_per_min":100,"totals":{…}}
+//! {"event":"row_started","index":7,"row":{"line":12,"key":"…","space":"Sales","space_id":"…","assignee_kind":"user","assignee":"a@example.com","assignee_id":"…"}}
+//! {"event":"row_retrying","index":7,"row":{…},"attempt":2,"delay_ms":1000,"cause":"server error (HTTP 503)","totals":{…}}
+//! {"event":"throttled","resume_in_ms":13000,"totals":{…}}
+//! {"event":"row_finished","index":7,"row":{…},"outcome":"created","attempts":1,"totals":{…}}
+//! {"event":"row_finished","index":9,"row":{…},"outcome":"failed","error":{"code":"unknown_user","http_status":null,"message":"…","attempts":0},"attempts":0,"totals":{…}}
+//! {"event":"interrupted","totals":{…}}
+//! {"event":"finished","elapsed_ms":45012,"interrupted":false,"totals":{…}}
+//! ```
+//!
+//! `outcome` is one of `created`, `updated`, `unchanged`, `deleted`, `failed`. `totals` has the
+//! running counts `total`, `done`, `resumed`, `created`, `updated`, `unchanged`, `deleted`,
+//! `failed`, `retrying`, `writes` and `throttled` (429 responses received).
+
+use std::io::{self, Write};
+use std::time::Duration;
+
+use core_api::target::AssigneeKind;
+use serde::Serialize;
+
+use super::plan::{assignee_label, space_label};
+use crate::model::{Event, Plan, Reporter, RowError, RowOutcome, Totals};
+
+/// The version of the JSON event stream (`format_version` in `started`).
+pub const EVENTS_JSON_VERSION: u32 = 1;
+
+/// A row as the roster names it, with the ids it resolved to.
+#[derive(Debug, Serialize)]
+struct RowJson<'a> {
+    line: u64,
+    key: &'a str,
+    space: &'a str,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    space_id: Option<&'a str>,
+    assignee_kind: AssigneeKind,
+    assignee: &'a str,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    assignee_id: Option<&'a str>,
+}
+
+#[derive(Debug, Serialize)]
+#[serde(tag = "event", rename_all = "snake_case")]
+enum JsonEvent<'a> {
+    Started {
+        format_version: u32,
+        target: &'a str,
+        write_limit_per_min: u32,
+        totals: &'a Totals,
+    },
+    RowStarted {
+        index: usize,
+        #[serde(skip_serializing_if = "Option::is_none")]
+        row: Option<RowJson<'a>>,
+    },
+    RowRetrying {
+        index: usize,
+        #[serde(skip_serializing_if = "Option::is_none")]
+        row: Option<RowJson<'a>>,
+        attempt: u32,
+        delay_ms: u64,
+        cause: &'a str,
+        totals: &'a Totals,
+    },
+    Throttled {
+        resume_in_ms: u64,
+        totals: &'a Totals,
+    },
+    RowFinished {
+        index: usize,
+        #[serde(skip_serializing_if = "Option::is_none")]
+        row: Option<RowJson<'a>>,
+        outcome: &'static str,
+        #[serde(skip_serializing_if = "Option::is_none")]
+        error: Option<&'a RowError>,
+        attempts: u32,
+        totals: &'a Totals,
+    },
+    Interrupted {
+        totals: &'a Totals,
+    },
+    Finished {
+        elapsed_ms: u64,
+        interrupted: bool,
+        totals: &'a Totals,
+    },
+}
+
+fn ms(d: Duration) -> u64 {
+    u64::try_from(d.as_millis()).unwrap_or(u64::MAX)
+}
+
+fn row(plan: &Plan, index: usize) -> Option<RowJson<'_>> {
+    plan.items.get(index).map(|item| RowJson {
+        line: item.line,
+        key: &item.key.0,
+        space: space_label(item),
+        space_id: item.space_info.as_ref().map(|s| s.id.as_str()),
+        assignee_kind: item.assignee_kind,
+        assignee: assignee_label(item),
+        assignee_id: item.assignee_id.as_deref(),
+    })
+}
+
+fn to_json<'a>(plan: &'a Plan, event: &'a Event) -> JsonEvent<'a> {
+    match event {
+        Event::Started {
+            totals,
+            write_limit_per_min,
+        } => JsonEvent::Started {
+            format_version: EVENTS_JSON_VERSION,
+            target: &plan.target,
+            write_limit_per_min: *write_limit_per_min,
+            totals,
+        },
+        Event::RowStarted { index } => JsonEvent::RowStarted {
+            index: *index,
+            row: row(plan, *index),
+        },
+        Event::RowRetrying {
+            index,
+            attempt,
+            delay,
+            cause,
+            totals,
+        } => JsonEvent::RowRetrying {
+            index: *index,
+            row: row(plan, *index),
+            attempt: *attempt,
+            delay_ms: ms(*delay),
+            cause,
+            totals,
+        },
+        Event::Throttled { resume_in, totals } => JsonEvent::Throttled {
+            resume_in_ms: ms(*resume_in),
+            totals,
+        },
+        Event::RowFinished {
+            index,
+            outcome,
+            attempts,
+            totals,
+        } => {
+            let (outcome, error) = match outcome {
+                RowOutcome::Created => ("created", None),
+                RowOutcome::Updated => ("updated", None),
+                RowOutcome::Unchanged => ("unchanged", None),
+                RowOutcome::Deleted => ("deleted", None),
+                RowOutcome::Failed(err) => ("failed", Some(err)),
+            };
+            JsonEvent::RowFinished {
+                index: *index,
+                row: row(plan, *index),
+                outcome,
+                error,
+                attempts: *attempts,
+                totals,
+            }
+        }
+        Event::Interrupted { totals } => JsonEvent::Interrupted { totals },
+        Event::Finished {
+            totals,
+            elapsed,
+            interrupted,
+        } => JsonEvent::Finished {
+            elapsed_ms: ms(*elapsed),
+            interrupted: *interrupted,
+            totals,
+        },
+    }
+}
+
+/// Write one event as one line of JSON.
+pub fn write_event(plan: &Plan, event: &Event, out: &mut impl Write) -> io::Result<()> {
+    serde_json::to_writer(&mut *out, &to_json(plan, event))?;
+    out.write_all(b"\n")
+}
+
+/// The `--json` reporter: every event, one line each, flushed as written so a consumer sees
+/// the run live.
+pub struct JsonReporter {
+    out: Box<dyn Write + Send>,
+}
+
+impl JsonReporter {
+    /// Write to `out` (stdout in the CLI).
+    pub fn new(out: Box<dyn Write + Send>) -> Self {
+        Self { out }
+    }
+
+    /// Write to the process's stdout.
+    pub fn stdout() -> Self {
+        Self::new(Box::new(io::stdout()))
+    }
+}
+
+impl Reporter for JsonReporter {
+    fn on_event(&mut self, plan: &Plan, event: &Event) -> io::Result<()> {
+        write_event(plan, event, &mut self.out)?;
+        self.out.flush()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::report::testing::{SharedBuf, demo_events, demo_plan, interrupted_events};
+
+    fn lines(events: &[(Duration, Event)]) -> String {
+        let plan = demo_plan();
+        let buf = SharedBuf::default();
+        let mut r = JsonReporter::new(Box::new(buf.clone()));
+        for (_, e) in events {
+            r.on_event(&plan, e).unwrap();
+        }
+        buf.text()
+    }
+
+    #[test]
+    fn json_event_lines() {
+        let plan = demo_plan();
+        let events = demo_events(&plan);
+        let text = lines(&events);
+        assert_eq!(text.lines().count(), events.len(), "one line per event");
+        for line in text.lines() {
+            let v: serde_json::Value = serde_json::from_str(line).unwrap();
+            assert!(v["event"].is_string(), "{line}");
+        }
+        insta::assert_snapshot!(text);
+    }
+
+    #[test]
+    fn json_event_lines_interrupted() {
+        let plan = demo_plan();
+        let text = lines(&interrupted_events(&plan));
+        let last: serde_json::Value = serde_json::from_str(text.lines().last().unwrap()).unwrap();
+        assert_eq!(last["event"], "finished");
+        assert_eq!(last["interrupted"], true);
+        insta::assert_snapshot!(text);
+    }
+}

@@ -1,0 +1,350 @@
+//! The live state both apply displays (bar and plain lines) derive from the event stream: rates,
+//! ETA, the current 429 pause, and the status text they share.
+
+use std::collections::VecDeque;
+use std::time::{Duration, Instant};
+
+use super::format;
+use super::plan::{assignee_label, space_label};
+use crate::model::{Event, Plan, RowError, RowOutcome, Totals};
+
+/// A source of "now", so tests can drive time-based output without sleeping.
+pub type Clock = Box<dyn Fn() -> Instant + Send + Sync>;
+
+/// The real clock.
+pub fn system_clock() -> Clock {
+    Box::new(Instant::now)
+}
+
+/// How far back rates look: long enough to smooth over a 429 pause's edges, short enough to show
+/// the current pace rather than the whole run's average.
+const RATE_WINDOW: Duration = Duration::from_secs(30);
+/// Below this span a rate is noise.
+const MIN_RATE_SPAN: Duration = Duration::from_secs(2);
+/// Samples closer together than this are merged, which bounds memory at high event rates.
+const SAMPLE_SPACING: Duration = Duration::from_millis(100);
+
+/// A counter's recent rate, from samples of its value over time.
+#[derive(Debug, Default)]
+pub struct RateMeter {
+    samples: VecDeque<(Instant, u64)>,
+}
+
+impl RateMeter {
+    /// Note the counter's value at `now`.
+    pub fn record(&mut self, now: Instant, value: u64) {
+        let merge = self.samples.len() > 1;
+        if let Some(last) = self.samples.back_mut()
+            && merge
+            && now.saturating_duration_since(last.0) < SAMPLE_SPACING
+        {
+            last.1 = value;
+        } else {
+            self.samples.push_back((now, value));
+        }
+        // Keep one sample older than the window so the window is always fully covered.
+        while self.samples.len() > 2
+            && self
+                .samples
+                .get(1)
+                .is_some_and(|s| now.saturating_duration_since(s.0) > RATE_WINDOW)
+        {
+            self.samples.pop_front();
+        }
+    }
+
+    /// Per second over the recent window, measured up to `now`.
+    pub fn per_sec(&self, now: Instant) -> Option<f64> {
+        let (first, last) = (self.samples.front()?, self.samples.back()?);
+        let span = now.saturating_duration_since(first.0);
+        if span < MIN_RATE_SPAN {
+            return None;
+        }
+        #[expect(clippy::cast_precision_loss, reason = "counts are far below 2^52")]
+        let delta = last.1.saturating_sub(first.1) as f64;
+        Some(delta / span.as_secs_f64())
+    }
+}
+
+/// What a display knows about the run so far.
+#[derive(Debug, Default)]
+pub struct LiveState {
+    /// When `Started` arrived.
+    pub started: Option<Instant>,
+    /// The write limit from `Started`.
+    pub write_limit_per_min: Option<u32>,
+    /// The latest totals.
+    pub totals: Totals,
+    /// When the current 429 pause ends.
+    pub throttled_until: Option<Instant>,
+    writes: RateMeter,
+    rows: RateMeter,
+}
+
+impl LiveState {
+    /// Take in one event at `now`.
+    pub fn observe(&mut self, event: &Event, now: Instant) {
+        match event {
+            Event::Started {
+                totals,
+                write_limit_per_min,
+            } => {
+                self.started = Some(now);
+                self.write_limit_per_min = Some(*write_limit_per_min).filter(|l| *l > 0);
+                self.totals = *totals;
+            }
+            Event::Throttled { resume_in, totals } => {
+                let until = now + *resume_in;
+                self.throttled_until = Some(self.throttled_until.map_or(until, |u| u.max(until)));
+                self.totals = *totals;
+            }
+            Event::RowRetrying { totals, .. }
+            | Event::RowFinished { totals, .. }
+            | Event::Interrupted { totals }
+            | Event::Finished { totals, .. } => self.totals = *totals,
+            Event::RowStarted { .. } => {}
+        }
+        self.writes.record(now, self.totals.writes);
+        self.rows.record(now, self.totals.done);
+    }
+
+    /// The time left in the current 429 pause, if one is on.
+    pub fn pause_left(&self, now: Instant) -> Option<Duration> {
+        self.throttled_until
+            .map(|u| u.saturating_duration_since(now))
+            .filter(|d| !d.is_zero())
+    }
+
+    /// Writes per minute over the recent window.
+    pub fn writes_per_min(&self, now: Instant) -> Option<f64> {
+        self.writes.per_sec(now).map(|r| r * 60.0)
+    }
+
+    /// Time since `Started`.
+    pub fn elapsed(&self, now: Instant) -> Duration {
+        self.started
+            .map(|s| now.saturating_duration_since(s))
+            .unwrap_or_default()
+    }
+
+    /// Time to finish the remaining rows at the recent pace.
+    pub fn eta(&self, now: Instant) -> Option<Duration> {
+        let remaining = self.totals.total.saturating_sub(self.totals.done);
+        if remaining == 0 {
+            return Some(Duration::ZERO);
+        }
+        let rate = self.rows.per_sec(now).filter(|r| *r > 0.0)?;
+        #[expect(clippy::cast_precision_loss, reason = "row counts are far below 2^52")]
+        let secs = remaining as f64 / rate;
+        Duration::try_from_secs_f64(secs).ok()
+    }
+
+    /// `98/min of 100/min`, or `-/min` before there is a rate.
+    pub fn rate_text(&self, now: Instant) -> String {
+        let achieved = self
+            .writes_per_min(now)
+            .map_or_else(|| "-/min".to_owned(), format::per_min);
+        match self.write_limit_per_min {
+            Some(limit) => format!("{achieved} of {}", format::per_min(f64::from(limit))),
+            None => achieved,
+        }
+    }
+
+    /// `eta 1m 05s`, or `eta -` before there is a pace.
+    pub fn eta_text(&self, now: Instant) -> String {
+        self.eta(now)
+            .map_or_else(|| "eta -".to_owned(), |d| format!("eta {}", format::duration(d)))
+    }
+
+    /// `done/total rows (pct%)`.
+    pub fn progress_text(&self) -> String {
+        let t = &self.totals;
+        let pct = t.done.saturating_mul(100).checked_div(t.total).unwrap_or(100);
+        format!(
+            "{}/{} rows ({pct}%)",
+            format::count(t.done),
+            format::count(t.total)
+        )
+    }
+}
+
+/// `300 created, 20 updated, 15 unchanged, 5 failed, 2 retrying, 3 throttled (429)`.
+pub fn counters_text(t: &Totals) -> String {
+    let mut parts = vec![
+        format!("{} created", format::count(t.created)),
+        format!("{} updated", format::count(t.updated)),
+        format!("{} unchanged", format::count(t.unchanged)),
+    ];
+    if t.deleted > 0 {
+        parts.push(format!("{} deleted", format::count(t.deleted)));
+    }
+    parts.push(format!("{} failed", format::count(t.failed)));
+    parts.push(format!("{} retrying", format::count(t.retrying)));
+    parts.push(format!("{} throttled (429)", format::count(t.throttled)));
+    parts.join(", ")
+}
+
+/// `resuming: 500 of 2,000 rows already done`, when an earlier run did some.
+pub fn resume_text(t: &Totals) -> Option<String> {
+    (t.resumed > 0).then(|| {
+        format!(
+            "resuming: {} of {} rows already done",
+            format::count(t.resumed),
+            format::count(t.total)
+        )
+    })
+}
+
+/// `throttled (429), resuming in 13s`.
+pub fn throttle_text(left: Duration) -> String {
+    format!("throttled (429), resuming in {}", format::countdown(left))
+}
+
+/// How many failures are shown as they happen; the rest are in the failed-rows CSV.
+pub const SHOWN_FAILURES: u64 = 10;
+
+/// `failed: line 12, Sales, user nobody@example.com: unknown user (unknown_user)`.
+pub fn failure_text(plan: &Plan, index: usize, err: &RowError) -> String {
+    let status = err.http_status.map(|s| format!(", HTTP {s}")).unwrap_or_default();
+    match plan.items.get(index) {
+        Some(item) => format!(
+            "failed: line {}, {}, {} {}: {} ({}{status})",
+            item.line,
+            space_label(item),
+            item.assignee_kind,
+            assignee_label(item),
+            err.message,
+            err.code
+        ),
+        None => format!("failed: row {index}: {} ({}{status})", err.message, err.code),
+    }
+}
+
+/// Failures as they happen, up to [`SHOWN_FAILURES`], then one note pointing at the CSV.
+#[derive(Debug, Default)]
+pub struct FailureFeed {
+    shown: u64,
+}
+
+impl FailureFeed {
+    /// The line to print for this event, if any.
+    pub fn line(&mut self, plan: &Plan, event: &Event) -> Option<String> {
+        let Event::RowFinished {
+            index,
+            outcome: RowOutcome::Failed(err),
+            ..
+        } = event
+        else {
+            return None;
+        };
+        self.shown += 1;
+        if self.shown <= SHOWN_FAILURES {
+            Some(failure_text(plan, *index, err))
+        } else if self.shown == SHOWN_FAILURES + 1 {
+            Some("more rows failed: see the failed-rows CSV at the end".to_owned())
+        } else {
+            None
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn rate_over_the_window() {
+        let t0 = Instant::now();
+        let mut m = RateMeter::default();
+        m.record(t0, 0);
+        assert_eq!(m.per_sec(t0 + Duration::from_secs(1)), None, "too short to tell");
+        for s in 1..=120 {
+            m.record(t0 + Duration::from_secs(s), s * 2);
+        }
+        let r = m.per_sec(t0 + Duration::from_secs(120)).unwrap();
+        assert!((r - 2.0).abs() < 0.1, "{r}");
+        assert!(
+            m.samples.len() <= 33,
+            "old samples are dropped: {}",
+            m.samples.len()
+        );
+    }
+
+    #[test]
+    fn rate_falls_during_a_pause() {
+        let t0 = Instant::now();
+        let mut m = RateMeter::default();
+        for s in 0..=30 {
+            m.record(t0 + Duration::from_secs(s), s * 10);
+        }
+        let before = m.per_sec(t0 + Duration::from_secs(30)).unwrap();
+        let during = m.per_sec(t0 + Duration::from_secs(45)).unwrap();
+        assert!(during < before, "{during} < {before}");
+    }
+
+    #[test]
+    fn eta_from_the_pace() {
+        let t0 = Instant::now();
+        let mut s = LiveState::default();
+        let totals = Totals {
+            total: 100,
+            ..Totals::default()
+        };
+        s.observe(
+            &Event::Started {
+                totals,
+                write_limit_per_min: 60,
+            },
+            t0,
+        );
+        assert_eq!(s.eta(t0), None);
+        let totals = Totals {
+            total: 100,
+            done: 50,
+            writes: 50,
+            ..Totals::default()
+        };
+        s.observe(
+            &Event::RowFinished {
+                index: 0,
+                outcome: RowOutcome::Created,
+                attempts: 1,
+                totals,
+            },
+            t0 + Duration::from_secs(50),
+        );
+        let eta = s.eta(t0 + Duration::from_secs(50)).unwrap();
+        assert_eq!(eta.as_secs(), 50);
+        assert_eq!(s.rate_text(t0 + Duration::from_secs(50)), "60/min of 60/min");
+    }
+
+    #[test]
+    fn pauses_extend_and_expire() {
+        let t0 = Instant::now();
+        let mut s = LiveState::default();
+        let totals = Totals::default();
+        s.observe(
+            &Event::Throttled {
+                resume_in: Duration::from_secs(13),
+                totals,
+            },
+            t0,
+        );
+        s.observe(
+            &Event::Throttled {
+                resume_in: Duration::from_secs(5),
+                totals,
+            },
+            t0 + Duration::from_secs(1),
+        );
+        assert_eq!(
+            s.pause_left(t0 + Duration::from_secs(3)),
+            Some(Duration::from_secs(10))
+        );
+        assert_eq!(s.pause_left(t0 + Duration::from_secs(13)), None);
+        assert_eq!(
+            throttle_text(Duration::from_millis(12_200)),
+            "throttled (429), resuming in 13s"
+        );
+    }
+}
