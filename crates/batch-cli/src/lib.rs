@@ -6,6 +6,7 @@ pub mod commands;
 pub mod exit;
 pub mod model;
 pub mod report;
+pub mod roster;
 
 use std::process::ExitCode;
 
