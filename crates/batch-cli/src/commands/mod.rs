@@ -1,5 +1,6 @@
 //! One module per subcommand; `dispatch` is the only place that matches on them.
 
+pub mod demo;
 pub mod sim;
 
 use crate::cli::{Cli, Command};
