@@ -46,13 +46,28 @@ pub struct SimArgs {
     /// Probability (0..1) of each injected fault: 500, 503, connection reset, too-slow response.
     #[arg(long, default_value_t = 0.0)]
     pub fault_rate: f64,
-    /// Tier 1 (reads) limit per credential, requests per minute.
+    /// How late a "too slow" response is, in milliseconds.
+    #[arg(long, default_value_t = 30_000)]
+    pub slow_delay_ms: u64,
+    /// When a write draws a fault, apply it first and then fail (the response is lost).
+    #[arg(long)]
+    pub apply_before_fault: bool,
+    /// Tier 1 (reads) limit per credential, requests per minute; 0 for no limit.
     #[arg(long, default_value_t = 1000)]
     pub tier1_per_min: u32,
-    /// Tier 2 (writes) limit per credential, requests per minute.
+    /// Tier 2 (writes) limit per credential, requests per minute; 0 for no limit.
     #[arg(long, default_value_t = 100)]
     pub tier2_per_min: u32,
+    /// Lifetime of OAuth access tokens, in seconds.
+    #[arg(long, default_value_t = 21_600)]
+    pub token_ttl_secs: u64,
     /// Seed for latency jitter and faults, so a run is reproducible.
     #[arg(long, default_value_t = 1)]
     pub seed: u64,
+    /// Serve only the Qlik Cloud API.
+    #[arg(long, conflicts_with = "alumio_only")]
+    pub qlik_only: bool,
+    /// Serve only the Alumio API.
+    #[arg(long)]
+    pub alumio_only: bool,
 }

@@ -1,10 +1,211 @@
 //! `roster sim`: serve the simulated tenant standalone.
+//!
+//! Stdout carries exactly what scripts need: the base URL on the first line, then one API key
+//! per line (Qlik keys first, then Alumio keys). Everything meant for people goes to stderr.
+
+use std::io::Write;
+use std::time::Duration;
+
+use sim::{Faults, Sim, SimConfig, Tenant};
 
 use crate::cli::SimArgs;
 use crate::exit;
 
 /// Serve until Ctrl-C.
 pub fn run(args: SimArgs) -> u8 {
-    let _ = args;
-    exit::USAGE
+    let runtime = match tokio::runtime::Builder::new_multi_thread().enable_all().build() {
+        Ok(rt) => rt,
+        Err(error) => {
+            report(&format!("error: failed to start the async runtime: {error}"));
+            return exit::USAGE;
+        }
+    };
+    runtime.block_on(serve(args))
+}
+
+fn report(line: &str) {
+    let _ = writeln!(std::io::stderr().lock(), "{line}");
+}
+
+/// Build the simulator's configuration from the flags (pure, so it can be tested).
+pub fn config(args: &SimArgs, tenant: Tenant) -> Result<SimConfig, String> {
+    if !(0.0..=0.25).contains(&args.fault_rate) {
+        return Err(format!(
+            "--fault-rate must be between 0 and 0.25 (each of four faults), got {}",
+            args.fault_rate
+        ));
+    }
+    let mut config = SimConfig::new(tenant);
+    config.addr = args.addr;
+    config.latency = Duration::from_millis(args.latency_ms);
+    config.jitter = Duration::from_millis(args.jitter_ms);
+    config.faults = Faults {
+        slow_delay: Duration::from_millis(args.slow_delay_ms),
+        apply_before_fault: args.apply_before_fault,
+        ..Faults::uniform(args.fault_rate)
+    };
+    config.tier1_per_min = (args.tier1_per_min > 0).then_some(args.tier1_per_min);
+    config.tier2_per_min = (args.tier2_per_min > 0).then_some(args.tier2_per_min);
+    config.token_ttl = Duration::from_secs(args.token_ttl_secs);
+    config.seed = args.seed;
+    config.qlik_enabled = !args.alumio_only;
+    config.alumio.enabled = !args.qlik_only;
+    Ok(config)
+}
+
+async fn serve(args: SimArgs) -> u8 {
+    let tenant = match Tenant::load(&args.tenant) {
+        Ok(t) => t,
+        Err(error) => {
+            report(&format!("error: {}", chain(&error)));
+            return exit::USAGE;
+        }
+    };
+    let config = match config(&args, tenant) {
+        Ok(c) => c,
+        Err(message) => {
+            report(&format!("error: {message}"));
+            return exit::USAGE;
+        }
+    };
+    let (qlik, alumio) = (config.qlik_enabled, config.alumio.enabled);
+    let handle = match Sim::start(config).await {
+        Ok(h) => h,
+        Err(error) => {
+            report(&format!("error: {}", chain(&error)));
+            return exit::USAGE;
+        }
+    };
+
+    let mut keys = Vec::new();
+    if qlik {
+        keys.extend(handle.api_keys());
+    }
+    if alumio {
+        keys.extend(handle.alumio_api_keys());
+    }
+    let mut out = std::io::stdout().lock();
+    let printed = writeln!(out, "{}", handle.base_url())
+        .and_then(|()| keys.iter().try_for_each(|k| writeln!(out, "{k}")))
+        .and_then(|()| out.flush());
+    drop(out);
+    if let Err(error) = printed {
+        report(&format!("error: failed to write to stdout: {error}"));
+        return exit::USAGE;
+    }
+
+    let tenant = handle.tenant();
+    if qlik {
+        let names: Vec<&str> = tenant.api_keys.iter().map(|k| k.id.as_str()).collect();
+        report(&format!(
+            "Qlik Cloud API at {}/api/v1 (API keys: {}; OAuth clients: {}; stats at {}/_sim/stats)",
+            handle.base_url(),
+            names.join(", "),
+            tenant
+                .oauth_clients
+                .iter()
+                .map(|c| c.client_id.as_str())
+                .collect::<Vec<_>>()
+                .join(", "),
+            handle.base_url(),
+        ));
+    }
+    if alumio {
+        let names: Vec<&str> = tenant.alumio.api_keys.iter().map(|k| k.id.as_str()).collect();
+        report(&format!(
+            "Alumio API at {} (API keys: {})",
+            handle.alumio_base_url(),
+            names.join(", ")
+        ));
+    }
+    report("Serving until Ctrl-C.");
+
+    let code = match tokio::signal::ctrl_c().await {
+        Ok(()) => exit::OK,
+        Err(error) => {
+            report(&format!("error: failed to wait for Ctrl-C: {error}"));
+            exit::USAGE
+        }
+    };
+    handle.shutdown().await;
+    code
+}
+
+fn chain(error: &dyn std::error::Error) -> String {
+    let mut text = error.to_string();
+    let mut source = error.source();
+    while let Some(cause) = source {
+        text.push_str(": ");
+        text.push_str(&cause.to_string());
+        source = cause.source();
+    }
+    text
+}
+
+#[cfg(test)]
+mod tests {
+    use clap::Parser;
+
+    use super::*;
+    use crate::cli::Cli;
+
+    #[derive(Parser)]
+    struct Wrap {
+        #[command(flatten)]
+        args: SimArgs,
+    }
+
+    fn parse(args: &[&str]) -> SimArgs {
+        let mut argv = vec!["sim"];
+        argv.extend_from_slice(args);
+        Wrap::parse_from(argv).args
+    }
+
+    #[test]
+    fn flags_become_the_simulator_config() {
+        let args = parse(&[
+            "--latency-ms",
+            "20",
+            "--jitter-ms",
+            "5",
+            "--fault-rate",
+            "0.1",
+            "--tier1-per-min",
+            "0",
+            "--tier2-per-min",
+            "6000",
+            "--seed",
+            "9",
+            "--token-ttl-secs",
+            "60",
+            "--qlik-only",
+        ]);
+        let config = config(&args, sim::generate::small_tenant()).unwrap();
+        assert_eq!(config.latency, Duration::from_millis(20));
+        assert_eq!(config.jitter, Duration::from_millis(5));
+        assert_eq!(config.faults.p500, 0.1);
+        assert_eq!(config.faults.reset, 0.1);
+        assert_eq!(config.tier1_per_min, None);
+        assert_eq!(config.tier2_per_min, Some(6000));
+        assert_eq!(config.seed, 9);
+        assert_eq!(config.token_ttl, Duration::from_secs(60));
+        assert!(config.qlik_enabled && !config.alumio.enabled);
+    }
+
+    #[test]
+    fn defaults_are_the_real_limits() {
+        let config = config(&parse(&[]), sim::generate::small_tenant()).unwrap();
+        assert_eq!(
+            (config.tier1_per_min, config.tier2_per_min),
+            (Some(1000), Some(100))
+        );
+        assert!(!config.faults.any());
+        assert!(config.qlik_enabled && config.alumio.enabled);
+    }
+
+    #[test]
+    fn fault_rate_out_of_range_is_refused() {
+        assert!(config(&parse(&["--fault-rate", "0.5"]), sim::generate::small_tenant()).is_err());
+        assert!(Cli::try_parse_from(["roster", "sim", "--qlik-only", "--alumio-only"]).is_err());
+    }
 }
