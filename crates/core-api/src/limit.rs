@@ -4,10 +4,15 @@
 //! one limiter per (target, credential, tier), matching how the APIs count. Two clients built for
 //! the same credential do not share budgets; build one client per credential and share it.
 //!
-//! Pacing is smooth: a GCRA (governor) with a burst of 1 by default, so requests are spaced
-//! evenly at the quota and no burst can trip the server's window. The quota is multiplied by
+//! Pacing is smooth: a GCRA (governor) with a burst of 2 by default, so requests are spaced
+//! evenly at the quota and no burst can trip the server's window. The burst of 2 (not 1) lets a
+//! request that the timer woke a millisecond late keep its slot on the grid instead of pushing
+//! every later slot back; at most two requests ever go back to back. Waiters queue in FIFO
+//! order, one at a time, on the pacer, so hundreds of concurrent calls cost no more CPU than a
+//! few and are served in the order they arrived. The quota is multiplied by
 //! [`RateLimits::headroom`] (default 0.98) so that the server, whose clock and window
-//! boundaries differ slightly from ours, never counts more than its limit.
+//! boundaries differ slightly from ours, never counts more than its limit: the achieved rate is
+//! 98% of the quota.
 
 use std::num::NonZeroU32;
 use std::sync::Arc;
@@ -39,7 +44,7 @@ impl Default for RateLimits {
         RateLimits {
             tier1_per_min: 1000,
             tier2_per_min: 100,
-            burst: 1,
+            burst: 2,
             headroom: 0.98,
         }
     }
@@ -91,6 +96,9 @@ impl RateLimits {
 pub(crate) struct TierLimiter {
     tier: Tier,
     pacer: Option<DefaultDirectRateLimiter>,
+    /// Lets one waiter at a time at the pacer (FIFO), instead of waking every waiter for every
+    /// slot.
+    queue: tokio::sync::Mutex<()>,
     blocked_until: Mutex<Option<Instant>>,
 }
 
@@ -104,6 +112,7 @@ impl TierLimiter {
         TierLimiter {
             tier,
             pacer,
+            queue: tokio::sync::Mutex::new(()),
             blocked_until: Mutex::new(None),
         }
     }
@@ -125,6 +134,7 @@ impl TierLimiter {
     pub(crate) async fn acquire(&self, observer: Option<&Arc<dyn Observer>>) {
         self.wait_out_pause(observer).await;
         if let Some(pacer) = &self.pacer {
+            let _turn = self.queue.lock().await;
             pacer.until_ready().await;
             if self.blocked().is_some() {
                 self.wait_out_pause(observer).await;
@@ -195,7 +205,7 @@ mod tests {
 
     #[tokio::test]
     async fn paces_smoothly_without_bursts() {
-        // 1200/min with headroom 1.0 is one request per 50 ms.
+        // 1200/min with headroom 1.0 is one request per 50 ms; the default burst is 2.
         let limits = RateLimits {
             headroom: 1.0,
             ..RateLimits::per_minute(1200, 0)
@@ -203,14 +213,15 @@ mod tests {
         let limiter = TierLimiter::new(Tier::Tier1, &limits);
         let start = Instant::now();
         let mut stamps = Vec::new();
-        for _ in 0..6 {
+        for _ in 0..7 {
             limiter.acquire(None).await;
             stamps.push(start.elapsed());
         }
-        // Six requests need five intervals; a burst would let several through at once.
-        assert!(stamps[5] >= Duration::from_millis(240), "{stamps:?}");
-        for pair in stamps.windows(2) {
-            assert!(pair[1] - pair[0] >= Duration::from_millis(40), "{stamps:?}");
+        // Seven requests need five intervals after the first two; a larger burst would let
+        // more through at once.
+        assert!(stamps[6] >= Duration::from_millis(240), "{stamps:?}");
+        for triple in stamps.windows(3) {
+            assert!(triple[2] - triple[0] >= Duration::from_millis(40), "{stamps:?}");
         }
     }
 
