@@ -251,25 +251,27 @@ impl HttpClient {
                 }
                 Err(error) => error,
             };
-            if !error.is_retryable() || !self.inner.retry.allows_another(attempt) {
-                return Err(error.with_attempts(attempt, start.elapsed()));
-            }
-            let delay = if error.status() == Some(429) {
+            // A 429 pauses the whole tier, whether or not this call tries again.
+            let paused_until = (error.status() == Some(429)).then(|| {
                 let wait = error
                     .retry_after()
                     .unwrap_or(self.inner.retry.default_retry_after);
                 let until = limiter.pause(wait);
-                let wait = until.saturating_duration_since(Instant::now());
                 self.emit(Event::Throttled {
                     tier: request.tier,
                     until,
-                    wait,
+                    wait: until.saturating_duration_since(Instant::now()),
                     source: ThrottleSource::Received429,
                 });
+                until
+            });
+            if !error.is_retryable() || !self.inner.retry.allows_another(attempt) {
+                return Err(error.with_attempts(attempt, start.elapsed()));
+            }
+            let delay = match paused_until {
                 // The limiter holds this call (and every other of the tier) until the pause ends.
-                wait
-            } else {
-                self.inner.retry.backoff(attempt)
+                Some(until) => until.saturating_duration_since(Instant::now()),
+                None => self.inner.retry.backoff(attempt),
             };
             self.emit(Event::RetryScheduled {
                 tier: request.tier,
@@ -279,7 +281,7 @@ impl HttpClient {
                 delay,
                 cause: &error,
             });
-            if error.status() != Some(429) && !delay.is_zero() {
+            if paused_until.is_none() && !delay.is_zero() {
                 tokio::time::sleep(delay).await;
             }
         }

@@ -78,7 +78,10 @@ pub enum Event<'a> {
         /// Time on the wire for this attempt.
         latency: Duration,
     },
-    /// Requests of a tier are paused by a 429 until `until`.
+    /// Requests of a tier are paused by a 429 until `until`. The call that got the 429 reports
+    /// it with [`ThrottleSource::Received429`] (once per 429 received: count these for "429s
+    /// received"); every call that then waits for the pause, including that one before its
+    /// retry, reports [`ThrottleSource::SharedPause`].
     Throttled {
         /// The paused tier.
         tier: Tier,

@@ -454,3 +454,24 @@ async fn pages_follow_next_links_and_stay_on_the_server() {
         .unwrap_err();
     assert!(err.to_string().contains("another host"), "{err}");
 }
+
+#[tokio::test]
+async fn a_429_on_the_last_attempt_still_pauses_the_tier() {
+    let mock = Arc::new(Mock::default());
+    let mut config = config(serve(router(mock.clone())).await, Credentials::api_key("k"));
+    config.retry = RetryPolicy::none();
+    let client = HttpClient::new(config, VENDOR).unwrap();
+    let request = Request::new(Method::POST, client.url("/limited").unwrap(), Tier::Tier2);
+    let err = client.execute(&request).await.unwrap_err();
+    assert_eq!(
+        (err.kind_code(), err.retry_after()),
+        ("rate_limited", Some(Duration::from_secs(1)))
+    );
+    assert!(err.is_retryable());
+    client.execute(&request).await.unwrap();
+    let arrivals = mock.arrivals.lock().clone();
+    assert!(
+        arrivals[1].0 - arrivals[0].0 >= Duration::from_secs(1),
+        "the second write did not wait"
+    );
+}

@@ -210,7 +210,7 @@ impl Target for Client {
             .collect())
     }
 
-    /// One op at a time, in order. A create that meets an existing assignment (409, also on the
+    /// One op at a time, in order (Qlik has no bulk endpoint; `max_batch` is 1). A create that meets an existing assignment (409, also on the
     /// retry of a create whose response was lost) is `AlreadyExists` with the assignment read
     /// back. An update or delete of an assignment that is not there fails with `not_found`,
     /// except a delete whose earlier attempt was lost, which is `Deleted`.
@@ -233,11 +233,31 @@ impl Target for Client {
             space_type: space_type.to_owned(),
             description: description.map(str::to_owned),
         };
-        Ok(self.spaces().create(&body).await?.into())
+        match self.spaces().create(&body).await {
+            Ok(space) => Ok(space.into()),
+            // A retried create whose first response was lost: the space is ours, read it back.
+            Err(error) if error.is_conflict() && error.attempts() > 1 => self
+                .spaces()
+                .find_by_name(name)
+                .await?
+                .map(SpaceInfo::from)
+                .ok_or(error),
+            Err(error) => Err(error),
+        }
     }
 
     async fn create_group(&self, name: &str) -> Result<GroupInfo, Error> {
-        Ok(self.groups().create(name).await?.into())
+        match self.groups().create(name).await {
+            Ok(group) => Ok(group.into()),
+            // A retried create whose first response was lost: the group is ours, read it back.
+            Err(error) if error.is_conflict() && error.attempts() > 1 => self
+                .groups()
+                .find_by_name(name)
+                .await?
+                .map(GroupInfo::from)
+                .ok_or(error),
+            Err(error) => Err(error),
+        }
     }
 
     async fn list_group_members(&self, group: &GroupInfo) -> Result<Vec<UserInfo>, Error> {
