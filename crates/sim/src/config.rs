@@ -96,7 +96,8 @@ pub enum AlumioUnknownEmail {
 pub struct AlumioConfig {
     /// Serve the Alumio API under `/alumio/api/v1`.
     pub enabled: bool,
-    /// The largest batch `assign_users` accepts; a larger one gets `413` (see the crate docs).
+    /// The largest batch `assign_users` accepts; a larger one gets a `422` with a violation on
+    /// `users` (see the `alumio` module docs).
     /// `None` accepts any size.
     pub batch_limit: Option<usize>,
     /// All-or-nothing or partial application of a batch with invalid entries.
@@ -108,6 +109,9 @@ pub struct AlumioConfig {
     /// Whether violations name the entry (`users[3].email`) or only the field (`email`), which
     /// leaves the client to find the bad entries by splitting the batch.
     pub indexed_violations: bool,
+    /// Send the `status` of validation errors as a string (`"422"`) instead of a number; Alumio's
+    /// error schema allows both.
+    pub status_as_string: bool,
     /// Serve `GET /current_space/users`; when off it answers 404 and clients fall back to one
     /// `GET /spaces/{space}/users/{email}` per user.
     pub list_enabled: bool,
@@ -126,6 +130,7 @@ impl Default for AlumioConfig {
             existing_member: AlumioExistingMember::Replace,
             unknown_email: AlumioUnknownEmail::Reject,
             indexed_violations: true,
+            status_as_string: false,
             list_enabled: true,
             reads_per_min: Some(600),
             writes_per_min: Some(60),

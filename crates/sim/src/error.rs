@@ -45,6 +45,9 @@ pub enum ErrorKind {
     /// The tenant parsed but contradicts itself (dangling ids, duplicate names, ...).
     #[error("invalid tenant: {0}")]
     InvalidTenant(String),
+    /// The simulator's own runtime thread could not be started.
+    #[error("failed to start the simulator's runtime")]
+    Runtime(#[source] std::io::Error),
     /// The listening socket could not be opened.
     #[error("failed to listen on {addr}")]
     Bind {

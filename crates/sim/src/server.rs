@@ -60,6 +60,46 @@ impl Sim {
     }
 }
 
+impl Sim {
+    /// Start a simulator on its own runtime thread, for synchronous tests (for example ones that
+    /// run the `roster` command in-process, which blocks the calling thread). It stops when the
+    /// last clone of the handle is dropped.
+    pub fn start_blocking(config: SimConfig) -> Result<SimHandle, Error> {
+        let (tx, rx) = std::sync::mpsc::channel();
+        let thread = std::thread::Builder::new().name("sim".to_owned()).spawn(move || {
+            let runtime = match tokio::runtime::Builder::new_multi_thread()
+                .worker_threads(2)
+                .enable_all()
+                .build()
+            {
+                Ok(rt) => rt,
+                Err(source) => {
+                    let _ = tx.send(Err(Error::from(ErrorKind::Runtime(source))));
+                    return;
+                }
+            };
+            runtime.block_on(async move {
+                match Sim::start(config).await {
+                    Ok(handle) => {
+                        let cancel = handle.inner.cancel.clone();
+                        if tx.send(Ok(handle)).is_ok() {
+                            cancel.cancelled().await;
+                        }
+                    }
+                    Err(error) => {
+                        let _ = tx.send(Err(error));
+                    }
+                }
+            });
+        });
+        if let Err(source) = thread {
+            return Err(ErrorKind::Runtime(source).into());
+        }
+        rx.recv()
+            .map_err(|_| Error::from(ErrorKind::Runtime(io::Error::other("the simulator thread ended"))))?
+    }
+}
+
 struct Inner {
     shared: Arc<Shared>,
     base_url: String,

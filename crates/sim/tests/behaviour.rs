@@ -359,3 +359,38 @@ async fn shutdown_closes_the_port() {
     let fresh = reqwest::Client::new();
     assert!(fresh.get(&url).bearer_auth(&api.token).send().await.is_err());
 }
+
+#[test]
+fn a_simulator_on_its_own_thread_serves_synchronous_callers() {
+    let mut config = sim::SimConfig::new(generate::small_tenant());
+    config.tier1_per_min = None;
+    let handle = sim::Sim::start_blocking(config).unwrap();
+    let url = format!("{}/api/v1/spaces", handle.base_url());
+    let key = handle.api_keys()[0].clone();
+    let runtime = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .unwrap();
+    let client = reqwest::Client::new();
+    let status =
+        runtime.block_on(async { client.get(&url).bearer_auth(&key).send().await.unwrap().status() });
+    assert_eq!(status, StatusCode::OK);
+    assert_eq!(handle.request_log().len(), 1);
+
+    // Dropping the last handle stops it.
+    drop(handle);
+    let deadline = Instant::now() + Duration::from_secs(5);
+    runtime.block_on(async {
+        loop {
+            let fresh = reqwest::Client::new();
+            if fresh.get(&url).bearer_auth(&key).send().await.is_err() {
+                break;
+            }
+            assert!(
+                Instant::now() < deadline,
+                "still serving after the handle was dropped"
+            );
+            tokio::time::sleep(Duration::from_millis(20)).await;
+        }
+    });
+}
