@@ -283,8 +283,11 @@ async fn assignments_happy_paths_and_classification() {
         assignee_id: user.clone(),
         roles: vec!["consumer".into(), "producer".into()],
     };
-    let WriteOutcome::Updated(Some(updated)) =
-        client.write(&space, std::slice::from_ref(&update)).await.remove(0).unwrap()
+    let WriteOutcome::Updated(Some(updated)) = client
+        .write(&space, std::slice::from_ref(&update))
+        .await
+        .remove(0)
+        .unwrap()
     else {
         panic!("not updated")
     };
@@ -296,7 +299,11 @@ async fn assignments_happy_paths_and_classification() {
         assignee_id: user.clone(),
     };
     assert_eq!(
-        client.write(&space, std::slice::from_ref(&delete)).await.remove(0).unwrap(),
+        client
+            .write(&space, std::slice::from_ref(&delete))
+            .await
+            .remove(0)
+            .unwrap(),
         WriteOutcome::Deleted
     );
     let err = client.write(&space, &[delete]).await.remove(0).unwrap_err();
@@ -399,6 +406,34 @@ async fn oauth_token_refreshes_after_a_401() {
     assert_eq!(refreshed.load(Ordering::SeqCst), 2);
     let printed = format!("{client:?}");
     assert!(!printed.contains(&secret));
+}
+
+#[tokio::test]
+async fn oauth_token_is_refreshed_before_it_expires() {
+    // A 2-second token: the client renews it ahead of expiry, so no request meets a 401.
+    let sim = start(small_tenant(), |c| c.token_ttl = Duration::from_secs(2)).await;
+    let (id, secret) = sim.oauth_clients().remove(0);
+    let mut config = config(&sim);
+    config.credentials = Credentials::oauth(id, secret);
+    config.limits = RateLimits::per_minute(3000, 3000);
+    let client = Client::new(config).unwrap();
+    let deadline = Instant::now() + Duration::from_secs(10);
+    while sim
+        .request_log()
+        .iter()
+        .filter(|r| r.path == "/oauth/token")
+        .count()
+        < 2
+    {
+        client.spaces().list_all().await.unwrap();
+        assert!(Instant::now() < deadline, "the token was never renewed");
+    }
+    client.spaces().list_all().await.unwrap();
+    let log = sim.request_log();
+    assert!(
+        log.iter().all(|r| r.status != 401),
+        "a request met an expired token"
+    );
 }
 
 #[tokio::test]
