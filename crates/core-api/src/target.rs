@@ -217,6 +217,19 @@ pub trait Target: Send + Sync {
     /// Every assignment of one space (owners are not listed).
     async fn list_assignments(&self, space: &SpaceInfo) -> Result<Vec<AssignmentInfo>, TargetError>;
 
+    /// The assignments of one space that the planner needs: those of `assignee_ids` (resolved
+    /// ids). The answer may hold more (the default lists the whole space, one listing being
+    /// cheaper than a read per assignee); a target that can only read one member at a time
+    /// (Alumio without its list endpoint) reads just these.
+    async fn list_assignments_of(
+        &self,
+        space: &SpaceInfo,
+        assignee_ids: &[String],
+    ) -> Result<Vec<AssignmentInfo>, TargetError> {
+        let _ = assignee_ids;
+        self.list_assignments(space).await
+    }
+
     /// Apply up to [`Capabilities::max_batch`] writes to one space. The result has one entry per
     /// op, in order, so each roster row gets its own outcome even when the vendor writes in bulk.
     async fn write(&self, space: &SpaceInfo, ops: &[WriteOp]) -> Vec<Result<WriteOutcome, TargetError>>;
