@@ -70,4 +70,28 @@ pub struct SimArgs {
     /// Serve only the Alumio API.
     #[arg(long)]
     pub alumio_only: bool,
+    /// Alumio: the largest batch assign_users accepts; 0 for no limit.
+    #[arg(long, default_value_t = 100)]
+    pub alumio_batch_limit: usize,
+    /// Alumio: a batch with an invalid entry changes nothing (default: the valid entries are applied).
+    #[arg(long)]
+    pub alumio_all_or_nothing: bool,
+    /// Alumio: what assigning an existing member does.
+    #[arg(long, default_value = "replace", value_parser = ["replace", "keep", "reject"])]
+    pub alumio_existing_member: String,
+    /// Alumio: what assigning an email without an Alumio user does.
+    #[arg(long, default_value = "reject", value_parser = ["reject", "invite"])]
+    pub alumio_unknown_email: String,
+    /// Alumio: validation errors name the field only (`email`), not the entry (`users[3].email`).
+    #[arg(long)]
+    pub alumio_unindexed_violations: bool,
+    /// Alumio: answer 404 to the member list, so clients read members one by one.
+    #[arg(long)]
+    pub alumio_no_list: bool,
+    /// Alumio: reads per minute per API key; 0 for no limit.
+    #[arg(long, default_value_t = 600)]
+    pub alumio_reads_per_min: u32,
+    /// Alumio: writes per minute per API key; 0 for no limit.
+    #[arg(long, default_value_t = 60)]
+    pub alumio_writes_per_min: u32,
 }

@@ -6,7 +6,9 @@
 use std::io::Write;
 use std::time::Duration;
 
-use sim::{Faults, Sim, SimConfig, Tenant};
+use sim::{
+    AlumioBatchMode, AlumioConfig, AlumioExistingMember, AlumioUnknownEmail, Faults, Sim, SimConfig, Tenant,
+};
 
 use crate::cli::SimArgs;
 use crate::exit;
@@ -49,7 +51,29 @@ pub fn config(args: &SimArgs, tenant: Tenant) -> Result<SimConfig, String> {
     config.token_ttl = Duration::from_secs(args.token_ttl_secs);
     config.seed = args.seed;
     config.qlik_enabled = !args.alumio_only;
-    config.alumio.enabled = !args.qlik_only;
+    config.alumio = AlumioConfig {
+        enabled: !args.qlik_only,
+        batch_limit: (args.alumio_batch_limit > 0).then_some(args.alumio_batch_limit),
+        batch_mode: if args.alumio_all_or_nothing {
+            AlumioBatchMode::AllOrNothing
+        } else {
+            AlumioBatchMode::Partial
+        },
+        existing_member: match args.alumio_existing_member.as_str() {
+            "keep" => AlumioExistingMember::Keep,
+            "reject" => AlumioExistingMember::Reject,
+            _ => AlumioExistingMember::Replace,
+        },
+        unknown_email: match args.alumio_unknown_email.as_str() {
+            "invite" => AlumioUnknownEmail::Invite,
+            _ => AlumioUnknownEmail::Reject,
+        },
+        indexed_violations: !args.alumio_unindexed_violations,
+        list_enabled: !args.alumio_no_list,
+        reads_per_min: (args.alumio_reads_per_min > 0).then_some(args.alumio_reads_per_min),
+        writes_per_min: (args.alumio_writes_per_min > 0).then_some(args.alumio_writes_per_min),
+        ..AlumioConfig::default()
+    };
     Ok(config)
 }
 
@@ -193,6 +217,34 @@ mod tests {
     }
 
     #[test]
+    fn alumio_flags_set_the_unknowns() {
+        let args = parse(&[
+            "--alumio-batch-limit",
+            "0",
+            "--alumio-all-or-nothing",
+            "--alumio-existing-member",
+            "reject",
+            "--alumio-unknown-email",
+            "invite",
+            "--alumio-unindexed-violations",
+            "--alumio-no-list",
+            "--alumio-writes-per-min",
+            "0",
+            "--alumio-only",
+        ]);
+        let config = config(&args, sim::generate::small_tenant()).unwrap();
+        let a = &config.alumio;
+        assert!(a.enabled && !config.qlik_enabled);
+        assert_eq!(a.batch_limit, None);
+        assert_eq!(a.batch_mode, AlumioBatchMode::AllOrNothing);
+        assert_eq!(a.existing_member, AlumioExistingMember::Reject);
+        assert_eq!(a.unknown_email, AlumioUnknownEmail::Invite);
+        assert!(!a.indexed_violations && !a.list_enabled);
+        assert_eq!((a.reads_per_min, a.writes_per_min), (Some(600), None));
+        assert!(Wrap::try_parse_from(["sim", "--alumio-existing-member", "merge"]).is_err());
+    }
+
+    #[test]
     fn defaults_are_the_real_limits() {
         let config = config(&parse(&[]), sim::generate::small_tenant()).unwrap();
         assert_eq!(
@@ -201,6 +253,7 @@ mod tests {
         );
         assert!(!config.faults.any());
         assert!(config.qlik_enabled && config.alumio.enabled);
+        assert_eq!(config.alumio, AlumioConfig::default());
     }
 
     #[test]
