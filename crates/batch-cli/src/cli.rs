@@ -24,6 +24,19 @@ pub struct Cli {
 /// The subcommands.
 #[derive(Debug, Subcommand)]
 pub enum Command {
+    /// Compare a roster with a tenant and show what apply would change; sends no writes.
+    #[command(after_help = PLAN_EXAMPLES)]
+    Plan(PlanArgs),
+    /// Make a tenant match a roster: plan, then send the writes, resumably.
+    #[command(after_help = APPLY_EXAMPLES)]
+    Apply(ApplyArgs),
+    /// Print a shell completion script.
+    #[command(after_help = COMPLETIONS_EXAMPLES)]
+    Completions {
+        /// The shell to complete for.
+        #[arg(value_enum)]
+        shell: clap_complete::Shell,
+    },
     /// Serve a simulated Qlik Cloud (and Alumio) tenant on loopback until Ctrl-C.
     Sim(SimArgs),
 }
@@ -94,4 +107,189 @@ pub struct SimArgs {
     /// Alumio: writes per minute per API key; 0 for no limit.
     #[arg(long, default_value_t = 60)]
     pub alumio_writes_per_min: u32,
+}
+
+const PLAN_EXAMPLES: &str = "\
+Examples:
+  roster plan roster.csv --to prod
+  roster plan roster.csv --to qlik:acme        # a qlik-cli context
+  roster plan roster.csv --server https://acme.eu.qlikcloud.com --api-key-env QLIK_API_KEY
+  roster plan roster.csv --to prod --mode exact --json > plan.json
+
+Roster columns: space (or space_name, space_id), type (user or group), assignee (or email/user,
+group/group_name, assignee_id), roles (API names or UI names such as \"Can view\", separated by ; or |).
+Other columns are kept and written to the failed-rows CSV.
+
+Environment:
+  ROSTER_CONFIG            config file to use instead of ./roster.toml or <config dir>/roster/roster.toml
+  QLIK_API_KEY             the API key of an ad hoc Qlik target (--server), unless --api-key-env names another
+  ALUMIO_API_KEY           the same for --kind alumio
+  QLIK_CLI_USER_HOME_DIR   where qlik-cli keeps .qlik/contexts.yml (default: your home directory)";
+
+const COMPLETIONS_EXAMPLES: &str = "\
+Examples:
+  roster completions bash > ~/.local/share/bash-completion/completions/roster
+  roster completions zsh > ~/.zfunc/_roster
+  roster completions fish > ~/.config/fish/completions/roster.fish";
+
+const APPLY_EXAMPLES: &str = "\
+Examples:
+  roster apply roster.csv --to prod
+  roster apply roster.csv --to prod --mode exact --yes
+  roster apply roster.failed.csv --to prod     # rerun the rows that failed
+  roster apply roster.csv --to prod --only-failed
+
+Rerunning the same command resumes: rows the journal (.roster/ beside the roster) marks done are
+not sent again. --fresh ignores the journal.
+
+Exit codes:
+  0    every row ok
+  1    some rows failed (the failed-rows CSV was written)
+  2    usage, configuration or input error (nothing was sent)
+  130  interrupted (rerun the same command to resume)
+
+Environment: see `roster plan --help`.";
+
+/// Which vendor a target speaks, as typed on the command line.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+pub enum KindArg {
+    /// Qlik Cloud.
+    Qlik,
+    /// Alumio.
+    Alumio,
+}
+
+/// Where to send: a named target, a qlik-cli context, or a server given here. Flags given here
+/// override the target's settings in the config file.
+#[derive(Debug, Clone, Default, Args)]
+#[command(next_help_heading = "Target")]
+pub struct TargetArgs {
+    /// Target: a name from roster.toml, or `qlik:CONTEXT` for a qlik-cli context (`qlik:` alone
+    /// for qlik-cli's current context).
+    #[arg(long, short = 't', value_name = "NAME")]
+    pub to: Option<String>,
+    /// Config file with named targets [default: ./roster.toml, else <config dir>/roster/roster.toml].
+    #[arg(long, value_name = "PATH")]
+    pub config: Option<PathBuf>,
+    /// Tenant URL, e.g. https://acme.eu.qlikcloud.com; with --to, replaces the target's server.
+    #[arg(long, value_name = "URL")]
+    pub server: Option<String>,
+    /// Vendor of the tenant [default: the target's kind, else qlik].
+    #[arg(long, value_enum, value_name = "KIND")]
+    pub kind: Option<KindArg>,
+    /// Environment variable holding the API key [default: QLIK_API_KEY, or ALUMIO_API_KEY for
+    /// alumio, when neither the target nor a flag names a credential].
+    #[arg(long, value_name = "VAR", conflicts_with_all = ["api_key_file", "api_key_stdin", "client_id"])]
+    pub api_key_env: Option<String>,
+    /// File holding the API key (keep it readable by you only).
+    #[arg(long, value_name = "PATH", conflicts_with_all = ["api_key_stdin", "client_id"])]
+    pub api_key_file: Option<PathBuf>,
+    /// Read the API key from standard input, so it never sits on the command line.
+    #[arg(long, conflicts_with = "client_id")]
+    pub api_key_stdin: bool,
+    /// OAuth client id (machine-to-machine); the secret comes from --client-secret-env or
+    /// --client-secret-file.
+    #[arg(long, value_name = "ID")]
+    pub client_id: Option<String>,
+    /// Environment variable holding the OAuth client secret.
+    #[arg(
+        long,
+        value_name = "VAR",
+        requires = "client_id",
+        conflicts_with = "client_secret_file"
+    )]
+    pub client_secret_env: Option<String>,
+    /// File holding the OAuth client secret.
+    #[arg(long, value_name = "PATH", requires = "client_id")]
+    pub client_secret_file: Option<PathBuf>,
+    /// Reads per minute (Qlik tier 1) [default: the target's, else 1000]; 0 turns pacing off.
+    #[arg(long, value_name = "N")]
+    pub tier1_per_min: Option<u32>,
+    /// Writes per minute (Qlik tier 2) [default: the target's, else 100]; 0 turns pacing off.
+    #[arg(long, value_name = "N")]
+    pub tier2_per_min: Option<u32>,
+    /// Timeout of one request, in seconds [default: the target's, else 60].
+    #[arg(long, value_name = "SECS")]
+    pub timeout_secs: Option<u64>,
+    /// Do not verify the server's TLS certificate (test tenants with self-signed certificates).
+    #[arg(long)]
+    pub insecure: bool,
+    /// Allow plain http to hosts other than loopback; the credentials then travel unencrypted.
+    #[arg(long)]
+    pub allow_http: bool,
+}
+
+/// How much is printed, and in which form.
+#[derive(Debug, Clone, Copy, Default, Args)]
+#[command(next_help_heading = "Output")]
+pub struct OutputArgs {
+    /// Print JSON on stdout instead of text (progress and logs stay on stderr).
+    #[arg(long)]
+    pub json: bool,
+    /// Print only the summary.
+    #[arg(long, short = 'q', conflicts_with = "verbose")]
+    pub quiet: bool,
+    /// Say more (-v: each lookup decision and retry, -vv: every request).
+    #[arg(long, short = 'v', action = clap::ArgAction::Count)]
+    pub verbose: u8,
+}
+
+/// `roster plan`: the difference between a roster and a tenant.
+#[derive(Debug, Clone, Args)]
+pub struct PlanArgs {
+    /// The roster CSV file.
+    #[arg(value_name = "ROSTER")]
+    pub roster: PathBuf,
+    /// Where to send.
+    #[command(flatten)]
+    pub target: TargetArgs,
+    /// merge: add the roster's roles to what each assignee has; exact: make them equal
+    /// [default: merge].
+    #[arg(long, value_enum)]
+    pub mode: Option<crate::model::Mode>,
+    /// Requests in flight at once [default: the target's, else 8].
+    #[arg(long, value_name = "N")]
+    pub concurrency: Option<usize>,
+    /// Rows per bulk write, for targets that write in bulk (Alumio) [default: the target's, else 50].
+    #[arg(long, value_name = "N")]
+    pub batch_size: Option<usize>,
+    /// Output.
+    #[command(flatten)]
+    pub output: OutputArgs,
+}
+
+/// `roster apply`: plan, then execute, with a journal to resume from.
+#[derive(Debug, Clone, Args)]
+pub struct ApplyArgs {
+    /// The roster CSV file (or a failed-rows CSV from an earlier run).
+    #[arg(value_name = "ROSTER")]
+    pub roster: PathBuf,
+    /// Where to send.
+    #[command(flatten)]
+    pub target: TargetArgs,
+    /// merge: add the roster's roles to what each assignee has; exact: make them equal
+    /// [default: merge].
+    #[arg(long, value_enum)]
+    pub mode: Option<crate::model::Mode>,
+    /// Rows in flight at once [default: the target's, else 8].
+    #[arg(long, value_name = "N")]
+    pub concurrency: Option<usize>,
+    /// Rows per bulk write, for targets that write in bulk (Alumio) [default: the target's, else 50].
+    #[arg(long, value_name = "N")]
+    pub batch_size: Option<usize>,
+    /// Directory for the journal [default: .roster/ beside the roster].
+    #[arg(long, value_name = "DIR")]
+    pub state_dir: Option<PathBuf>,
+    /// Ignore the journal of earlier runs and start over.
+    #[arg(long, conflicts_with = "only_failed")]
+    pub fresh: bool,
+    /// Send only the rows the journal records as failed.
+    #[arg(long)]
+    pub only_failed: bool,
+    /// Do not ask for confirmation before writing.
+    #[arg(long, short = 'y')]
+    pub yes: bool,
+    /// Output.
+    #[command(flatten)]
+    pub output: OutputArgs,
 }

@@ -3,10 +3,13 @@
 
 pub mod cli;
 pub mod commands;
+pub mod config;
 pub mod exit;
 pub mod model;
 pub mod report;
 pub mod roster;
+pub mod settings;
+pub mod target;
 
 use std::process::ExitCode;
 

@@ -1,6 +1,9 @@
 //! One module per subcommand; `dispatch` is the only place that matches on them.
 
+pub mod apply;
+pub mod completions;
 pub mod demo;
+pub mod plan;
 pub mod sim;
 
 use crate::cli::{Cli, Command};
@@ -8,6 +11,9 @@ use crate::cli::{Cli, Command};
 /// Run a parsed command line and return its exit code.
 pub fn dispatch(cli: Cli) -> u8 {
     match cli.command {
+        Command::Plan(args) => plan::run(args),
+        Command::Apply(args) => apply::run(args),
+        Command::Completions { shell } => completions::run(shell),
         Command::Sim(args) => sim::run(args),
     }
 }

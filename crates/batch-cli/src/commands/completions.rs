@@ -1,0 +1,51 @@
+//! `roster completions SHELL`: the completion script for a shell, on stdout.
+
+use std::io::Write;
+
+use clap::CommandFactory;
+use clap_complete::Shell;
+
+use crate::cli::Cli;
+use crate::exit;
+
+/// Writes the script for `shell` to stdout.
+pub fn run(shell: Shell) -> u8 {
+    let mut stdout = std::io::stdout().lock();
+    match write(shell, &mut stdout) {
+        Ok(()) => exit::OK,
+        // A closed pipe (`roster completions bash | head`) is not worth an error message.
+        Err(_) => exit::USAGE,
+    }
+}
+
+/// Writes the script for `shell` to `out`.
+pub fn write(shell: Shell, out: &mut dyn Write) -> std::io::Result<()> {
+    let mut command = Cli::command();
+    let name = command.get_name().to_owned();
+    clap_complete::generate(shell, &mut command, name, out);
+    out.flush()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn scripts_name_the_commands_and_flags() {
+        for shell in [Shell::Bash, Shell::Zsh, Shell::Fish] {
+            let mut out = Vec::new();
+            write(shell, &mut out).unwrap();
+            let script = String::from_utf8(out).unwrap();
+            for word in [
+                "roster",
+                "plan",
+                "apply",
+                "api-key-env",
+                "only-failed",
+                "state-dir",
+            ] {
+                assert!(script.contains(word), "{shell}: {word} missing");
+            }
+        }
+    }
+}
