@@ -4,8 +4,9 @@ use std::time::Duration;
 
 use crate::tenant::Tenant;
 
-/// Injected faults. Each API request draws once from the seeded RNG and gets at most one fault;
-/// the probabilities are checked in the order 500, 503, reset, slow.
+/// Injected faults. Each authenticated API request that passes the rate limiter draws once from
+/// the seeded RNG and gets at most one fault; the probabilities are checked in the order 500,
+/// 503, reset, slow. `POST /oauth/token` and `/_sim` never fail.
 #[derive(Debug, Clone, PartialEq)]
 pub struct Faults {
     /// Probability of a `500 Internal Server Error`.
@@ -155,8 +156,14 @@ pub struct SimConfig {
     pub tier1_per_min: Option<u32>,
     /// Qlik Tier 2 (writes) per minute per user; `None` is unlimited.
     pub tier2_per_min: Option<u32>,
-    /// How far ahead of an even pace requests may arrive before the limiter objects; it sets
-    /// the burst allowance (see [`crate::limiter`]).
+    /// How far ahead of an even pace requests may arrive before the limiter objects.
+    ///
+    /// Each tier admits one request every `60 s / limit` (a GCRA, as the `governor` crate
+    /// implements it) with a burst allowance of `1 + burst_window / (60 s / limit)` requests:
+    /// with the default 1 second, 2 at 100/min and 17 at 1000/min. This is stricter than Qlik's
+    /// "per minute, measured over 5 minutes" on purpose: a client that paces evenly at the limit
+    /// is never refused here, so it is not refused there either. The first refused request
+    /// blocks the user's whole tier for a whole number of seconds (`retry-after`).
     pub burst_window: Duration,
     /// Lifetime of OAuth access tokens.
     pub token_ttl: Duration,
