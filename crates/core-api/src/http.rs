@@ -212,7 +212,7 @@ impl HttpClient {
             });
             let sent = Instant::now();
             let error = match self.send_once(request, token.header.clone()).await {
-                Ok((status, headers, body)) => {
+                Ok((status, retry_after, body)) => {
                     self.emit(Event::ResponseReceived {
                         tier: request.tier,
                         method: &request.method,
@@ -230,7 +230,6 @@ impl HttpClient {
                             path: path.to_owned(),
                         });
                     }
-                    let retry_after = headers.get(RETRY_AFTER).and_then(parse_retry_after);
                     if status == StatusCode::UNAUTHORIZED
                         && self.inner.auth.can_refresh()
                         && !refreshed_on_401
@@ -287,13 +286,13 @@ impl HttpClient {
         }
     }
 
-    /// One attempt on the wire, without retries. Transport failures become timeout or
-    /// connection errors.
+    /// One attempt on the wire, without retries: status, `retry-after` and body. Transport
+    /// failures become timeout or connection errors.
     pub(crate) async fn send_once(
         &self,
         request: &Request,
         authorization: Option<HeaderValue>,
-    ) -> Result<(StatusCode, HeaderMap, Bytes), Error> {
+    ) -> Result<(StatusCode, Option<Duration>, Bytes), Error> {
         let mut builder = self
             .inner
             .client
@@ -309,9 +308,9 @@ impl HttpClient {
         let transport = |e: reqwest::Error| transport_error(&request.method, request.url.path(), &e);
         let response = builder.send().await.map_err(transport)?;
         let status = response.status();
-        let headers = response.headers().clone();
+        let retry_after = response.headers().get(RETRY_AFTER).and_then(parse_retry_after);
         let body = response.bytes().await.map_err(transport)?;
-        Ok((status, headers, body))
+        Ok((status, retry_after, body))
     }
 }
 
