@@ -351,7 +351,7 @@ async fn get_space(
     Path(space_id): Path<String>,
 ) -> Response {
     let world = s.world.lock();
-    match world.tenant.space_by_id(&space_id) {
+    match world.space(&space_id) {
         Some(sp) => axum::Json(space_json(
             &s,
             &world.tenant.tenant_id,
@@ -409,7 +409,7 @@ async fn create_space(State(s): S, Extension(caller): Extension<Caller>, bytes: 
         description: req.description.unwrap_or_default(),
         assignable_roles: None,
     };
-    world.tenant.spaces.push(space.clone());
+    world.add_space(space.clone());
     let value = space_json(&s, &world.tenant.tenant_id, &space, &caller, Vec::new());
     (StatusCode::CREATED, axum::Json(value)).into_response()
 }
@@ -440,7 +440,7 @@ fn assignment_json(s: &Shared, tenant_id: &str, stored: &StoredAssignment) -> Va
 async fn list_assignments(State(s): S, Path(space_id): Path<String>, RawQuery(q): RawQuery) -> Response {
     let params = Params::parse(q);
     let world = s.world.lock();
-    if world.tenant.space_by_id(&space_id).is_none() {
+    if world.space(&space_id).is_none() {
         return not_found(&s, "Space");
     }
     let (limit, offset) = match (limit(&s, &params, 10, 100), offset(&s, &params)) {
@@ -485,7 +485,7 @@ async fn list_assignments(State(s): S, Path(space_id): Path<String>, RawQuery(q)
 
 async fn get_assignment(State(s): S, Path((space_id, assignment_id)): Path<(String, String)>) -> Response {
     let world = s.world.lock();
-    if world.tenant.space_by_id(&space_id).is_none() {
+    if world.space(&space_id).is_none() {
         return not_found(&s, "Space");
     }
     match world
@@ -558,7 +558,7 @@ async fn create_assignment(
     bytes: Bytes,
 ) -> Response {
     let mut world = s.world.lock();
-    let Some(space) = world.tenant.space_by_id(&space_id).cloned() else {
+    let Some(space) = world.space(&space_id).cloned() else {
         return not_found(&s, "Space");
     };
     let req: AssignmentCreate = match body(&s, &bytes) {
@@ -575,8 +575,8 @@ async fn create_assignment(
         return bad_request(&s, "assigneeId is required");
     };
     let exists = match assignee_type {
-        AssigneeType::User => world.tenant.user_by_id(&assignee_id).is_some(),
-        AssigneeType::Group => world.tenant.group_by_id(&assignee_id).is_some(),
+        AssigneeType::User => world.user(&assignee_id).is_some(),
+        AssigneeType::Group => world.group(&assignee_id).is_some(),
     };
     if !exists {
         return bad_request(&s, &format!("no {assignee_type} with id {assignee_id}"));
@@ -625,7 +625,7 @@ async fn update_assignment(
     bytes: Bytes,
 ) -> Response {
     let mut world = s.world.lock();
-    let Some(space) = world.tenant.space_by_id(&space_id).cloned() else {
+    let Some(space) = world.space(&space_id).cloned() else {
         return not_found(&s, "Space");
     };
     let tenant_id = world.tenant.tenant_id.clone();
@@ -657,7 +657,7 @@ async fn delete_assignment(
     Path((space_id, assignment_id)): Path<(String, String)>,
 ) -> Response {
     let mut world = s.world.lock();
-    if world.tenant.space_by_id(&space_id).is_none() {
+    if world.space(&space_id).is_none() {
         return not_found(&s, "Space");
     }
     let Some(list) = world.assignments.get_mut(&space_id) else {
@@ -730,6 +730,18 @@ fn parse_filter(
     Ok(Some(filter))
 }
 
+/// Answer an `or` of `eq` lookups from an index: the matching positions in tenant order, or
+/// `None` when some comparison has no index (then the caller scans).
+fn lookup(filter: &scim::Filter, find: impl Fn(&str, &str) -> Option<Option<usize>>) -> Option<Vec<usize>> {
+    let mut found = Vec::new();
+    for (attr, value) in filter.or_of_eq()? {
+        found.extend(find(attr, value)?);
+    }
+    found.sort_unstable();
+    found.dedup();
+    Some(found)
+}
+
 fn list_response(
     s: &Shared,
     path: &str,
@@ -762,26 +774,31 @@ async fn list_users(State(s): S, RawQuery(q): RawQuery) -> Response {
         Err(r) => return r,
     };
     let world = s.world.lock();
-    let matching: Vec<&User> = world
-        .tenant
-        .users
-        .iter()
-        .filter(|u| {
-            filter.as_ref().is_none_or(|f| {
-                f.matches(
-                    &|attr| match attr {
-                        "id" => Some(u.id.clone()),
-                        "subject" => Some(u.subject.clone()),
-                        "name" => Some(u.name.clone()),
-                        "email" => u.email.clone(),
-                        "status" => Some(u.status.clone()),
-                        _ => None,
-                    },
-                    &|attr| attr == "email" || attr == "status",
-                )
+    let users = &world.tenant.users;
+    let indexed = filter
+        .as_ref()
+        .and_then(|f| lookup(f, |attr, value| world.user_lookup(attr, value)));
+    let matching: Vec<&User> = match indexed {
+        Some(found) => found.into_iter().filter_map(|i| users.get(i)).collect(),
+        None => users
+            .iter()
+            .filter(|u| {
+                filter.as_ref().is_none_or(|f| {
+                    f.matches(
+                        &|attr| match attr {
+                            "id" => Some(u.id.as_str()),
+                            "subject" => Some(u.subject.as_str()),
+                            "name" => Some(u.name.as_str()),
+                            "email" => u.email.as_deref(),
+                            "status" => Some(u.status.as_str()),
+                            _ => None,
+                        },
+                        &|attr| attr == "email" || attr == "status",
+                    )
+                })
             })
-        })
-        .collect();
+            .collect(),
+    };
     let total = matching.len();
     let data = matching
         .iter()
@@ -795,7 +812,7 @@ async fn list_users(State(s): S, RawQuery(q): RawQuery) -> Response {
 
 async fn get_user(State(s): S, Path(user_id): Path<String>) -> Response {
     let world = s.world.lock();
-    match world.tenant.user_by_id(&user_id) {
+    match world.user(&user_id) {
         Some(u) => axum::Json(user_json(&s, &world.tenant.tenant_id, u)).into_response(),
         None => qlik_error(&s, StatusCode::NOT_FOUND, "USERS-7", "Not found", None),
     }
@@ -812,25 +829,30 @@ async fn list_groups(State(s): S, RawQuery(q): RawQuery) -> Response {
         Err(r) => return r,
     };
     let world = s.world.lock();
-    let matching: Vec<&Group> = world
-        .tenant
-        .groups
-        .iter()
-        .filter(|g| {
-            filter.as_ref().is_none_or(|f| {
-                f.matches(
-                    &|attr| match attr {
-                        "id" => Some(g.id.clone()),
-                        "name" => Some(g.name.clone()),
-                        "status" => Some(g.status.clone()),
-                        "providerType" => Some(g.provider_type.clone()),
-                        _ => None,
-                    },
-                    &|attr| attr == "status" || attr == "providerType",
-                )
+    let groups = &world.tenant.groups;
+    let indexed = filter
+        .as_ref()
+        .and_then(|f| lookup(f, |attr, value| world.group_lookup(attr, value)));
+    let matching: Vec<&Group> = match indexed {
+        Some(found) => found.into_iter().filter_map(|i| groups.get(i)).collect(),
+        None => groups
+            .iter()
+            .filter(|g| {
+                filter.as_ref().is_none_or(|f| {
+                    f.matches(
+                        &|attr| match attr {
+                            "id" => Some(g.id.as_str()),
+                            "name" => Some(g.name.as_str()),
+                            "status" => Some(g.status.as_str()),
+                            "providerType" => Some(g.provider_type.as_str()),
+                            _ => None,
+                        },
+                        &|attr| attr == "status" || attr == "providerType",
+                    )
+                })
             })
-        })
-        .collect();
+            .collect(),
+    };
     let total = matching.len();
     let data = matching
         .iter()
@@ -844,7 +866,7 @@ async fn list_groups(State(s): S, RawQuery(q): RawQuery) -> Response {
 
 async fn get_group(State(s): S, Path(group_id): Path<String>) -> Response {
     let world = s.world.lock();
-    match world.tenant.group_by_id(&group_id) {
+    match world.group(&group_id) {
         Some(g) => axum::Json(group_json(&s, &world.tenant.tenant_id, g)).into_response(),
         None => qlik_error(&s, StatusCode::NOT_FOUND, "GROUPS-7", "Not found", None),
     }
@@ -874,7 +896,7 @@ async fn create_group(State(s): S, bytes: Bytes) -> Response {
         return bad_request(&s, "providerType must be idp or custom");
     }
     let mut world = s.world.lock();
-    if world.tenant.group_by_name(&name).is_some() {
+    if world.group_named(&name).is_some() {
         return qlik_error(
             &s,
             StatusCode::CONFLICT,
@@ -889,7 +911,7 @@ async fn create_group(State(s): S, bytes: Bytes) -> Response {
         status: "active".to_owned(),
         provider_type,
     };
-    world.tenant.groups.push(group.clone());
+    world.add_group(group.clone());
     (
         StatusCode::CREATED,
         axum::Json(group_json(&s, &world.tenant.tenant_id, &group)),

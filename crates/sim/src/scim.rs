@@ -20,22 +20,41 @@ pub(crate) enum Op {
 
 impl Filter {
     /// Evaluate against a resource; `get` returns an attribute's value (None when absent), and
-    /// `fold` says whether comparisons on that attribute ignore case.
-    pub(crate) fn matches(&self, get: &dyn Fn(&str) -> Option<String>, fold: &dyn Fn(&str) -> bool) -> bool {
+    /// `fold` says whether comparisons on that attribute ignore (ASCII) case.
+    pub(crate) fn matches<'a>(
+        &self,
+        get: &dyn Fn(&str) -> Option<&'a str>,
+        fold: &dyn Fn(&str) -> bool,
+    ) -> bool {
         match self {
             Filter::And(a, b) => a.matches(get, fold) && b.matches(get, fold),
             Filter::Or(a, b) => a.matches(get, fold) || b.matches(get, fold),
             Filter::Cmp { attr, op, value } => {
                 let Some(actual) = get(attr) else { return false };
-                let (actual, value) = if fold(attr) {
-                    (actual.to_lowercase(), value.to_lowercase())
-                } else {
-                    (actual, value.clone())
-                };
-                match op {
-                    Op::Eq => actual == value,
-                    Op::Co => actual.contains(&value),
+                match (op, fold(attr)) {
+                    (Op::Eq, true) => actual.eq_ignore_ascii_case(value),
+                    (Op::Eq, false) => actual == value,
+                    (Op::Co, true) => actual.to_ascii_lowercase().contains(&value.to_ascii_lowercase()),
+                    (Op::Co, false) => actual.contains(value.as_str()),
                 }
+            }
+        }
+    }
+
+    /// When the filter is only `eq` comparisons joined by `or` (the common lookup), those
+    /// comparisons, so the caller can answer from an index instead of scanning.
+    pub(crate) fn or_of_eq(&self) -> Option<Vec<(&str, &str)>> {
+        match self {
+            Filter::Cmp {
+                attr,
+                op: Op::Eq,
+                value,
+            } => Some(vec![(attr.as_str(), value.as_str())]),
+            Filter::Cmp { .. } | Filter::And(..) => None,
+            Filter::Or(a, b) => {
+                let mut v = a.or_of_eq()?;
+                v.extend(b.or_of_eq()?);
+                Some(v)
             }
         }
     }
@@ -223,6 +242,29 @@ mod tests {
         );
         let g = parse(r#"(id eq "1" or id eq "2") and status eq "active""#).unwrap();
         assert!(matches!(g, Filter::And(..)));
+    }
+
+    #[test]
+    fn or_of_eq_finds_index_lookups_only() {
+        let f = parse(r#"email eq "a" or (subject eq "b" or id eq "c")"#).unwrap();
+        assert_eq!(
+            f.or_of_eq(),
+            Some(vec![("email", "a"), ("subject", "b"), ("id", "c")])
+        );
+        assert_eq!(parse(r#"email eq "a" and id eq "c""#).unwrap().or_of_eq(), None);
+        assert_eq!(parse(r#"email co "a" or id eq "c""#).unwrap().or_of_eq(), None);
+    }
+
+    #[test]
+    fn matching_folds_case_only_where_asked() {
+        let f = parse(r#"email eq "A@X.COM" and name co "ada""#).unwrap();
+        let get = |attr: &str| match attr {
+            "email" => Some("a@x.com"),
+            "name" => Some("Ada Admin"),
+            _ => None,
+        };
+        assert!(!f.matches(&get, &|attr| attr == "email"));
+        assert!(f.matches(&get, &|_| true));
     }
 
     #[test]

@@ -13,7 +13,7 @@ use crate::limiter::{Bucket, Limiter};
 use crate::record::{
     AlumioEntryOutcome, AlumioWriteRecord, Api, FaultKind, RequestRecord, Stats, TierStats, WriteRecord,
 };
-use crate::tenant::{Assignment, Tenant};
+use crate::tenant::{Assignment, Group, Space, Tenant, User};
 
 /// The time stamp given to everything loaded from the tenant file.
 pub(crate) const EPOCH: &str = "2025-01-01T00:00:00Z";
@@ -28,11 +28,17 @@ pub(crate) struct StoredAssignment {
     pub(crate) updated_by: String,
 }
 
-/// The data: the tenant, with assignments kept per space so lookups stay cheap in big runs.
+/// The data: the tenant, with indexes so that lookups stay cheap on big tenants and long runs.
 pub(crate) struct World {
     pub(crate) tenant: Tenant,
     /// Space id -> its assignments in creation order.
     pub(crate) assignments: HashMap<String, Vec<StoredAssignment>>,
+    users_by_id: HashMap<String, usize>,
+    users_by_email: HashMap<String, usize>,
+    users_by_subject: HashMap<String, usize>,
+    groups_by_id: HashMap<String, usize>,
+    groups_by_name: HashMap<String, usize>,
+    spaces_by_id: HashMap<String, usize>,
 }
 
 impl World {
@@ -54,7 +60,77 @@ impl World {
                     updated_by: owner,
                 });
         }
-        Self { tenant, assignments }
+        let index = |keys: Vec<String>| -> HashMap<String, usize> {
+            keys.into_iter().enumerate().map(|(i, k)| (k, i)).collect()
+        };
+        let users = &tenant.users;
+        let users_by_email = users
+            .iter()
+            .enumerate()
+            .filter_map(|(i, u)| u.email.as_ref().map(|e| (e.to_ascii_lowercase(), i)))
+            .collect();
+        Self {
+            users_by_id: index(users.iter().map(|u| u.id.clone()).collect()),
+            users_by_email,
+            users_by_subject: index(users.iter().map(|u| u.subject.clone()).collect()),
+            groups_by_id: index(tenant.groups.iter().map(|g| g.id.clone()).collect()),
+            groups_by_name: index(tenant.groups.iter().map(|g| g.name.clone()).collect()),
+            spaces_by_id: index(tenant.spaces.iter().map(|s| s.id.clone()).collect()),
+            tenant,
+            assignments,
+        }
+    }
+
+    pub(crate) fn space(&self, id: &str) -> Option<&Space> {
+        self.spaces_by_id.get(id).and_then(|i| self.tenant.spaces.get(*i))
+    }
+
+    pub(crate) fn user(&self, id: &str) -> Option<&User> {
+        self.users_by_id.get(id).and_then(|i| self.tenant.users.get(*i))
+    }
+
+    pub(crate) fn group(&self, id: &str) -> Option<&Group> {
+        self.groups_by_id.get(id).and_then(|i| self.tenant.groups.get(*i))
+    }
+
+    pub(crate) fn group_named(&self, name: &str) -> Option<&Group> {
+        self.groups_by_name
+            .get(name)
+            .and_then(|i| self.tenant.groups.get(*i))
+    }
+
+    /// The user's index for an `eq` comparison on `id`, `email` (ignoring case) or `subject`;
+    /// `None` for attributes without an index.
+    pub(crate) fn user_lookup(&self, attr: &str, value: &str) -> Option<Option<usize>> {
+        match attr {
+            "id" => Some(self.users_by_id.get(value).copied()),
+            "email" => Some(self.users_by_email.get(&value.to_ascii_lowercase()).copied()),
+            "subject" => Some(self.users_by_subject.get(value).copied()),
+            _ => None,
+        }
+    }
+
+    /// The group's index for an `eq` comparison on `id` or `name`; `None` for other attributes.
+    pub(crate) fn group_lookup(&self, attr: &str, value: &str) -> Option<Option<usize>> {
+        match attr {
+            "id" => Some(self.groups_by_id.get(value).copied()),
+            "name" => Some(self.groups_by_name.get(value).copied()),
+            _ => None,
+        }
+    }
+
+    pub(crate) fn add_space(&mut self, space: Space) {
+        self.spaces_by_id
+            .insert(space.id.clone(), self.tenant.spaces.len());
+        self.tenant.spaces.push(space);
+    }
+
+    pub(crate) fn add_group(&mut self, group: Group) {
+        self.groups_by_id
+            .insert(group.id.clone(), self.tenant.groups.len());
+        self.groups_by_name
+            .insert(group.name.clone(), self.tenant.groups.len());
+        self.tenant.groups.push(group);
     }
 
     /// The current state as a tenant file.
