@@ -4,8 +4,12 @@
 pub mod cli;
 pub mod commands;
 pub mod config;
+pub mod exec;
 pub mod exit;
+pub mod failed;
+pub mod journal;
 pub mod model;
+pub mod plan;
 pub mod report;
 pub mod roster;
 pub mod settings;

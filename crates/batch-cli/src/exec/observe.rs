@@ -1,0 +1,95 @@
+//! Turns the client's observer hooks into row events.
+//!
+//! The client calls its observer inline on the task that awaits the call, so each write runs
+//! inside a task-local [`Ctx`] naming its rows; the observer looks the context up and forwards
+//! what happened to the executor's loop. Calls made outside a write (the planner's lookups) have
+//! no context and are ignored here.
+
+use std::sync::Arc;
+use std::sync::atomic::{AtomicU32, Ordering};
+use std::time::{Duration, Instant};
+
+use core_api::{Event, Observer};
+use tokio::sync::mpsc;
+
+/// What the observer tells the executor's loop.
+#[derive(Debug)]
+pub(crate) enum Msg {
+    /// A write attempt will be retried.
+    Retrying {
+        indices: Arc<[usize]>,
+        attempt: u32,
+        delay: Duration,
+        cause: String,
+    },
+    /// A retried attempt went out.
+    Resent { indices: Arc<[usize]> },
+    /// Requests are paused until `until`.
+    Throttled { until: Instant, wait: Duration },
+    /// A 429 came back.
+    Got429,
+}
+
+/// The rows a write is for, and where to report.
+#[derive(Debug, Clone)]
+pub(crate) struct Ctx {
+    pub indices: Arc<[usize]>,
+    pub tx: mpsc::UnboundedSender<Msg>,
+    /// HTTP requests sent for these rows.
+    pub requests: Arc<AtomicU32>,
+}
+
+tokio::task_local! {
+    pub(crate) static CTX: Ctx;
+}
+
+/// The observer to install in the client (`ClientConfig::observer`) so that retries and
+/// throttling show up as row events. It is stateless: the executor provides the context.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct EngineObserver;
+
+/// [`EngineObserver`], ready for `ClientConfig::observer`.
+pub fn observer() -> Arc<dyn Observer> {
+    Arc::new(EngineObserver)
+}
+
+impl Observer for EngineObserver {
+    fn on_event(&self, event: &Event<'_>) {
+        let _ = CTX.try_with(|ctx| {
+            let msg = match event {
+                Event::RequestSent { attempt, .. } => {
+                    ctx.requests.fetch_add(1, Ordering::Relaxed);
+                    if *attempt > 1 {
+                        Msg::Resent {
+                            indices: Arc::clone(&ctx.indices),
+                        }
+                    } else {
+                        return;
+                    }
+                }
+                Event::ResponseReceived { status: 429, .. } => Msg::Got429,
+                Event::Throttled { until, wait, .. } => Msg::Throttled {
+                    until: *until,
+                    wait: *wait,
+                },
+                Event::RetryScheduled {
+                    attempt,
+                    delay,
+                    cause,
+                    ..
+                } => Msg::Retrying {
+                    indices: Arc::clone(&ctx.indices),
+                    attempt: attempt + 1,
+                    delay: *delay,
+                    cause: match cause.status() {
+                        Some(status) => format!("HTTP {status}"),
+                        None => cause.kind_code().to_owned(),
+                    },
+                },
+                _ => return,
+            };
+            // The loop may be gone after a second Ctrl-C; nothing to tell then.
+            let _ = ctx.tx.send(msg);
+        });
+    }
+}

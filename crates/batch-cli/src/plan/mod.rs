@@ -1,0 +1,18 @@
+//! The planner: compares a roster with a tenant and decides, for each row, exactly one action.
+//!
+//! It resolves every distinct space, user and group once, reads each touched space's
+//! assignments once, and never writes. `roster plan` prints the result; `roster apply` executes
+//! exactly it.
+
+mod build;
+mod resolve;
+
+#[cfg(test)]
+pub(crate) mod fake;
+
+pub(crate) use build::target_roles;
+pub use build::{PlanError, PlanErrorKind, PlanOptions, PlanProgress, Planned, Timings, build};
+pub use resolve::{Directory, DirectoryChoice, ResolveReport, Strategy};
+
+#[cfg(test)]
+pub(crate) mod tests;
