@@ -18,6 +18,7 @@
 //!   defaults to 25 and is capped at 100 (a larger one is answered with 100 results, so clients
 //!   must follow `totalCount`).
 
+use std::collections::HashSet;
 use std::sync::Arc;
 
 use axum::Router;
@@ -340,7 +341,7 @@ async fn assign_users(
     let alumio = &world.tenant.alumio;
     let mut violations = Vec::new();
     let mut plans: Vec<(String, Option<Plan>)> = Vec::new();
-    let mut seen: Vec<String> = Vec::new();
+    let mut seen: HashSet<String> = HashSet::new();
     for (i, entry) in users.iter().enumerate() {
         let email = entry
             .get("email")
@@ -356,7 +357,7 @@ async fn assign_users(
                 path(i, "email"),
                 "This value is not a valid email address.",
             ));
-        } else if seen.iter().any(|e| e.eq_ignore_ascii_case(&email)) {
+        } else if seen.contains(&email.to_ascii_lowercase()) {
             violations.push(violation(
                 path(i, "email"),
                 "This email address appears more than once in the batch.",
@@ -416,7 +417,7 @@ async fn assign_users(
             }
         }
         if !email.is_empty() {
-            seen.push(email.clone());
+            seen.insert(email.to_ascii_lowercase());
         }
         let plan = (violations.len() == before).then(|| match member {
             None => Plan::Add {
