@@ -49,7 +49,8 @@ pub struct RequestRecord {
     pub query: Option<String>,
     /// The rate-limit tier (1 reads, 2 writes); `None` for token and unknown endpoints.
     pub tier: Option<u8>,
-    /// The status sent; 0 when the connection was reset without a response.
+    /// The status sent; 0 when no response was sent (a reset, or a client that hung up while
+    /// waiting for a slow response).
     pub status: u16,
     /// The credential's id (API key id or OAuth client id), never its secret.
     pub credential: Option<String>,
