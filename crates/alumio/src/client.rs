@@ -75,6 +75,8 @@ pub(crate) struct Shared {
     /// Whether assigning an existing member again changes their roles (`Works`), is accepted
     /// and ignored or refused (`No`).
     pub(crate) reassign: Fact,
+    /// Whether a rejected batch has its valid entries applied (`Works`); unknown until seen.
+    pub(crate) partial: Fact,
     /// The spaces listing, read once per run for name lookups.
     spaces: OnceCell<Arc<Vec<Space>>>,
     /// Every email the planner looked up, so that memberships can be read user by user when
@@ -112,6 +114,7 @@ impl Client {
                 batch_limit: AtomicUsize::new(config.batch_size),
                 member_list: Fact::default(),
                 reassign: Fact::default(),
+                partial: Fact::default(),
                 spaces: OnceCell::new(),
                 looked_up: Mutex::new(BTreeSet::new()),
             }),

@@ -58,7 +58,7 @@ impl Client {
         Ok(found.into_iter().flatten().collect())
     }
 
-    async fn memberships(
+    pub(crate) async fn memberships(
         &self,
         space: &SpaceInfo,
         emails: Option<&[String]>,

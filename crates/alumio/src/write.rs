@@ -17,13 +17,13 @@
 //!
 //! [`Target::write`]: core_api::target::Target::write
 
-use std::collections::HashSet;
+use std::collections::{HashMap, HashSet};
 
 use core_api::target::{AssigneeKind, AssignmentInfo, SpaceInfo, WriteOp, WriteOutcome};
 use core_api::{Error, ErrorKind, Method, Problem, StatusCode};
 
 use crate::client::{Client, Learned};
-use crate::models::{AssignUser, SpaceUser};
+use crate::models::AssignUser;
 use crate::verdict::{EntryProblem, Verdict, halves, judge};
 
 /// One user to assign, with where its outcome goes.
@@ -115,15 +115,27 @@ impl Client {
     /// Sends a round (emails distinct) in batches, reacting to each rejection.
     async fn assign_round(&self, space: &SpaceInfo, round: Vec<Entry>, results: &mut [Option<Outcome>]) {
         // Last in, first out; parts are pushed in reverse so that they go in order.
-        let mut stack: Vec<Vec<Entry>> = vec![round];
-        while let Some(group) = stack.pop() {
+        let mut stack: Vec<Pending> = vec![Pending::new(round)];
+        // Halves of a split batch whose first half went through: the second holds the bad rows.
+        let mut passed: HashSet<u64> = HashSet::new();
+        let mut next_token: u64 = 0;
+        while let Some(Pending { group, token, after }) = stack.pop() {
             if group.is_empty() {
                 continue;
             }
             let limit = self.batch_size();
             if group.len() > limit {
-                let parts: Vec<Vec<Entry>> = group.chunks(limit).map(<[Entry]>::to_vec).collect();
+                let parts: Vec<Pending> = group
+                    .chunks(limit)
+                    .map(|part| Pending::new(part.to_vec()))
+                    .collect();
                 stack.extend(parts.into_iter().rev());
+                continue;
+            }
+            if group.len() > 1 && after.is_some_and(|t| passed.contains(&t)) {
+                // Its parent was refused and its first half was not: no need to send it whole.
+                next_token += 1;
+                split(group, next_token, &mut stack);
                 continue;
             }
             let users: Vec<AssignUser<'_>> = group
@@ -136,6 +148,9 @@ impl Client {
             let (result, body) = self.members(&space.id).assign(&users).await;
             let error = match result {
                 Ok(_) => {
+                    if let Some(token) = token {
+                        passed.insert(token);
+                    }
                     self.settle_success(space, &group, results).await;
                     continue;
                 }
@@ -148,16 +163,32 @@ impl Client {
             match verdict {
                 Verdict::Shrink { limit } => {
                     self.lower_batch_size(limit);
-                    stack.push(group);
+                    stack.push(Pending::new(group));
                 }
                 Verdict::Split => {
-                    let (first, second) = halves(group.len());
                     let mut group = group;
                     for entry in &mut group {
                         entry.resent = true;
                     }
-                    stack.push(group[second].to_vec());
-                    stack.push(group[first].to_vec());
+                    let (group, all_bad) = self.drop_applied(space, group, results).await;
+                    if !all_bad {
+                        next_token += 1;
+                        split(group, next_token, &mut stack);
+                        continue;
+                    }
+                    // The server applied every valid entry: what is left is bad. A lone entry
+                    // owns the violations; several are sent one by one for their own.
+                    if let [entry] = group.as_slice()
+                        && let Some(Verdict::Entries(problems)) = body
+                            .as_ref()
+                            .filter(|b| !b.violations.is_empty())
+                            .map(|b| judge(422, Some(b), 1))
+                        && let Some(EntryProblem::Invalid { titles, fields }) = problems.get(&0)
+                    {
+                        results[entry.op] = Some(Err(entry_error(&error, titles, fields.join(", "))));
+                        continue;
+                    }
+                    stack.extend(group.into_iter().rev().map(|e| Pending::new(vec![e])));
                 }
                 Verdict::FailAll => {
                     for entry in &group {
@@ -166,26 +197,67 @@ impl Client {
                 }
                 Verdict::Entries(problems) => {
                     let mut rest = Vec::with_capacity(group.len());
+                    let mut members = Vec::new();
                     for (position, mut entry) in group.into_iter().enumerate() {
-                        let outcome = match problems.get(&position) {
+                        match problems.get(&position) {
                             None => {
                                 entry.resent = true;
                                 rest.push(entry);
-                                continue;
                             }
                             Some(EntryProblem::Invalid { titles, fields }) => {
-                                Err(entry_error(&error, titles, fields.join(", ")))
+                                results[entry.op] = Some(Err(entry_error(&error, titles, fields.join(", "))));
                             }
                             Some(EntryProblem::AlreadyMember { title }) => {
-                                self.settle_member(space, &entry, title.as_deref(), &error).await
+                                members.push((entry, title.clone()));
                             }
-                        };
-                        results[entry.op] = Some(outcome);
+                        }
                     }
-                    stack.push(rest);
+                    self.settle_members(space, members, &error, results).await;
+                    if self.shared.partial.get() == Learned::Works {
+                        // The server applied the valid entries of the rejected batch.
+                        settle_applied(&rest, results);
+                    } else {
+                        stack.push(Pending::new(rest));
+                    }
                 }
             }
         }
+    }
+
+    /// After a rejection that names no entries: where the server may apply the valid entries of
+    /// a rejected batch and lists members, read the space back (one listing) and settle the
+    /// entries that now hold what was sent. Returns the others, and whether they are known to be
+    /// the bad ones (the server applied every valid entry). The first answer tells whether the
+    /// server applies partially; an all-or-nothing server is not read back again.
+    async fn drop_applied(
+        &self,
+        space: &SpaceInfo,
+        group: Vec<Entry>,
+        results: &mut [Option<Outcome>],
+    ) -> (Vec<Entry>, bool) {
+        if self.shared.partial.get() == Learned::No || self.shared.member_list.get() == Learned::No {
+            return (group, false);
+        }
+        let Ok(Some(members)) = self.members(&space.id).list_all().await else {
+            return (group, false);
+        };
+        let held: HashMap<String, Vec<String>> = members
+            .into_iter()
+            .filter_map(|m| Some((m.email()?.to_lowercase(), m.roles)))
+            .collect();
+        let (applied, rest): (Vec<Entry>, Vec<Entry>) = group.into_iter().partition(|e| {
+            held.get(&e.email.to_lowercase())
+                .is_some_and(|roles| same_roles(roles, &e.roles))
+        });
+        if !applied.is_empty() {
+            self.learn_partial();
+            settle_applied(&applied, results);
+        } else if self.shared.partial.get() == Learned::Unknown {
+            tracing::info!("alumio applies nothing of a rejected batch; splitting rejected batches");
+            self.shared.partial.set(Learned::No);
+        }
+        let all_bad = self.shared.partial.get() == Learned::Works;
+        (rest, all_bad)
     }
 
     /// A batch went through: every entry is done. The first time updates go through, one of
@@ -226,43 +298,117 @@ impl Client {
         }
     }
 
-    /// The server says the user is already a member: read what they hold and decide.
-    async fn settle_member(
+    /// The server says these users are members already: read what they hold (one listing, or
+    /// one read each) and decide.
+    async fn settle_members(
         &self,
         space: &SpaceInfo,
-        entry: &Entry,
-        title: Option<&str>,
+        entries: Vec<(Entry, Option<String>)>,
         batch: &Error,
-    ) -> Outcome {
+        results: &mut [Option<Outcome>],
+    ) {
+        if entries.is_empty() {
+            return;
+        }
         // The server will not assign an existing member again, so it cannot change roles.
         self.shared.reassign.set(Learned::No);
-        let title = title.unwrap_or("already a member").to_owned();
-        let member: SpaceUser = match self.members(&space.id).get(&entry.email).await {
-            Ok(Some(member)) => member,
-            Ok(None) => {
-                return Err(entry_error(
+        let emails: Vec<String> = entries.iter().map(|(e, _)| e.email.clone()).collect();
+        let held: Result<HashMap<String, Vec<String>>, Error> = self
+            .memberships(space, Some(&emails))
+            .await
+            .map(|list| list.into_iter().map(|a| (a.assignee_id, a.roles)).collect());
+        for (entry, title) in entries {
+            let title = title.unwrap_or_else(|| "already a member".to_owned());
+            let roles = match &held {
+                Ok(held) => held.get(&entry.email.to_lowercase()).cloned(),
+                Err(read) => {
+                    results[entry.op] = Some(Err(entry_error(
+                        batch,
+                        &[title],
+                        format!("reading the member back failed: {read}"),
+                    )));
+                    continue;
+                }
+            };
+            let Some(roles) = roles else {
+                results[entry.op] = Some(Err(entry_error(
                     batch,
                     &[title],
                     "the member cannot be read back".to_owned(),
-                ));
+                )));
+                continue;
+            };
+            let applied = same_roles(&roles, &entry.roles);
+            // A new member that holds exactly what was sent, after only rejected batches: the
+            // server applied the valid entries of a rejected batch.
+            if applied && !entry.update && entry.resent && batch.attempts() == 1 {
+                self.learn_partial();
             }
-            Err(read) => {
-                return Err(entry_error(
-                    batch,
-                    &[title],
-                    format!("reading the member back failed: {read}"),
-                ));
-            }
-        };
-        let applied = same_roles(&member.roles, &entry.roles);
-        let info = assignment(&entry.email, member.roles);
-        match (entry.update, applied) {
-            (true, true) => Ok(WriteOutcome::Updated(Some(info))),
-            (true, false) => Err(entry_error(batch, &[title], REASSIGN_REFUSED.to_owned())),
-            // Sent before in this call: the earlier batch applied it.
-            (false, true) if entry.resent || batch.attempts() > 1 => Ok(WriteOutcome::Created(Some(info))),
-            (false, _) => Ok(WriteOutcome::AlreadyExists(info)),
+            let info = assignment(&entry.email, roles);
+            results[entry.op] = Some(match (entry.update, applied) {
+                (true, true) => Ok(WriteOutcome::Updated(Some(info))),
+                (true, false) => Err(entry_error(batch, &[title], REASSIGN_REFUSED.to_owned())),
+                // Sent before in this call: an earlier batch applied it.
+                (false, true) if entry.resent || batch.attempts() > 1 => {
+                    Ok(WriteOutcome::Created(Some(info)))
+                }
+                (false, _) => Ok(WriteOutcome::AlreadyExists(info)),
+            });
         }
+    }
+
+    fn learn_partial(&self) {
+        if self.shared.partial.get() != Learned::Works {
+            tracing::info!("alumio applies the valid entries of a rejected batch; they are not sent again");
+            self.shared.partial.set(Learned::Works);
+        }
+    }
+}
+
+/// A batch still to send. A split batch's halves share a token: the first half carries it,
+/// the second waits for it.
+struct Pending {
+    group: Vec<Entry>,
+    /// Recorded when this batch goes through.
+    token: Option<u64>,
+    /// The token of the first half, when this is a second half.
+    after: Option<u64>,
+}
+
+impl Pending {
+    fn new(group: Vec<Entry>) -> Self {
+        Pending {
+            group,
+            token: None,
+            after: None,
+        }
+    }
+}
+
+/// Pushes the halves of a batch, the first on top.
+fn split(group: Vec<Entry>, token: u64, stack: &mut Vec<Pending>) {
+    let (first, second) = halves(group.len());
+    stack.push(Pending {
+        group: group[second].to_vec(),
+        token: None,
+        after: Some(token),
+    });
+    stack.push(Pending {
+        group: group[first].to_vec(),
+        token: Some(token),
+        after: None,
+    });
+}
+
+/// Entries the server applied: each is done.
+fn settle_applied(entries: &[Entry], results: &mut [Option<Outcome>]) {
+    for entry in entries {
+        let info = assignment(&entry.email, entry.roles.clone());
+        results[entry.op] = Some(Ok(if entry.update {
+            WriteOutcome::Updated(Some(info))
+        } else {
+            WriteOutcome::Created(Some(info))
+        }));
     }
 }
 
