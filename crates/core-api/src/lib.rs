@@ -6,6 +6,18 @@
 //! ([`Page`]), observer hooks ([`Observer`], [`Event`]) and the [`target`] traits through which
 //! the engine drives a tenant. It never prints: progress reaches the engine through the observer.
 //!
+//! # Guarantees the engine relies on
+//!
+//! - Every request waits for its tier's limiter: pacing at [`RateLimits`] × headroom, and a
+//!   shared pause after any 429 of the tier (`retry-after` plus jitter).
+//! - Retries (429, 500, 502, 503, 504, timeouts, connection failures) happen inside the call; the
+//!   returned [`Error`] says how many attempts were made and for how long ([`Error::attempts`],
+//!   [`Error::elapsed`]).
+//! - [`Observer::on_event`] runs synchronously on the task that awaits the call, so a
+//!   `tokio::task_local!` set around the call identifies the row an [`Event::RetryScheduled`]
+//!   or [`Event::Throttled`] belongs to. See [`Observer`].
+//! - Nothing is printed, and no secret reaches a `Debug`/`Display` output or an error.
+//!
 //! ```no_run
 //! use core_api::{ClientConfig, Credentials, RateLimits, RetryPolicy};
 //!

@@ -114,7 +114,13 @@ pub enum Event<'a> {
     },
 }
 
-/// Receives [`Event`]s. See the module docs for when and where it is called.
+/// Receives [`Event`]s.
+///
+/// `on_event` is called synchronously, inline, from the future of the client call that caused
+/// the event, so on the task that awaits that call (the client spawns no tasks of its own). A
+/// caller that wraps a call in a `tokio::task_local!` scope sees that scope inside `on_event`
+/// and can attribute retries and throttling to the row that made the call. Events of one call
+/// arrive in order. Keep `on_event` cheap and non-blocking: it runs on the request path.
 pub trait Observer: Send + Sync {
     /// Called once per event, inline on the calling task.
     fn on_event(&self, event: &Event<'_>);

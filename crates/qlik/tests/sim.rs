@@ -659,7 +659,7 @@ async fn a_429_pauses_every_request_of_the_tier() {
         throttled
             .lock()
             .iter()
-            .all(|(tier, wait)| *tier == Tier::Tier2 && *wait >= Duration::from_secs(1))
+            .all(|(tier, wait)| *tier == Tier::Tier2 && *wait >= Duration::from_millis(990))
     );
 
     let log = sim.request_log();
@@ -723,4 +723,41 @@ async fn creates_at_the_write_limit_without_429s() {
     let ideal = Duration::from_secs(30);
     eprintln!("300 creates at 600/min took {elapsed:?}");
     assert!(elapsed <= ideal.mul_f64(1.05), "{elapsed:?}");
+}
+
+#[tokio::test]
+async fn a_lost_delete_response_then_404_is_deleted() {
+    let sim = Arc::new(start(small_tenant(), |_| {}).await);
+    let mut config = config(&sim);
+    let hook_sim = sim.clone();
+    config.observer = Some(Arc::new(move |e: &Event<'_>| {
+        if let Event::RetryScheduled { .. } = e {
+            hook_sim.set_faults(Faults::none());
+        }
+    }));
+    let client = Client::new(config).unwrap();
+    let space = client.find_space_by_name("Finance (dev)").await.unwrap().unwrap();
+    let existing = client.list_assignments(&space).await.unwrap().remove(0);
+    sim.set_faults(Faults {
+        p503: 1.0,
+        apply_before_fault: true,
+        ..Faults::none()
+    });
+    let delete = WriteOp::Delete {
+        assignment_id: existing.id.clone(),
+        assignee_kind: existing.assignee_kind,
+        assignee_id: existing.assignee_id.clone(),
+    };
+    assert_eq!(
+        client.write(&space, &[delete]).await.remove(0).unwrap(),
+        WriteOutcome::Deleted
+    );
+    let deletes: Vec<u16> = sim
+        .request_log()
+        .into_iter()
+        .filter(|r| r.method == "DELETE")
+        .map(|r| r.status)
+        .collect();
+    assert_eq!(deletes, [503, 404]);
+    assert!(sim.assignments().iter().all(|a| a.id != existing.id));
 }
