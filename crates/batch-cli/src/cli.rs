@@ -112,19 +112,22 @@ pub struct SimArgs {
 const PLAN_EXAMPLES: &str = "\
 Examples:
   roster plan roster.csv --to prod
-  roster plan roster.csv --to qlik:acme        # a qlik-cli context
-  roster plan roster.csv --server https://acme.eu.qlikcloud.com --api-key-env QLIK_API_KEY
+  roster plan roster.csv --to qlik:acme       # a qlik-cli context
+  roster plan roster.csv --server https://acme.eu.qlikcloud.com
   roster plan roster.csv --to prod --mode exact --json > plan.json
 
-Roster columns: space (or space_name, space_id), type (user or group), assignee (or email/user,
-group/group_name, assignee_id), roles (API names or UI names such as \"Can view\", separated by ; or |).
-Other columns are kept and written to the failed-rows CSV.
+Roster columns:
+  space (or space_name, space_id), type (user or group), assignee (or
+  email/user, group/group_name, assignee_id), roles (API names, or UI names
+  such as \"Can view\", separated by ; or |). Other columns are carried to the
+  failed-rows CSV.
 
 Environment:
-  ROSTER_CONFIG            config file to use instead of ./roster.toml or <config dir>/roster/roster.toml
-  QLIK_API_KEY             the API key of an ad hoc Qlik target (--server), unless --api-key-env names another
-  ALUMIO_API_KEY           the same for --kind alumio
-  QLIK_CLI_USER_HOME_DIR   where qlik-cli keeps .qlik/contexts.yml (default: your home directory)";
+  ROSTER_CONFIG           config file to use instead of ./roster.toml
+  QLIK_API_KEY            API key of a --server target, unless --api-key-env
+                          names another variable
+  ALUMIO_API_KEY          the same, with --kind alumio
+  QLIK_CLI_USER_HOME_DIR  where qlik-cli keeps .qlik/contexts.yml";
 
 const COMPLETIONS_EXAMPLES: &str = "\
 Examples:
@@ -168,7 +171,8 @@ pub struct TargetArgs {
     /// for qlik-cli's current context).
     #[arg(long, short = 't', value_name = "NAME")]
     pub to: Option<String>,
-    /// Config file with named targets [default: ./roster.toml, else <config dir>/roster/roster.toml].
+    /// Config file with named targets [default: $ROSTER_CONFIG, else ./roster.toml, else
+    /// <config dir>/roster/roster.toml].
     #[arg(long, value_name = "PATH")]
     pub config: Option<PathBuf>,
     /// Tenant URL, e.g. https://acme.eu.qlikcloud.com; with --to, replaces the target's server.
@@ -202,10 +206,12 @@ pub struct TargetArgs {
     /// File holding the OAuth client secret.
     #[arg(long, value_name = "PATH", requires = "client_id")]
     pub client_secret_file: Option<PathBuf>,
-    /// Reads per minute (Qlik tier 1) [default: the target's, else 1000]; 0 turns pacing off.
+    /// Reads per minute (tier 1) [default: the target's, else 1000 for qlik, 600 for alumio];
+    /// 0 turns pacing off.
     #[arg(long, value_name = "N")]
     pub tier1_per_min: Option<u32>,
-    /// Writes per minute (Qlik tier 2) [default: the target's, else 100]; 0 turns pacing off.
+    /// Write calls per minute (tier 2) [default: the target's, else 100 for qlik, 60 for
+    /// alumio]; 0 turns pacing off.
     #[arg(long, value_name = "N")]
     pub tier2_per_min: Option<u32>,
     /// Timeout of one request, in seconds [default: the target's, else 60].
@@ -240,9 +246,6 @@ pub struct PlanArgs {
     /// The roster CSV file.
     #[arg(value_name = "ROSTER")]
     pub roster: PathBuf,
-    /// Where to send.
-    #[command(flatten)]
-    pub target: TargetArgs,
     /// merge: add the roster's roles to what each assignee has; exact: make them equal
     /// [default: merge].
     #[arg(long, value_enum)]
@@ -253,6 +256,9 @@ pub struct PlanArgs {
     /// Rows per bulk write, for targets that write in bulk (Alumio) [default: the target's, else 50].
     #[arg(long, value_name = "N")]
     pub batch_size: Option<usize>,
+    /// Where to send.
+    #[command(flatten)]
+    pub target: TargetArgs,
     /// Output.
     #[command(flatten)]
     pub output: OutputArgs,
@@ -264,9 +270,6 @@ pub struct ApplyArgs {
     /// The roster CSV file (or a failed-rows CSV from an earlier run).
     #[arg(value_name = "ROSTER")]
     pub roster: PathBuf,
-    /// Where to send.
-    #[command(flatten)]
-    pub target: TargetArgs,
     /// merge: add the roster's roles to what each assignee has; exact: make them equal
     /// [default: merge].
     #[arg(long, value_enum)]
@@ -289,6 +292,9 @@ pub struct ApplyArgs {
     /// Do not ask for confirmation before writing.
     #[arg(long, short = 'y')]
     pub yes: bool,
+    /// Where to send.
+    #[command(flatten)]
+    pub target: TargetArgs,
     /// Output.
     #[command(flatten)]
     pub output: OutputArgs,

@@ -541,7 +541,11 @@ impl TargetSettings {
             warnings,
         )?;
 
-        let defaults = RateLimits::default();
+        // Qlik documents its limits; Alumio publishes none, and its client carries a cautious guess.
+        let defaults = match kind {
+            TargetKind::Qlik => RateLimits::default(),
+            TargetKind::Alumio => alumio::default_rate_limits(),
+        };
         let limits = RateLimits::per_minute(
             args.tier1_per_min
                 .or(table.tier1_per_min)

@@ -12,14 +12,6 @@ use crate::settings::TargetSettings;
 #[derive(Debug, thiserror::Error)]
 #[non_exhaustive]
 pub enum BuildTargetError {
-    /// The vendor has no client yet.
-    #[error("{kind} targets are not supported yet (target \"{name}\")")]
-    Unsupported {
-        /// The vendor.
-        kind: TargetKind,
-        /// The target's name.
-        name: String,
-    },
     /// The client refused the settings (plain http to a remote host, a bad URL, ...).
     #[error("cannot use target \"{name}\": {source}")]
     Client {
@@ -46,8 +38,9 @@ pub fn client_config(settings: &TargetSettings, observer: Option<Arc<dyn Observe
     config
 }
 
-/// Builds the client for a target. Sends nothing; checks the server URL (https, or plain http to
-/// loopback unless allowed) and the credentials' shape.
+/// Builds the client for a target: `qlik::Client`, or `alumio::Client` with the target's batch
+/// size. Sends nothing; checks the server URL (https, or plain http to loopback unless
+/// allowed) and the credentials' shape.
 pub fn build_target(
     settings: &TargetSettings,
     observer: Option<Arc<dyn Observer>>,
@@ -62,10 +55,15 @@ pub fn build_target(
             })?;
             Ok(Arc::new(client))
         }
-        TargetKind::Alumio => Err(BuildTargetError::Unsupported {
-            kind: TargetKind::Alumio,
-            name: settings.name.clone(),
-        }),
+        TargetKind::Alumio => {
+            let config = alumio::Config::from_http(client_config(settings, observer))
+                .with_batch_size(settings.batch_size);
+            let client = alumio::Client::new(config).map_err(|source| BuildTargetError::Client {
+                name: settings.name.clone(),
+                source,
+            })?;
+            Ok(Arc::new(client))
+        }
     }
 }
 
@@ -121,14 +119,13 @@ mod tests {
         assert!(build_target(&allowed, None).is_ok());
     }
 
-    #[test]
-    fn alumio_is_not_supported_yet() {
-        let error = build_target(&settings("https://x.alumio.com", TargetKind::Alumio), None)
+    #[tokio::test]
+    async fn builds_an_alumio_client() {
+        let target = build_target(&settings("http://127.0.0.1:9/api/v1", TargetKind::Alumio), None).unwrap();
+        assert_eq!(target.kind(), TargetKind::Alumio);
+        let error = build_target(&settings("http://x.alumio.com/api/v1", TargetKind::Alumio), None)
             .err()
             .unwrap();
-        assert_eq!(
-            error.to_string(),
-            "alumio targets are not supported yet (target \"t\")"
-        );
+        assert!(error.to_string().contains("plain http"), "{error}");
     }
 }

@@ -3,6 +3,7 @@
 
 use std::collections::{HashMap, VecDeque};
 use std::fs::File;
+use std::hash::{Hash, Hasher};
 use std::io::{self, BufRead, BufReader, Read};
 use std::path::Path;
 
@@ -697,31 +698,50 @@ fn parse_roles(value: &str, kind: TargetKind) -> Result<Vec<String>, String> {
     Ok(roles.into_iter().map(str::to_owned).collect())
 }
 
+/// Indices of valid rows that name the same (space, type, assignee), in groups of two or more,
+/// each group in file order.
+///
+/// Sorting 16-byte (hash, index) pairs instead of a hash map of borrowed keys keeps a
+/// million-row roster to 16 MB and one cache-friendly sort; rows whose hashes collide are told
+/// apart by comparing them.
+fn duplicate_groups(rows: &[ParsedRow]) -> Vec<Vec<usize>> {
+    let identity = |index: usize| {
+        rows.get(index)
+            .and_then(|r| r.row.as_ref().ok())
+            .map(|row| (&row.space, row.assignee_kind, &row.assignee))
+    };
+    let mut keys: Vec<(u64, usize)> = rows
+        .iter()
+        .enumerate()
+        .filter_map(|(index, parsed)| {
+            let row = parsed.row.as_ref().ok()?;
+            let mut hasher = std::hash::DefaultHasher::new();
+            (&row.space, row.assignee_kind, &row.assignee).hash(&mut hasher);
+            Some((hasher.finish(), index))
+        })
+        .collect();
+    keys.sort_unstable();
+    let mut groups = Vec::new();
+    for run in keys.chunk_by(|a, b| a.0 == b.0).filter(|run| run.len() > 1) {
+        let mut members: Vec<usize> = run.iter().map(|(_, index)| *index).collect();
+        while let Some(&first) = members.first() {
+            let (same, rest): (Vec<usize>, Vec<usize>) =
+                members.into_iter().partition(|&i| identity(i) == identity(first));
+            if same.len() > 1 {
+                groups.push(same);
+            }
+            members = rest;
+        }
+    }
+    // File order of the first row, so problems come out in a stable order.
+    groups.sort_unstable_by_key(|group| group.first().copied());
+    groups
+}
+
 /// Merges exact repeats and fails rows that contradict each other (same space, type and
 /// assignee, different roles), naming every line involved.
 fn dedupe(roster: &mut Roster) {
-    type Identity<'r> = (&'r SpaceRef, AssigneeKind, &'r AssigneeRef);
-    let mut groups: Vec<Vec<usize>> = Vec::new();
-    {
-        let mut first: HashMap<Identity<'_>, usize> = HashMap::with_capacity(roster.rows.len());
-        let mut group_of_first: HashMap<usize, usize> = HashMap::new();
-        for (index, parsed) in roster.rows.iter().enumerate() {
-            let Ok(row) = &parsed.row else { continue };
-            let identity = (&row.space, row.assignee_kind, &row.assignee);
-            match first.get(&identity) {
-                None => {
-                    first.insert(identity, index);
-                }
-                Some(&original) => {
-                    let group = *group_of_first.entry(original).or_insert_with(|| {
-                        groups.push(vec![original]);
-                        groups.len() - 1
-                    });
-                    groups[group].push(index);
-                }
-            }
-        }
-    }
+    let groups = duplicate_groups(&roster.rows);
     if groups.is_empty() {
         return;
     }

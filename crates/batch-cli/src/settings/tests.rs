@@ -177,6 +177,8 @@ fn default_target_and_kind() {
     let settings = resolve(&["--to", "alumio"], Some(PROD), &env_with_key()).unwrap();
     assert_eq!(settings.target.kind, TargetKind::Alumio);
     assert_eq!(settings.target.batch_size, 25);
+    // Alumio's own cautious limits, not Qlik's.
+    assert_eq!(settings.target.limits, alumio::default_rate_limits());
     // --server alone does not fall back to the default target.
     let settings = resolve(
         &["--server", "acme.alumio.com", "--kind", "alumio"],
