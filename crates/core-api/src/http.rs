@@ -230,6 +230,14 @@ impl HttpClient {
                             path: path.to_owned(),
                         });
                     }
+                    let problem = (self.inner.vendor.parse_problem)(&body);
+                    let error = Error::from(ErrorKind::Api {
+                        method: request.method.clone(),
+                        path: path.to_owned(),
+                        status,
+                        problem,
+                        retry_after,
+                    });
                     if status == StatusCode::UNAUTHORIZED
                         && self.inner.auth.can_refresh()
                         && !refreshed_on_401
@@ -237,16 +245,17 @@ impl HttpClient {
                         // An expired or revoked token: get a new one and try once more, at once.
                         refreshed_on_401 = true;
                         self.inner.auth.invalidate(token.generation);
+                        self.emit(Event::RetryScheduled {
+                            tier: request.tier,
+                            method: &request.method,
+                            path,
+                            attempt,
+                            delay: Duration::ZERO,
+                            cause: &error.with_attempts(attempt, start.elapsed()),
+                        });
                         continue;
                     }
-                    let problem = (self.inner.vendor.parse_problem)(&body);
-                    Error::from(ErrorKind::Api {
-                        method: request.method.clone(),
-                        path: path.to_owned(),
-                        status,
-                        problem,
-                        retry_after,
-                    })
+                    error
                 }
                 Err(error) => error,
             };
