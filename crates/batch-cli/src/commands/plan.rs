@@ -1,22 +1,151 @@
-//! `roster plan`.
+//! `roster plan`: read the roster, resolve it against the tenant, and print the difference.
+//! Nothing is written.
+//!
+//! Also holds the steps `roster apply` shares with it: settings, roster, client, planning.
 
-use std::io::Write;
+use std::io::{self, Write};
+use std::sync::Arc;
+
+use core_api::Tier;
+use core_api::target::Target;
 
 use crate::cli::PlanArgs;
 use crate::exit;
+use crate::model::ParsedRow;
+use crate::plan::{self, PlanOptions, PlanProgress, Planned};
+use crate::report::{self, OutputMode, ResolveProgress};
+use crate::roster::{self, Roster};
 use crate::settings::{PlanSettings, ProcessEnvironment};
+use crate::target::build_target;
 
-/// Runs `roster plan` and returns its exit code.
+/// Runs `roster plan` and returns its exit code: 0 when every row can be done, 1 when some rows
+/// are errors, 2 for usage, configuration, input or tenant-access problems.
 pub fn run(args: PlanArgs) -> u8 {
-    let mut stderr = std::io::stderr().lock();
-    match PlanSettings::from_args(&args, &ProcessEnvironment) {
-        Ok(_settings) => {
-            let _ = writeln!(stderr, "error: roster plan is not available in this build");
-            exit::USAGE
+    let mut stderr = io::stderr();
+    let settings = match PlanSettings::from_args(&args, &ProcessEnvironment) {
+        Ok(settings) => settings,
+        Err(error) => return usage_error(&mut stderr, &error),
+    };
+    print_warnings(&mut stderr, &settings.warnings);
+    let roster = match read_roster(&settings) {
+        Ok(roster) => roster,
+        Err(code) => return code,
+    };
+    let mode = OutputMode::detect(settings.output.quiet, settings.output.json);
+    let runtime = match runtime() {
+        Ok(runtime) => runtime,
+        Err(code) => return code,
+    };
+    let result = runtime.block_on(async {
+        let target = client(&settings)?;
+        plan_rows(&settings, &mode, target.as_ref(), roster.rows).await
+    });
+    let planned = match result {
+        Ok(planned) => planned,
+        Err(code) => return code,
+    };
+    let mut stdout = io::stdout().lock();
+    let written = if settings.output.json {
+        report::plan::render_json(&planned.plan, &mut stdout)
+    } else {
+        report::plan::render_text(&planned.plan, &mut stdout, mode.color_stdout)
+    };
+    if let Err(error) = written.and_then(|()| stdout.flush()) {
+        // A closed pipe (`roster plan ... | head`) is the reader's choice, not a failure to report.
+        if error.kind() != io::ErrorKind::BrokenPipe {
+            let _ = writeln!(stderr, "error: failed to write the plan: {error}");
+            return exit::USAGE;
         }
-        Err(error) => {
-            let _ = writeln!(stderr, "error: {error}");
+    }
+    if planned.plan.counts.error > 0 {
+        exit::ROWS_FAILED
+    } else {
+        exit::OK
+    }
+}
+
+/// `error: ...` for a settings problem; exit code 2.
+pub(crate) fn usage_error(stderr: &mut impl Write, error: &dyn std::fmt::Display) -> u8 {
+    let _ = writeln!(stderr, "error: {error}");
+    exit::USAGE
+}
+
+/// `warning: ...` lines for what the settings step noticed.
+pub(crate) fn print_warnings(stderr: &mut impl Write, warnings: &[String]) {
+    for warning in warnings {
+        let _ = writeln!(stderr, "warning: {warning}");
+    }
+}
+
+/// Read and check the roster; a file-level problem lists every problem and gives exit code 2.
+pub(crate) fn read_roster(settings: &PlanSettings) -> Result<Roster, u8> {
+    roster::read_roster(&settings.roster, settings.target.kind).map_err(|error| {
+        let _ = writeln!(io::stderr(), "error: {error}");
+        exit::USAGE
+    })
+}
+
+/// The runtime the engine runs on.
+pub(crate) fn runtime() -> Result<tokio::runtime::Runtime, u8> {
+    tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+        .map_err(|error| {
+            let _ = writeln!(io::stderr(), "error: failed to start the async runtime: {error}");
             exit::USAGE
+        })
+}
+
+/// The tenant's client, with the engine's observer installed so retries and throttling become
+/// row events. Sends nothing.
+pub(crate) fn client(settings: &PlanSettings) -> Result<Arc<dyn Target>, u8> {
+    build_target(&settings.target, Some(crate::exec::observer())).map_err(|error| {
+        let _ = writeln!(io::stderr(), "error: {error}");
+        exit::USAGE
+    })
+}
+
+/// The plan options the settings call for.
+pub(crate) fn plan_options(settings: &PlanSettings) -> PlanOptions {
+    let mut opts = PlanOptions::new(settings.target.name.clone(), settings.mode);
+    let limit = settings.target.limits.for_tier(Tier::Tier2);
+    opts.write_limit_per_min = (limit > 0).then_some(limit);
+    opts.concurrency = settings.target.concurrency.max(1);
+    opts
+}
+
+/// Plan `rows`, showing resolve progress on stderr as `mode` says (strategy choices with `-v`).
+/// A tenant that cannot be read (auth, network) is reported and gives exit code 2: nothing was
+/// written.
+pub(crate) async fn plan_rows(
+    settings: &PlanSettings,
+    mode: &OutputMode,
+    target: &dyn Target,
+    rows: Vec<ParsedRow>,
+) -> Result<Planned, u8> {
+    let progress = ResolveProgress::new(mode, settings.output.verbose > 0);
+    let feed = |event: &PlanProgress| show_progress(&progress, event);
+    let result = plan::build(rows, target, &plan_options(settings), &feed).await;
+    progress.finish();
+    result.map_err(|error| {
+        let _ = writeln!(io::stderr(), "error: failed to plan: {error}");
+        exit::USAGE
+    })
+}
+
+fn show_progress(progress: &ResolveProgress, event: &PlanProgress) {
+    match event {
+        PlanProgress::Resolving { directory, names } => {
+            progress.phase(&directory.to_string(), 0, *names as u64);
         }
+        PlanProgress::Resolved(choice) if choice.names > 0 => {
+            let name = choice.directory.to_string();
+            progress.strategy(&name, &choice.reason);
+            progress.phase(&name, choice.names as u64, choice.names as u64);
+        }
+        PlanProgress::Assignments { done, total } => {
+            progress.phase("assignments", *done as u64, *total as u64);
+        }
+        _ => {}
     }
 }
