@@ -63,6 +63,22 @@ pub fn read_roster_from<R: Read>(input: R, name: &str, kind: TargetKind) -> Resu
             0,
         ));
     }
+    // UTF-16 without a byte order mark, or a binary file: one clear message instead of one
+    // per field. A stray NUL in a text file is left to the per-record check, which locates it.
+    let nuls = start.iter().filter(|&&b| b == 0).count();
+    if nuls * 10 > start.len() {
+        return Err(RosterFileError::invalid(
+            name,
+            vec![FileProblem {
+                line: 0,
+                column: None,
+                message: "the file is full of NUL bytes: it looks like utf-16 or a binary file, not a text \
+                          csv; save it as utf-8"
+                    .to_owned(),
+            }],
+            0,
+        ));
+    }
     let bom = if start.starts_with(&[0xEF, 0xBB, 0xBF]) {
         3
     } else {

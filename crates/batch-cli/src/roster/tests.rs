@@ -764,3 +764,104 @@ impl Lossy for SpaceRef {
         }
     }
 }
+
+fn corpus_dir() -> std::path::PathBuf {
+    std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/corpus")
+}
+
+/// Every file of the bad-input corpus gives the outcome its manifest line says, with located
+/// messages; none panics.
+#[test]
+fn bad_input_corpus() {
+    let dir = corpus_dir();
+    let manifest = std::fs::read_to_string(dir.join("expected.txt")).unwrap();
+    let mut cases = 0;
+    for line in manifest
+        .lines()
+        .filter(|l| !l.starts_with('#') && !l.trim().is_empty())
+    {
+        let fields: Vec<&str> = line.split('\t').collect();
+        let [name, kind, expect] = fields.as_slice() else {
+            panic!("bad manifest line {line:?}")
+        };
+        let path = dir.join(name);
+        let shown = path.display().to_string();
+        cases += 1;
+        match (*kind, read_roster(&path, TargetKind::Qlik)) {
+            ("file", Err(error)) => {
+                assert!(error.problem_count() > 0, "{name}: {error}");
+                let text = error.to_string();
+                assert!(text.contains(expect), "{name}: expected {expect:?} in\n{text}");
+                for problem in error.problems() {
+                    assert!(
+                        problem.located(&shown).starts_with(&format!("{shown}:")),
+                        "{name}"
+                    );
+                }
+            }
+            ("rows", Ok(roster)) => {
+                let problems: Vec<_> = roster.problems().collect();
+                assert!(!problems.is_empty(), "{name}: no row problems");
+                assert!(
+                    problems.iter().any(|p| p.message.contains(expect)),
+                    "{name}: expected {expect:?} in {problems:#?}"
+                );
+                for problem in &problems {
+                    assert!(problem.line > 1, "{name}: {problem:?}");
+                    assert!(
+                        roster
+                            .locate(problem)
+                            .starts_with(&format!("{shown}:{}", problem.line))
+                    );
+                }
+                assert!(roster.valid_rows().count() > 0, "{name}: every row failed");
+                // Written back for a spreadsheet, no cell starts a formula.
+                for index in 0..roster.rows.len() {
+                    for cell in roster.output_cells(index) {
+                        let escaped = escape_cell(&cell);
+                        assert!(
+                            !escaped.starts_with(['=', '+', '-', '@', '\t', '\r']),
+                            "{name}: {escaped:?}"
+                        );
+                    }
+                }
+            }
+            (_, Ok(roster)) => panic!("{name}: expected a file error, read {} rows", roster.rows.len()),
+            (_, Err(error)) => panic!("{name}: expected row problems, got {error}"),
+        }
+    }
+    assert!(cases >= 25, "the corpus has {cases} cases");
+}
+
+/// The two corpus cases too big to keep in the repository.
+#[test]
+fn bad_input_corpus_generated_cases() {
+    let dir = tempfile::tempdir().unwrap();
+    let field = dir.path().join("ten-mb-field.csv");
+    let mut text = b"space,type,assignee,roles\nSales,user,a@example.com,consumer\nSales,user,".to_vec();
+    text.extend(std::iter::repeat_n(b'a', 10 * 1024 * 1024));
+    text.extend_from_slice(b"@example.com,consumer\n");
+    std::fs::write(&field, &text).unwrap();
+    let error = read_roster(&field, TargetKind::Qlik).unwrap_err();
+    assert_eq!(error.problems()[0].line, 3);
+    assert_eq!(error.problems()[0].column, Some(3));
+    assert!(
+        error
+            .to_string()
+            .contains("field is 10485772 bytes long; the limit is 65536"),
+        "{error}"
+    );
+
+    let wide = dir.path().join("hundred-thousand-columns.csv");
+    let mut text = String::from("space,type,assignee,roles");
+    for i in 0..100_000 {
+        text.push_str(&format!(",extra{i}"));
+    }
+    text.push_str("\nSales,user,a@example.com,consumer\n");
+    std::fs::write(&wide, &text).unwrap();
+    let error = read_roster(&wide, TargetKind::Qlik).unwrap_err();
+    assert!(
+        error.to_string().contains(":1: 100004 fields; the limit is 1024"),
+        "{error}"
+    );
+}
