@@ -1,12 +1,15 @@
 //! Spreadsheet formula escaping. A cell that starts with `=`, `+`, `-`, `@`, tab or carriage
 //! return is run as a formula when a CSV is opened in a spreadsheet, so the failed-rows CSV
 //! prefixes such cells with `'`; the reader strips that prefix again, so the file is still a
-//! roster that reruns exactly its rows.
+//! roster that reruns exactly its rows. Cells starting with `#` get the same guard, so that a
+//! space named `#general` in the first column does not turn its row into a comment line.
 
 use std::borrow::Cow;
 
+/// The characters a spreadsheet starts a formula with, plus `#`: a line whose first cell starts
+/// with `#` would read back as a comment, so that cell is guarded the same way.
 fn triggers(c: char) -> bool {
-    matches!(c, '=' | '+' | '-' | '@' | '\t' | '\r')
+    matches!(c, '=' | '+' | '-' | '@' | '\t' | '\r' | '#')
 }
 
 /// The cell as written to a CSV a person may open in a spreadsheet.
@@ -41,6 +44,7 @@ mod tests {
             "@sum",
             "\tx",
             "\rx",
+            "#general",
             "''=x",
             "plain",
             "",
@@ -57,7 +61,7 @@ mod tests {
 
     #[test]
     fn escaped_cells_never_start_with_a_formula_character() {
-        for cell in ["=x", "+x", "-x", "@x", "\tx", "\rx"] {
+        for cell in ["=x", "+x", "-x", "@x", "\tx", "\rx", "#x"] {
             let escaped = escape_cell(cell);
             assert!(!escaped.starts_with(triggers), "{escaped:?}");
         }
