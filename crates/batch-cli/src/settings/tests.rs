@@ -710,3 +710,17 @@ fn every_variable_is_listed_once() {
         assert!(help.contains(name), "plan --help does not mention {name}");
     }
 }
+
+#[test]
+fn help_texts() {
+    let mut command = Cli::command().term_width(100);
+    command.build();
+    for name in ["plan", "apply", "completions"] {
+        let help = command
+            .find_subcommand_mut(name)
+            .unwrap()
+            .render_long_help()
+            .to_string();
+        insta::assert_snapshot!(format!("{name}_help"), help);
+    }
+}
