@@ -336,14 +336,22 @@ impl<'a> State<'a> {
         };
         self.data_records += 1;
         let width = header.len();
+        // Unnamed columns at the end of the header (a trailing comma) may be left out of rows.
+        let needed = header
+            .iter()
+            .rposition(|name| !name.is_empty())
+            .map_or(0, |i| i + 1);
         let layout = self.layout.take();
         let mut ok = self.check_fields(record, line, layout.as_ref());
-        if ok && record.len() < width {
+        if ok && record.len() < needed {
             ok = false;
             self.problem(
                 line,
                 None,
-                format!("expected {width} fields as in the header, found {}", record.len()),
+                format!(
+                    "expected {needed} fields as in the header, found {}",
+                    record.len()
+                ),
             );
         }
         if ok

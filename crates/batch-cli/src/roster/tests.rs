@@ -188,6 +188,23 @@ fn quoting() {
 }
 
 #[test]
+fn unnamed_trailing_header_columns_may_be_left_out() {
+    let roster = read("space,type,assignee,roles,,\nS,user,a@x.io,consumer\nS,user,b@x.io,consumer,,\n");
+    assert_eq!(roster.valid_rows().count(), 2);
+    assert_eq!(
+        roster.output_cells(0),
+        vec!["S", "user", "a@x.io", "consumer", "", ""]
+    );
+    let error = read_err(b"space,type,assignee,roles,note,\nS,user,a@x.io,consumer\n");
+    assert!(
+        error
+            .to_string()
+            .contains("expected 5 fields as in the header, found 4"),
+        "{error}"
+    );
+}
+
+#[test]
 fn semicolon_files_and_excel_sep_line() {
     let roster = read("space;type;assignee;roles\nSales;user;a@x.io;consumer|producer\n");
     assert_eq!(
