@@ -94,6 +94,10 @@ pub struct Layout {
     pub ignored: Vec<usize>,
     /// Columns the tool does not know, carried to the failed-rows CSV.
     pub extras: Vec<usize>,
+    /// An `assignee_id` column beside an `assignee` column (as `roster export` writes): a
+    /// reference carried as an extra, used only for a user row whose assignee is not an email
+    /// (a user known by subject alone).
+    pub assignee_id_fallback: Option<usize>,
 }
 
 impl Layout {
@@ -112,10 +116,23 @@ pub fn detect(header: &[String]) -> Result<Layout, Vec<HeaderProblem>> {
     let mut found: Vec<(Col, usize)> = Vec::new();
     let mut ignored = Vec::new();
     let mut extras = Vec::new();
-    for (index, name) in header.iter().enumerate() {
-        match classify(&normalise(name)) {
+    let classified: Vec<Col> = header.iter().map(|name| classify(&normalise(name))).collect();
+    // A name column beside an id column (`space` and `space_id`, `assignee` and `assignee_id`, as
+    // `roster export` writes them) is not a conflict: the name is used, since ids differ between
+    // tenants, and the id column is kept as a reference.
+    let has = |col: Col| classified.contains(&col);
+    let space_ids_are_reference = has(Col::SpaceName) && has(Col::SpaceId);
+    let assignee_ids_are_reference = has(Col::Assignee) && has(Col::AssigneeId);
+    let mut assignee_id_fallback = None;
+    for (index, col) in classified.into_iter().enumerate() {
+        match col {
             Col::Ignored => ignored.push(index),
             Col::Extra => extras.push(index),
+            Col::SpaceId if space_ids_are_reference => extras.push(index),
+            Col::AssigneeId if assignee_ids_are_reference => {
+                assignee_id_fallback.get_or_insert(index);
+                extras.push(index);
+            }
             col => found.push((col, index)),
         }
     }
@@ -211,6 +228,7 @@ pub fn detect(header: &[String]) -> Result<Layout, Vec<HeaderProblem>> {
             roles,
             ignored,
             extras,
+            assignee_id_fallback,
         }),
         _ => Err(problems),
     }
@@ -285,6 +303,25 @@ mod tests {
     }
 
     #[test]
+    fn id_columns_beside_name_columns_are_references() {
+        let layout = detect(&h("space,type,assignee,roles,space_id,assignee_id")).unwrap();
+        assert_eq!(layout.space, SpaceCol::Name(0));
+        assert_eq!(
+            layout.assignee,
+            AssigneeCols::Generic {
+                index: 2,
+                by_id: false
+            }
+        );
+        assert_eq!(layout.extras, vec![4, 5]);
+        assert_eq!(layout.assignee_id_fallback, Some(5));
+        // Alone, an id column still names the space or the assignee.
+        let layout = detect(&h("space_id,type,assignee_id,roles")).unwrap();
+        assert_eq!(layout.space, SpaceCol::Id(0));
+        assert_eq!(layout.assignee_id_fallback, None);
+    }
+
+    #[test]
     fn failed_csv_columns_are_ignored() {
         let layout = detect(&h(
             "space,type,assignee,roles,team,error_code,http_status,message,attempts,line",
@@ -305,7 +342,7 @@ mod tests {
         let problems = detect(&h("space,assignee,roles")).unwrap_err();
         assert!(problems[0].1.contains("missing column \"type\""), "{problems:?}");
 
-        let problems = detect(&h("space,space_id,type,assignee,email,roles")).unwrap_err();
+        let problems = detect(&h("space,space_name,type,assignee,email,roles")).unwrap_err();
         assert_eq!(problems.len(), 2, "{problems:?}");
         assert_eq!(problems[0].0, Some(2));
         assert_eq!(problems[1].0, Some(5));

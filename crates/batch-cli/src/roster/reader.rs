@@ -607,6 +607,19 @@ fn parse_row(
                         None
                     }
                 },
+                // A user known by subject alone (no email) is exported with its id beside it.
+                Some(AssigneeKind::User) if !value.contains('@') => {
+                    match layout.assignee_id_fallback.map(|i| cell(record, i)) {
+                        Some(id) if !id.is_empty() => match check::id(id, "assignee id") {
+                            Ok(()) => Some((AssigneeKind::User, AssigneeRef::Id(id.to_owned()))),
+                            Err(message) => {
+                                problems.add(index, message);
+                                None
+                            }
+                        },
+                        _ => assignee_by_name(AssigneeKind::User, value, index, &mut problems),
+                    }
+                }
                 Some(k) => assignee_by_name(k, value, index, &mut problems),
             }
         }

@@ -881,3 +881,20 @@ fn bad_input_corpus_generated_cases() {
         "{error}"
     );
 }
+
+#[test]
+fn an_export_reads_by_name_with_ids_as_references() {
+    let text = "# owner of Sales: boss@x.io\nspace,type,assignee,roles,space_id,assignee_id\n\
+                Sales,user,A@x.io,consumer,s1,u1\n\
+                Sales,group,Team,producer,s1,g1\n\
+                Sales,user,auth0|robot,consumer,s1,u9\n";
+    let roster = read(text);
+    let rows = ok_rows(&roster);
+    assert_eq!(rows.len(), 3, "{:?}", roster.problems().collect::<Vec<_>>());
+    assert_eq!(rows[0].space, SpaceRef::Name("Sales".into()));
+    assert_eq!(rows[0].assignee, AssigneeRef::Email("a@x.io".into()));
+    assert_eq!(rows[1].assignee, AssigneeRef::Name("Team".into()));
+    // A user without an email is reached through its id.
+    assert_eq!(rows[2].assignee, AssigneeRef::Id("u9".into()));
+    assert_eq!(roster.extra_columns, vec!["space_id".to_owned(), "assignee_id".to_owned()]);
+}
