@@ -75,6 +75,8 @@ pub(crate) struct Shared {
     /// Whether assigning an existing member again changes their roles (`Works`), is accepted
     /// and ignored or refused (`No`).
     pub(crate) reassign: Fact,
+    /// `Works` when the server was seen to accept a re-assignment and keep the old roles.
+    pub(crate) reassign_kept: Fact,
     /// Whether a rejected batch has its valid entries applied (`Works`); unknown until seen.
     pub(crate) partial: Fact,
     /// The spaces listing, read once per run for name lookups.
@@ -114,6 +116,7 @@ impl Client {
                 batch_limit: AtomicUsize::new(config.batch_size),
                 member_list: Fact::default(),
                 reassign: Fact::default(),
+                reassign_kept: Fact::default(),
                 partial: Fact::default(),
                 spaces: OnceCell::new(),
                 looked_up: Mutex::new(BTreeSet::new()),

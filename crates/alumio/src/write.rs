@@ -98,7 +98,7 @@ impl Client {
             ));
         }
         if update && self.shared.reassign.get() == Learned::No {
-            return Err(Error::invalid(REASSIGN_REFUSED));
+            return Err(Error::invalid(self.reassign_failure()));
         }
         let mut unique = roles.clone();
         unique.sort_unstable();
@@ -119,7 +119,22 @@ impl Client {
         // Halves of a split batch whose first half went through: the second holds the bad rows.
         let mut passed: HashSet<u64> = HashSet::new();
         let mut next_token: u64 = 0;
-        while let Some(Pending { group, token, after }) = stack.pop() {
+        while let Some(Pending {
+            mut group,
+            token,
+            after,
+        }) = stack.pop()
+        {
+            if self.shared.reassign.get() == Learned::No {
+                // Learned while this call was under way (here or in a concurrent call): role
+                // changes cannot succeed, and sending them would only get the batch refused.
+                group.retain(|entry| {
+                    if entry.update {
+                        results[entry.op] = Some(Err(Error::invalid(self.reassign_failure())));
+                    }
+                    !entry.update
+                });
+            }
             if group.is_empty() {
                 continue;
             }
@@ -279,6 +294,7 @@ impl Client {
                         member.roles,
                         probe.roles
                     );
+                    self.shared.reassign_kept.set(Learned::Works);
                     self.shared.reassign.set(Learned::No);
                     ignored = true;
                 }
@@ -409,6 +425,17 @@ fn settle_applied(entries: &[Entry], results: &mut [Option<Outcome>]) {
         } else {
             WriteOutcome::Created(Some(info))
         }));
+    }
+}
+
+impl Client {
+    /// Why a role change cannot be made, once the run has learned that it cannot.
+    fn reassign_failure(&self) -> &'static str {
+        if self.shared.reassign_kept.get() == Learned::Works {
+            REASSIGN_IGNORED
+        } else {
+            REASSIGN_REFUSED
+        }
     }
 }
 

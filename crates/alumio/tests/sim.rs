@@ -520,6 +520,38 @@ async fn existing_members_under_every_rule() {
     );
     let message = outcomes[2].as_ref().unwrap_err().to_string();
     assert!(message.contains("does not re-assign"), "{message}");
+
+    // Refused without indexes, all or nothing: once one refusal is isolated, the other role
+    // changes of the call are not sent again.
+    let existing: Vec<AlumioMember> = (0..8).map(|u| member(0, u, "ROLE_USER")).collect();
+    let sim = start(environment(1, 40, existing), |c| {
+        c.existing_member = AlumioExistingMember::Reject;
+        c.indexed_violations = false;
+        c.batch_mode = AlumioBatchMode::AllOrNothing;
+    })
+    .await;
+    let client = client_with(&sim, 50);
+    let ops: Vec<WriteOp> = (0..32)
+        .map(|u| {
+            if u < 8 {
+                update(&email(u), "ROLE_EDITOR")
+            } else {
+                create(&email(u), "ROLE_USER")
+            }
+        })
+        .collect();
+    let outcomes = client.write(&space(0), &ops).await;
+    for (u, outcome) in outcomes.iter().enumerate() {
+        if u < 8 {
+            let message = outcome.as_ref().unwrap_err().to_string();
+            assert!(message.contains("does not re-assign"), "{message}");
+        } else {
+            assert!(matches!(outcome, Ok(WriteOutcome::Created(_))), "{outcome:?}");
+        }
+    }
+    let calls = write_calls(&sim);
+    assert!(calls.len() <= 1 + 2 * 5 + 1, "{calls:?}");
+    assert_eq!(members_of(&sim, "space-0").len(), 32);
 }
 
 #[tokio::test]
