@@ -767,7 +767,7 @@ async fn list_users(State(s): S, RawQuery(q): RawQuery) -> Response {
     let filter = match parse_filter(
         &s,
         &params,
-        &["id", "subject", "name", "email", "status"],
+        &["id", "subject", "name", "email", "status", "assignedGroups.id"],
         &["name", "email", "subject"],
     ) {
         Ok(f) => f,
@@ -775,9 +775,20 @@ async fn list_users(State(s): S, RawQuery(q): RawQuery) -> Response {
     };
     let world = s.world.lock();
     let users = &world.tenant.users;
-    let indexed = filter
-        .as_ref()
-        .and_then(|f| lookup(f, |attr, value| world.user_lookup(attr, value)));
+    // Members of groups: `assignedGroups.id eq "g"` (or an `or` of them) from the membership index.
+    let by_group = filter.as_ref().and_then(|f| f.or_of_eq()).and_then(|eqs| {
+        let groups: Vec<&str> = eqs
+            .iter()
+            .filter(|(attr, _)| *attr == "assignedGroups.id")
+            .map(|(_, value)| *value)
+            .collect();
+        (groups.len() == eqs.len()).then(|| world.members_of(&groups))
+    });
+    let indexed = by_group.or_else(|| {
+        filter
+            .as_ref()
+            .and_then(|f| lookup(f, |attr, value| world.user_lookup(attr, value)))
+    });
     let matching: Vec<&User> = match indexed {
         Some(found) => found.into_iter().filter_map(|i| users.get(i)).collect(),
         None => users

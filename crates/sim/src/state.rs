@@ -39,6 +39,8 @@ pub(crate) struct World {
     groups_by_id: HashMap<String, usize>,
     groups_by_name: HashMap<String, usize>,
     spaces_by_id: HashMap<String, usize>,
+    /// Group id -> the ids of its member users (Qlik's `assignedGroups` on each user).
+    pub(crate) group_members: HashMap<String, Vec<String>>,
 }
 
 impl World {
@@ -78,7 +80,21 @@ impl World {
             spaces_by_id: index(tenant.spaces.iter().map(|s| s.id.clone()).collect()),
             tenant,
             assignments,
+            group_members: HashMap::new(),
         }
+    }
+
+    /// Indexes of the users in any of `group_ids`, in tenant order.
+    pub(crate) fn members_of(&self, group_ids: &[&str]) -> Vec<usize> {
+        let mut found: Vec<usize> = group_ids
+            .iter()
+            .filter_map(|g| self.group_members.get(*g))
+            .flatten()
+            .filter_map(|id| self.users_by_id.get(id).copied())
+            .collect();
+        found.sort_unstable();
+        found.dedup();
+        found
     }
 
     pub(crate) fn space(&self, id: &str) -> Option<&Space> {
