@@ -1,0 +1,422 @@
+//! Helpers for the reliability and security tests (`faults`, `crash`, `bad_input`, `security`):
+//! a simulator with a `roster.toml` whose target options each test chooses, the `roster`
+//! binary, and readers for what a run leaves behind.
+//!
+//! Kept apart from `roster_e2e`'s helpers so these tests choose every target option (timeouts,
+//! credentials, limits) themselves.
+
+#![allow(dead_code, reason = "each test file uses its own part of these helpers")]
+
+use std::collections::BTreeMap;
+use std::fs;
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Output, Stdio};
+use std::sync::OnceLock;
+use std::time::{Duration, Instant};
+
+use sim::{
+    ApiKey, AssigneeType, Assignment, Group, OAuthClient, SimConfig, SimHandle, Space, SpaceType, Tenant,
+    User,
+};
+
+/// The API key the tenant accepts; runs get it through [`KEY_VAR`].
+pub const KEY: &str = "hardening-key-7f3a91c2e8d4b605";
+/// The variable the target's `api_key_env` names.
+pub const KEY_VAR: &str = "ROSTER_HARDENING_KEY";
+/// An OAuth client of the tenant.
+pub const CLIENT_ID: &str = "hardening-client";
+/// Its secret; runs get it through [`SECRET_VAR`].
+pub const CLIENT_SECRET: &str = "hardening-secret-52c0e7a9d1f64b38";
+/// The variable the target's `client_secret_env` names.
+pub const SECRET_VAR: &str = "ROSTER_HARDENING_SECRET";
+/// The owner of every space, the API key and the OAuth client.
+pub const OWNER_ID: &str = "owner";
+
+/// The `roster` binary next to this test executable, built once per test process in the same
+/// profile and target directory (a no-op when it is current).
+pub fn roster_bin() -> PathBuf {
+    static BIN: OnceLock<PathBuf> = OnceLock::new();
+    BIN.get_or_init(|| {
+        let exe = std::env::current_exe().unwrap_or_default();
+        let profile_dir = exe
+            .parent()
+            .and_then(Path::parent)
+            .map(Path::to_path_buf)
+            .unwrap_or_default();
+        let bin = profile_dir.join(format!("roster{}", std::env::consts::EXE_SUFFIX));
+        let mut build = Command::new(env!("CARGO"));
+        build.args(["build", "--quiet", "-p", "batch-cli", "--bin", "roster"]);
+        match profile_dir.file_name().and_then(|n| n.to_str()) {
+            Some("debug") | None => {}
+            Some("release") => {
+                build.arg("--release");
+            }
+            Some(other) => {
+                build.args(["--profile", other]);
+            }
+        }
+        if let Some(target_dir) = profile_dir.parent() {
+            build.arg("--target-dir").arg(target_dir);
+        }
+        let built = build.current_dir(env!("CARGO_MANIFEST_DIR")).status();
+        assert!(bin.exists(), "{} is missing ({built:?})", bin.display());
+        bin
+    })
+    .clone()
+}
+
+/// A tenant: an owner (holding the API key and the OAuth client, owning every space), `users`
+/// users (`user{i}@example.com`, id `u{i}`), `spaces` shared spaces (`Space {i}`, id `s{i}`)
+/// and `groups` groups (`Group {i}`, id `g{i}`), no assignments.
+pub fn tenant(users: usize, spaces: usize, groups: usize) -> Tenant {
+    let mut all_users = vec![User {
+        id: OWNER_ID.to_owned(),
+        subject: "auth0|owner".to_owned(),
+        name: "Owner".to_owned(),
+        email: Some("owner@example.com".to_owned()),
+        status: "active".to_owned(),
+    }];
+    all_users.extend((0..users).map(|i| User {
+        id: format!("u{i}"),
+        subject: format!("auth0|user{i}"),
+        name: format!("User {i}"),
+        email: Some(format!("user{i}@example.com")),
+        status: "active".to_owned(),
+    }));
+    Tenant {
+        version: sim::TENANT_FORMAT_VERSION,
+        tenant_id: "hardening".to_owned(),
+        api_keys: vec![ApiKey {
+            id: "hardening-key".to_owned(),
+            key: KEY.to_owned(),
+            user_id: OWNER_ID.to_owned(),
+        }],
+        oauth_clients: vec![OAuthClient {
+            client_id: CLIENT_ID.to_owned(),
+            client_secret: CLIENT_SECRET.to_owned(),
+            user_id: OWNER_ID.to_owned(),
+        }],
+        users: all_users,
+        groups: (0..groups)
+            .map(|i| Group {
+                id: format!("g{i}"),
+                name: format!("Group {i}"),
+                status: "active".to_owned(),
+                provider_type: "custom".to_owned(),
+            })
+            .collect(),
+        spaces: (0..spaces)
+            .map(|i| Space {
+                id: format!("s{i}"),
+                name: format!("Space {i}"),
+                space_type: SpaceType::Shared,
+                owner_id: OWNER_ID.to_owned(),
+                description: String::new(),
+                assignable_roles: None,
+            })
+            .collect(),
+        assignments: Vec::new(),
+        alumio: Default::default(),
+    }
+}
+
+/// Add an assignment to a tenant under construction.
+pub fn assign(tenant: &mut Tenant, space_id: &str, kind: AssigneeType, assignee_id: &str, roles: &[&str]) {
+    let id = format!("pre{}", tenant.assignments.len());
+    tenant.assignments.push(Assignment {
+        id,
+        space_id: space_id.to_owned(),
+        assignee_type: kind,
+        assignee_id: assignee_id.to_owned(),
+        roles: roles.iter().map(|r| (*r).to_owned()).collect(),
+    });
+}
+
+/// Assignments as (space id, assignee id) -> sorted roles.
+pub type State = BTreeMap<(String, String), Vec<String>>;
+
+/// One roster row: space index, user (`true`) or group, assignee index, roles.
+#[derive(Debug, Clone)]
+pub struct Row {
+    /// `Space {space}`.
+    pub space: usize,
+    /// A user (`user{who}@example.com`) or a group (`Group {who}`).
+    pub user: bool,
+    /// The assignee's index.
+    pub who: usize,
+    /// Role names as the API spells them.
+    pub roles: Vec<&'static str>,
+}
+
+/// The roster CSV of `rows`.
+pub fn roster_csv(rows: &[Row]) -> String {
+    let mut text = String::from("space,type,assignee,roles\n");
+    for row in rows {
+        let (kind, name) = if row.user {
+            ("user", format!("user{}@example.com", row.who))
+        } else {
+            ("group", format!("Group {}", row.who))
+        };
+        text.push_str(&format!(
+            "Space {},{kind},{name},{}\n",
+            row.space,
+            row.roles.join(";")
+        ));
+    }
+    text
+}
+
+/// What the tenant holds after merging `rows` into `before`.
+pub fn merged(before: &State, rows: &[Row]) -> State {
+    let mut state = before.clone();
+    for row in rows {
+        let id = if row.user {
+            format!("u{}", row.who)
+        } else {
+            format!("g{}", row.who)
+        };
+        let entry = state.entry((format!("s{}", row.space), id)).or_default();
+        entry.extend(row.roles.iter().map(|r| (*r).to_owned()));
+        entry.sort();
+        entry.dedup();
+    }
+    state
+}
+
+/// How a run ended.
+#[derive(Debug)]
+pub struct Run {
+    /// Exit code (`None` when killed by a signal).
+    pub code: Option<i32>,
+    /// Standard output.
+    pub stdout: String,
+    /// Standard error.
+    pub stderr: String,
+}
+
+impl Run {
+    /// From a finished child's output.
+    pub fn from_output(output: Output) -> Run {
+        Run {
+            code: output.status.code(),
+            stdout: String::from_utf8_lossy(&output.stdout).into_owned(),
+            stderr: String::from_utf8_lossy(&output.stderr).into_owned(),
+        }
+    }
+
+    /// Stdout as JSON lines (`--json` events).
+    pub fn json_lines(&self) -> Vec<serde_json::Value> {
+        self.stdout
+            .lines()
+            .filter(|l| !l.trim().is_empty())
+            .map(|l| serde_json::from_str(l).unwrap_or_else(|e| panic!("not JSON ({e}): {l}")))
+            .collect()
+    }
+
+    /// Neither stream mentions a panic.
+    pub fn assert_no_panic(&self) {
+        for text in [&self.stdout, &self.stderr] {
+            assert!(
+                !text.contains("panicked") && !text.contains("RUST_BACKTRACE"),
+                "the run panicked:\n{text}"
+            );
+        }
+    }
+}
+
+/// A temp directory holding `roster.toml` (target `sim`) and a running simulator.
+pub struct Rig {
+    /// The working directory of every run.
+    pub dir: tempfile::TempDir,
+    /// The simulator.
+    pub sim: SimHandle,
+    /// Extra lines for the `[targets.sim]` table, e.g. `timeout_secs = 1`.
+    target_lines: Vec<String>,
+}
+
+impl Rig {
+    /// Start a simulator from `config`; the target uses the API key and `target_lines`.
+    pub fn start(config: SimConfig, target_lines: &[&str]) -> Rig {
+        let sim = sim::Sim::start_blocking(config).expect("start the simulator");
+        let dir = tempfile::tempdir().expect("temp dir");
+        let rig = Rig {
+            dir,
+            sim,
+            target_lines: target_lines.iter().map(|l| (*l).to_owned()).collect(),
+        };
+        rig.write_config(&format!("api_key_env = \"{KEY_VAR}\""));
+        rig
+    }
+
+    /// Rewrite `roster.toml` with `credential_lines` (e.g. `client_id = ...`) instead of the API
+    /// key.
+    pub fn write_config(&self, credential_lines: &str) {
+        let mut text = format!(
+            "[targets.sim]\nkind = \"qlik\"\nserver = \"{}\"\n{credential_lines}\n",
+            self.sim.base_url()
+        );
+        for line in &self.target_lines {
+            text.push_str(line);
+            text.push('\n');
+        }
+        self.write("roster.toml", &text);
+    }
+
+    /// A path in the directory.
+    pub fn path(&self, name: &str) -> PathBuf {
+        self.dir.path().join(name)
+    }
+
+    /// Write a file into the directory.
+    pub fn write(&self, name: &str, contents: impl AsRef<[u8]>) -> PathBuf {
+        let path = self.path(name);
+        fs::write(&path, contents).expect("write file");
+        path
+    }
+
+    /// `roster ARGS` in the directory: the key in the environment, short retry delays, no colour,
+    /// stdin closed.
+    pub fn command(&self, args: &[&str]) -> Command {
+        let mut command = Command::new(roster_bin());
+        command
+            .args(args)
+            .current_dir(self.dir.path())
+            .env(KEY_VAR, KEY)
+            .env("ROSTER_RETRY_SCALE", "0.01")
+            .env("NO_COLOR", "1")
+            .env_remove("ROSTER_CONFIG")
+            .env_remove("QLIK_API_KEY")
+            .env_remove("CI")
+            .env_remove("RUST_LOG")
+            .stdin(Stdio::null());
+        command
+    }
+
+    /// Run `roster ARGS` to its end.
+    pub fn run(&self, args: &[&str]) -> Run {
+        Run::from_output(self.command(args).output().expect("run roster"))
+    }
+
+    /// `roster apply ROSTER --to sim EXTRA...`.
+    pub fn apply(&self, roster: &str, extra: &[&str]) -> Run {
+        let mut args = vec!["apply", roster, "--to", "sim"];
+        args.extend_from_slice(extra);
+        self.run(&args)
+    }
+
+    /// Start `roster apply ROSTER --to sim EXTRA...` in the background, output captured.
+    pub fn spawn_apply(&self, roster: &str, extra: &[&str]) -> Child {
+        let mut args = vec!["apply", roster, "--to", "sim"];
+        args.extend_from_slice(extra);
+        self.command(&args)
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped())
+            .spawn()
+            .expect("start roster")
+    }
+
+    /// The tenant's assignments now.
+    pub fn state(&self) -> State {
+        self.sim
+            .assignments()
+            .into_iter()
+            .map(|a| {
+                let mut roles = a.roles;
+                roles.sort();
+                ((a.space_id, a.assignee_id), roles)
+            })
+            .collect()
+    }
+
+    /// How many times each (space, assignee) was created.
+    pub fn creates(&self) -> BTreeMap<(String, String), usize> {
+        let mut counts = BTreeMap::new();
+        for w in self.sim.write_log() {
+            if w.op == sim::WriteOp::Create {
+                *counts.entry((w.space_id, w.assignee_id)).or_default() += 1;
+            }
+        }
+        counts
+    }
+
+    /// Requests that wrote assignments (POST, PUT, PATCH or DELETE), answered with any status or
+    /// none.
+    pub fn write_requests(&self) -> usize {
+        self.sim
+            .request_log()
+            .iter()
+            .filter(|r| r.path.contains("/assignments") && r.method != "GET")
+            .count()
+    }
+
+    /// The journal of target `sim` in the default state directory.
+    pub fn journal_path(&self) -> PathBuf {
+        self.path(".roster/journal-sim.jsonl")
+    }
+
+    /// The journal's records after the header; panics (failing the test) when any line,
+    /// including the last, is not valid JSON.
+    pub fn journal(&self) -> Vec<serde_json::Value> {
+        let text = fs::read_to_string(self.journal_path()).expect("read the journal");
+        let mut lines = text.lines();
+        let header: serde_json::Value =
+            serde_json::from_str(lines.next().unwrap_or_default()).expect("journal header");
+        assert_eq!(header["format"], "roster-journal");
+        lines
+            .enumerate()
+            .map(|(i, l)| {
+                serde_json::from_str(l).unwrap_or_else(|e| panic!("journal line {}: {e}: {l}", i + 2))
+            })
+            .collect()
+    }
+}
+
+/// Poll `check` until it is true or `timeout` passes (then panic with `what`).
+pub fn wait_for(what: &str, timeout: Duration, mut check: impl FnMut() -> bool) {
+    let deadline = Instant::now() + timeout;
+    while !check() {
+        assert!(Instant::now() < deadline, "timed out waiting for {what}");
+        std::thread::sleep(Duration::from_millis(5));
+    }
+}
+
+/// Wait for a child to exit, killing it after `timeout`.
+pub fn wait_child(mut child: Child, timeout: Duration) -> Run {
+    let deadline = Instant::now() + timeout;
+    loop {
+        match child.try_wait() {
+            Ok(Some(_)) => break,
+            Ok(None) if Instant::now() < deadline => std::thread::sleep(Duration::from_millis(10)),
+            _ => {
+                let _ = child.kill();
+                break;
+            }
+        }
+    }
+    Run::from_output(child.wait_with_output().expect("collect output"))
+}
+
+/// A small seeded generator (splitmix64): the tests' randomness is reproducible.
+#[derive(Debug, Clone)]
+pub struct Seeded(u64);
+
+impl Seeded {
+    /// From a seed.
+    pub fn new(seed: u64) -> Seeded {
+        Seeded(seed)
+    }
+
+    /// The next number.
+    pub fn next_u64(&mut self) -> u64 {
+        self.0 = self.0.wrapping_add(0x9E37_79B9_7F4A_7C15);
+        let mut z = self.0;
+        z = (z ^ (z >> 30)).wrapping_mul(0xBF58_476D_1CE4_E5B9);
+        z = (z ^ (z >> 27)).wrapping_mul(0x94D0_49BB_1331_11EB);
+        z ^ (z >> 31)
+    }
+
+    /// A number in `lo..hi`.
+    pub fn range(&mut self, lo: u64, hi: u64) -> u64 {
+        lo + self.next_u64() % (hi - lo).max(1)
+    }
+}
