@@ -39,6 +39,9 @@ pub enum Command {
     },
     /// Serve a simulated Qlik Cloud (and Alumio) tenant on loopback until Ctrl-C.
     Sim(SimArgs),
+    /// Watch a whole run: `roster apply` against a simulated tenant, with throttling, retries,
+    /// bad rows and a rerun of the failed rows. Nothing leaves the machine.
+    Demo(DemoArgs),
 }
 
 /// `roster sim`: a simulated tenant for trying the tool and for tests.
@@ -298,4 +301,38 @@ pub struct ApplyArgs {
     /// Output.
     #[command(flatten)]
     pub output: OutputArgs,
+}
+
+/// `roster demo`: `roster apply` twice against a simulated tenant on loopback.
+#[derive(Debug, Clone, Args)]
+pub struct DemoArgs {
+    /// Working directory for the roster copy, the journal and the failed-rows CSV [default: a new
+    /// directory under the system's temp dir].
+    #[arg(long, value_name = "DIR")]
+    pub dir: Option<PathBuf>,
+    /// Tenant file [default: data/tenant-large.json, else the copy built into roster].
+    #[arg(long, value_name = "PATH")]
+    pub tenant: Option<PathBuf>,
+    /// Roster to apply [default: data/demo-roster.csv, else the copy built into roster].
+    #[arg(long, value_name = "PATH")]
+    pub roster: Option<PathBuf>,
+    /// Writes per minute the simulated tenant accepts (the real limit is 100); sets how long the
+    /// demo takes.
+    #[arg(long, value_name = "N", default_value_t = 3000)]
+    pub write_rate: u32,
+    /// Reads per minute the simulated tenant accepts (the real limit is 1000).
+    #[arg(long, value_name = "N", default_value_t = 6000)]
+    pub read_rate: u32,
+    /// Probability of a 500 and of a 503 on each request (dropped connections half as often).
+    #[arg(long, value_name = "P", default_value_t = 0.01)]
+    pub fault_rate: f64,
+    /// Simulated latency of each response, in milliseconds (plus up to twice as much at random).
+    #[arg(long, value_name = "MS", default_value_t = 15)]
+    pub latency_ms: u64,
+    /// Seed for the simulator's latency and faults.
+    #[arg(long, default_value_t = 1)]
+    pub seed: u64,
+    /// Pass --quiet to both applies: only their summaries, no progress.
+    #[arg(long, short = 'q')]
+    pub quiet: bool,
 }

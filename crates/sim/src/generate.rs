@@ -1,5 +1,6 @@
-//! Deterministic tenants: the small one committed as `data/tenant-small.json` and the large one
-//! that `data/tenant-large.json` asks for by preset and seed.
+//! Deterministic tenants: the small one committed as `data/tenant-small.json`, the large one
+//! that `data/tenant-large.json` asks for by preset and seed, and the uniform grids the benchmarks
+//! ask for by size.
 //!
 //! The generator uses its own SplitMix64 rather than `rand`'s `StdRng`, whose algorithm may change
 //! between releases: a seed must give the same tenant forever, or committed files and tests that
@@ -455,6 +456,93 @@ pub fn large_tenant(seed: u64) -> Tenant {
     }
 }
 
+/// The shape of a [`grid_tenant`]: `spaces` shared spaces and `users` users, optionally with every
+/// user assigned to every space.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Grid {
+    /// Spaces, named `Space 00000`, `Space 00001`, ...
+    pub spaces: usize,
+    /// Users, with emails `user0000000@grid.example`, ...
+    pub users: usize,
+    /// Assign every user to every space as `consumer`, so a roster of the whole grid plans as
+    /// all unchanged.
+    pub assigned: bool,
+}
+
+/// The grid user's email: what a roster names to reach user `n` of a [`grid_tenant`].
+pub fn grid_email(n: usize) -> String {
+    format!("user{n:07}@grid.example")
+}
+
+/// The grid space's name: what a roster names to reach space `n` of a [`grid_tenant`].
+pub fn grid_space(n: usize) -> String {
+    format!("Space {n:05}")
+}
+
+/// A uniform tenant for benchmarks and load tests: a grid of spaces and users (no groups, no
+/// Alumio spaces), owned by the API key's own user `admin`, who is not one of the grid's users.
+/// Ids are counters, so a tenant of a million assignments is built without a random draw each.
+pub fn grid_tenant(grid: Grid) -> Tenant {
+    let mut mix = Mix(0x6121_D000_0000_0001);
+    let admin = User {
+        id: format!("a{:023x}", 0),
+        subject: "grid\\admin".to_owned(),
+        name: "Grid Admin".to_owned(),
+        email: Some("admin@grid.example".to_owned()),
+        status: "active".to_owned(),
+    };
+    let admin_id = admin.id.clone();
+    let mut users = Vec::with_capacity(grid.users + 1);
+    users.push(admin);
+    users.extend((0..grid.users).map(|n| User {
+        id: format!("u{n:023x}"),
+        subject: format!("grid\\user{n:07}"),
+        name: format!("User {n:07}"),
+        email: Some(grid_email(n)),
+        status: "active".to_owned(),
+    }));
+    let spaces: Vec<Space> = (0..grid.spaces)
+        .map(|n| Space {
+            id: format!("s{n:023x}"),
+            name: grid_space(n),
+            space_type: SpaceType::Shared,
+            owner_id: admin_id.clone(),
+            description: String::new(),
+            assignable_roles: None,
+        })
+        .collect();
+    let mut assignments = Vec::new();
+    if grid.assigned {
+        assignments.reserve(grid.spaces.saturating_mul(grid.users));
+        for space in &spaces {
+            for user in &users[1..] {
+                assignments.push(Assignment {
+                    id: format!("g{:023x}", assignments.len()),
+                    space_id: space.id.clone(),
+                    assignee_type: AssigneeType::User,
+                    assignee_id: user.id.clone(),
+                    roles: vec!["consumer".to_owned()],
+                });
+            }
+        }
+    }
+    Tenant {
+        version: TENANT_FORMAT_VERSION,
+        tenant_id: format!("sim-grid-{}x{}", grid.spaces, grid.users),
+        api_keys: vec![ApiKey {
+            id: "admin".to_owned(),
+            key: mix.secret("sim-qlik-key"),
+            user_id: admin_id,
+        }],
+        oauth_clients: Vec::new(),
+        users,
+        groups: Vec::new(),
+        spaces,
+        assignments,
+        alumio: AlumioTenant::default(),
+    }
+}
+
 #[cfg(test)]
 mod tests {
     /// Pinned facts of seed 1: tests and demos name these users, so the generator must not drift.
@@ -465,5 +553,24 @@ mod tests {
         assert_eq!(t.users[7].email.as_deref(), Some("rosa.smit7@corp.example"));
         assert_eq!(t.spaces[3].name, "Operations shared 003");
         assert_eq!(t.assignments.len(), 3508);
+    }
+
+    #[test]
+    fn grid_tenant_is_valid_and_complete() {
+        let grid = super::Grid {
+            spaces: 3,
+            users: 4,
+            assigned: true,
+        };
+        let t = super::grid_tenant(grid);
+        t.validate().unwrap();
+        assert_eq!((t.spaces.len(), t.users.len(), t.assignments.len()), (3, 5, 12));
+        assert_eq!(t.spaces[2].name, super::grid_space(2));
+        assert_eq!(t.users[4].email, Some(super::grid_email(3)));
+        let empty = super::grid_tenant(super::Grid {
+            assigned: false,
+            ..grid
+        });
+        assert!(empty.assignments.is_empty());
     }
 }

@@ -2,8 +2,10 @@
 //!
 //! The file is JSON with field names as the APIs spell them (camelCase). It carries a format
 //! `version`. Instead of the full contents, a file may ask for a generated tenant,
-//! `{"version": 1, "generate": {"preset": "large", "seed": 1}}`, which keeps large tenants out
-//! of the repository while staying reproducible (see [`crate::generate`]).
+//! `{"version": 1, "generate": {"preset": "large", "seed": 1}}` or
+//! `{"version": 1, "generate": {"preset": "grid", "spaces": 100, "users": 3000, "assigned": false}}`,
+//! which keeps large tenants out of the repository while staying reproducible (see
+//! [`crate::generate`]).
 
 use std::collections::{HashMap, HashSet};
 use std::fmt;
@@ -331,7 +333,15 @@ struct GeneratedFile {
 #[serde(tag = "preset", rename_all = "lowercase", deny_unknown_fields)]
 enum GenerateSpec {
     Small,
-    Large { seed: u64 },
+    Large {
+        seed: u64,
+    },
+    Grid {
+        spaces: usize,
+        users: usize,
+        #[serde(default)]
+        assigned: bool,
+    },
 }
 
 impl Tenant {
@@ -353,6 +363,15 @@ impl Tenant {
             match file.generate {
                 GenerateSpec::Small => generate::small_tenant(),
                 GenerateSpec::Large { seed } => generate::large_tenant(seed),
+                GenerateSpec::Grid {
+                    spaces,
+                    users,
+                    assigned,
+                } => generate::grid_tenant(generate::Grid {
+                    spaces,
+                    users,
+                    assigned,
+                }),
             }
         } else {
             serde_json::from_value::<Tenant>(value).map_err(ErrorKind::Parse)?
@@ -498,6 +517,9 @@ impl Tenant {
             }
         }
         let spaces: HashMap<&str, &Space> = self.spaces.iter().map(|s| (s.id.as_str(), s)).collect();
+        // Sets, not `user_by_id`: a generated tenant may hold a million assignments.
+        let user_ids: HashSet<&str> = self.users.iter().map(|u| u.id.as_str()).collect();
+        let group_ids: HashSet<&str> = self.groups.iter().map(|g| g.id.as_str()).collect();
         let mut pairs = HashSet::new();
         for a in &self.assignments {
             let Some(space) = spaces.get(a.space_id.as_str()) else {
@@ -507,8 +529,8 @@ impl Tenant {
                 )));
             };
             let known = match a.assignee_type {
-                AssigneeType::User => self.user_by_id(&a.assignee_id).is_some(),
-                AssigneeType::Group => self.group_by_id(&a.assignee_id).is_some(),
+                AssigneeType::User => user_ids.contains(a.assignee_id.as_str()),
+                AssigneeType::Group => group_ids.contains(a.assignee_id.as_str()),
             };
             if !known {
                 return Err(Error::invalid_tenant(format!(

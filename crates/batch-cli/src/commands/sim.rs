@@ -37,15 +37,29 @@ pub fn config(args: &SimArgs, tenant: Tenant) -> Result<SimConfig, String> {
             args.fault_rate
         ));
     }
+    let faults = Faults {
+        slow_delay: Duration::from_millis(args.slow_delay_ms),
+        apply_before_fault: args.apply_before_fault,
+        p500: args.fault_500.unwrap_or(args.fault_rate),
+        p503: args.fault_503.unwrap_or(args.fault_rate),
+        reset: args.fault_reset.unwrap_or(args.fault_rate),
+        slow: args.fault_slow.unwrap_or(args.fault_rate),
+    };
+    for (flag, p) in [
+        ("--fault-500", faults.p500),
+        ("--fault-503", faults.p503),
+        ("--fault-reset", faults.reset),
+        ("--fault-slow", faults.slow),
+    ] {
+        if !(0.0..=0.25).contains(&p) {
+            return Err(format!("{flag} must be between 0 and 0.25, got {p}"));
+        }
+    }
     let mut config = SimConfig::new(tenant);
     config.addr = args.addr;
     config.latency = Duration::from_millis(args.latency_ms);
     config.jitter = Duration::from_millis(args.jitter_ms);
-    config.faults = Faults {
-        slow_delay: Duration::from_millis(args.slow_delay_ms),
-        apply_before_fault: args.apply_before_fault,
-        ..Faults::uniform(args.fault_rate)
-    };
+    config.faults = faults;
     config.tier1_per_min = (args.tier1_per_min > 0).then_some(args.tier1_per_min);
     config.tier2_per_min = (args.tier2_per_min > 0).then_some(args.tier2_per_min);
     config.token_ttl = Duration::from_secs(args.token_ttl_secs);
@@ -254,6 +268,22 @@ mod tests {
         assert!(!config.faults.any());
         assert!(config.qlik_enabled && config.alumio.enabled);
         assert_eq!(config.alumio, AlumioConfig::default());
+    }
+
+    #[test]
+    fn each_fault_can_have_its_own_rate() {
+        let args = parse(&[
+            "--fault-rate",
+            "0.01",
+            "--fault-500",
+            "0.025",
+            "--fault-503",
+            "0.025",
+        ]);
+        let faults = config(&args, sim::generate::small_tenant()).unwrap().faults;
+        assert_eq!((faults.p500, faults.p503), (0.025, 0.025));
+        assert_eq!((faults.reset, faults.slow), (0.01, 0.01));
+        assert!(config(&parse(&["--fault-slow", "0.3"]), sim::generate::small_tenant()).is_err());
     }
 
     #[test]

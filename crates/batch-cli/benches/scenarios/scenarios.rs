@@ -1,0 +1,777 @@
+//! The seven scenarios of the performance bar. Each starts its own `roster sim`, runs `roster`
+//! as a measured child process, and compares what it saw with the ideal or the bar.
+
+use std::path::{Path, PathBuf};
+use std::time::Duration;
+
+use anyhow::{Context, Result, bail};
+
+use crate::measure::{self, Usage};
+use crate::peer;
+use crate::report::{Figure, Outcome, Status};
+use crate::sim::{SimProcess, Stats};
+use crate::workload::{Layout, Workload};
+
+/// The environment variable the API key reaches `roster` through.
+const KEY_VAR: &str = "ROSTER_BENCH_API_KEY";
+
+/// Scenario names, by number.
+pub const NAMES: [&str; 7] = [
+    "rate-bound",
+    "latency-bound",
+    "client cost",
+    "scale (plan)",
+    "resume",
+    "faults",
+    "peer baseline",
+];
+
+/// What every scenario needs.
+pub struct Ctx {
+    /// The `roster` binary under test.
+    pub roster: PathBuf,
+    /// Work directory for tenants, rosters, journals and logs.
+    pub dir: PathBuf,
+    /// Scaled-down sizes.
+    pub quick: bool,
+    /// Scenario 1's run, for scenario 7 to stand beside.
+    pub rate_bound: Option<PeerFigures>,
+}
+
+/// A run's time, 429s and failed rows, for the peer comparison.
+#[derive(Debug, Clone, Copy)]
+pub struct PeerFigures {
+    /// Wall time.
+    pub wall: Duration,
+    /// 429s the simulator sent.
+    pub rate_limited: u64,
+    /// Rows that did not end done.
+    pub failed_rows: u64,
+    /// Requests sent.
+    pub requests: u64,
+}
+
+impl Ctx {
+    /// `full` normally, `quick` with `--quick`.
+    fn size(&self, full: usize, quick: usize) -> usize {
+        if self.quick { quick } else { full }
+    }
+
+    fn sim(&self, name: &str, tenant: &Path, flags: &[&str]) -> Result<SimProcess> {
+        let flags: Vec<String> = flags.iter().map(|f| (*f).to_owned()).collect();
+        SimProcess::start(
+            &self.roster,
+            tenant,
+            &flags,
+            &self.dir.join(format!("{name}.sim.log")),
+        )
+    }
+
+    /// Run `roster ARGS --server URL --api-key-env VAR` measured; stdout and stderr go to
+    /// `NAME.out` and `NAME.err`.
+    fn roster(&self, name: &str, sim: &SimProcess, args: &[&str], deadline: Duration) -> Result<Usage> {
+        let mut all: Vec<String> = args.iter().map(|a| (*a).to_owned()).collect();
+        all.extend([
+            "--server".to_owned(),
+            sim.url.clone(),
+            "--api-key-env".to_owned(),
+            KEY_VAR.to_owned(),
+        ]);
+        measure::measure(&measure::Run {
+            program: &self.roster,
+            args: all,
+            env: vec![(KEY_VAR.to_owned(), sim.key.clone())],
+            stdout: self.dir.join(format!("{name}.out")),
+            stderr: self.dir.join(format!("{name}.err")),
+            dir: &self.dir,
+            deadline,
+        })
+    }
+
+    /// `roster apply ROSTER --yes --quiet FLAGS` against `sim`.
+    fn apply(
+        &self,
+        name: &str,
+        sim: &SimProcess,
+        roster: &Path,
+        flags: &[&str],
+        deadline: Duration,
+    ) -> Result<Usage> {
+        let roster = roster.to_string_lossy();
+        let mut args = vec!["apply", roster.as_ref(), "--yes", "--quiet"];
+        args.extend_from_slice(flags);
+        self.roster(name, sim, &args, deadline)
+    }
+
+    /// The last lines of a run's stderr, for a note when something went wrong.
+    fn tail(&self, name: &str) -> String {
+        let text = std::fs::read_to_string(self.dir.join(format!("{name}.err"))).unwrap_or_default();
+        let lines: Vec<&str> = text.lines().filter(|l| !l.trim().is_empty()).collect();
+        lines[lines.len().saturating_sub(3)..].join(" | ")
+    }
+}
+
+/// Run scenario `id`.
+pub fn run(ctx: &mut Ctx, id: u8) -> Outcome {
+    let name = NAMES
+        .get(usize::from(id).wrapping_sub(1))
+        .copied()
+        .unwrap_or("unknown");
+    let result = match id {
+        1 => rate_bound(ctx),
+        2 => latency_bound(ctx),
+        3 => client_cost(ctx),
+        4 => scale(ctx),
+        5 => resume(ctx),
+        6 => faults(ctx),
+        7 => peer_baseline(ctx),
+        _ => Err(anyhow::anyhow!("there is no scenario {id} (1 to 7)")),
+    };
+    match result {
+        Ok(outcome) => outcome.settle(),
+        Err(error) => {
+            let mut outcome = Outcome::new(id, name);
+            outcome.status = Status::Error;
+            outcome.note(format!("error: {error:#}"));
+            outcome
+        }
+    }
+}
+
+fn secs(d: Duration) -> f64 {
+    d.as_secs_f64()
+}
+
+fn mb(bytes: u64) -> f64 {
+    bytes as f64 / 1_000_000.0
+}
+
+/// CPU, memory and exit code of a run, for the JSON output and a note.
+fn usage_details(outcome: &mut Outcome, usage: &Usage) {
+    outcome.detail("wall_s", secs(usage.wall));
+    outcome.detail("cpu_s", secs(usage.cpu()));
+    outcome.detail("user_s", secs(usage.user));
+    outcome.detail("sys_s", secs(usage.sys));
+    outcome.detail("max_rss_mb", mb(usage.max_rss));
+    outcome.detail("exit_code", usage.code);
+}
+
+/// `every row done`: exit code 0 and the simulator applied one write per row.
+fn check_done(outcome: &mut Outcome, usage: &Usage, stats: &Stats, rows: usize) {
+    let written = stats.assignees_written();
+    outcome.check(
+        "every row done",
+        format!("exit {}, {written} of {rows} assigned", code(usage)),
+        "exit 0, all assigned",
+        usage.code == Some(0) && written == rows as u64,
+    );
+}
+
+fn code(usage: &Usage) -> String {
+    usage
+        .code
+        .map_or_else(|| "by signal".to_owned(), |c| c.to_string())
+}
+
+/// Limits, latency and concurrency for a create run.
+struct CreateRun<'a> {
+    sim_flags: &'a [&'a str],
+    client_flags: &'a [&'a str],
+    deadline: Duration,
+}
+
+/// Start a simulator on `workload`'s tenant and apply its roster; returns the run and the
+/// simulator's counters after it.
+fn creates(ctx: &Ctx, name: &str, workload: Workload, run: &CreateRun<'_>) -> Result<(Usage, Stats)> {
+    let (tenant, roster) = workload.write(&ctx.dir, name)?;
+    let sim = ctx.sim(name, &tenant, run.sim_flags)?;
+    let usage = ctx.apply(name, &sim, &roster, run.client_flags, run.deadline)?;
+    let stats = sim.stats()?;
+    Ok((usage, stats))
+}
+
+const RATE_SIM: &[&str] = &[
+    "--tier1-per-min",
+    "30000",
+    "--tier2-per-min",
+    "3000",
+    "--latency-ms",
+    "10",
+    "--jitter-ms",
+    "20",
+];
+const RATE_CLIENT: &[&str] = &[
+    "--concurrency",
+    "16",
+    "--tier1-per-min",
+    "30000",
+    "--tier2-per-min",
+    "3000",
+];
+
+fn rate_workload(ctx: &Ctx) -> Workload {
+    Workload {
+        rows: ctx.size(3000, 600),
+        spaces: ctx.size(100, 20),
+        layout: Layout::Spread,
+        assigned: false,
+    }
+}
+
+/// Scenario 1: Writes at Tier 2's 3,000/min with 20 ± 10 ms latency: the rate limit is the bottleneck.
+fn rate_bound(ctx: &mut Ctx) -> Result<Outcome> {
+    let mut outcome = Outcome::new(1, NAMES[0]);
+    let w = rate_workload(ctx);
+    let (usage, stats) = creates(
+        ctx,
+        "s1-rate",
+        w,
+        &CreateRun {
+            sim_flags: RATE_SIM,
+            client_flags: RATE_CLIENT,
+            deadline: Duration::from_secs(600),
+        },
+    )?;
+    let ideal = w.rows as f64 * 60.0 / 3000.0;
+    let wall = secs(usage.wall);
+    let ratio = ideal / wall;
+    let per_row = stats.qlik_requests() as f64 / w.rows as f64;
+    outcome.measured = Some(Figure::secs(wall));
+    outcome.ideal = Some(Figure::secs(ideal));
+    outcome.ratio = Some(ratio);
+    outcome.ratio_is = "achieved/ideal";
+    outcome.check("achieved/ideal", format!("{ratio:.3}"), ">= 0.95", ratio >= 0.95);
+    outcome.check(
+        "429s received",
+        stats.rate_limited.to_string(),
+        "0",
+        stats.rate_limited == 0,
+    );
+    outcome.check(
+        "HTTP requests per row",
+        format!(
+            "{per_row:.3} ({} requests, {} rows)",
+            stats.qlik_requests(),
+            w.rows
+        ),
+        "<= 1.05",
+        per_row <= 1.05,
+    );
+    check_done(&mut outcome, &usage, &stats, w.rows);
+    usage_details(&mut outcome, &usage);
+    outcome.detail("rows", w.rows);
+    outcome.detail("requests", stats.qlik_requests());
+    outcome.detail("writes", stats.qlik_writes());
+    outcome.detail("rate_limited", stats.rate_limited);
+    outcome.note(format!(
+        "{} rows over {} spaces; {} reads + {} writes; client CPU {:.2} s, peak RSS {:.0} MB",
+        w.rows,
+        w.spaces,
+        stats.qlik_requests() - stats.qlik_writes(),
+        stats.qlik_writes(),
+        secs(usage.cpu()),
+        mb(usage.max_rss)
+    ));
+    if usage.code != Some(0) {
+        outcome.note(format!("stderr: {}", ctx.tail("s1-rate")));
+    }
+    ctx.rate_bound = Some(PeerFigures {
+        wall: usage.wall,
+        rate_limited: stats.rate_limited,
+        failed_rows: (w.rows as u64).saturating_sub(stats.assignees_written()),
+        requests: stats.qlik_requests(),
+    });
+    Ok(outcome)
+}
+
+/// Scenario 2: No rate limit, 100 ms latency, 64 in flight: latency is the bottleneck.
+fn latency_bound(ctx: &mut Ctx) -> Result<Outcome> {
+    let mut outcome = Outcome::new(2, NAMES[1]);
+    let w = Workload {
+        rows: ctx.size(5000, 1000),
+        spaces: ctx.size(100, 20),
+        layout: Layout::Spread,
+        assigned: false,
+    };
+    let concurrency = 64;
+    let latency = 0.1;
+    let (usage, stats) = creates(
+        ctx,
+        "s2-latency",
+        w,
+        &CreateRun {
+            sim_flags: &[
+                "--tier1-per-min",
+                "0",
+                "--tier2-per-min",
+                "0",
+                "--latency-ms",
+                "100",
+            ],
+            client_flags: &[
+                "--concurrency",
+                "64",
+                "--tier1-per-min",
+                "0",
+                "--tier2-per-min",
+                "0",
+            ],
+            deadline: Duration::from_secs(300),
+        },
+    )?;
+    let ideal = w.rows as f64 * latency / f64::from(concurrency);
+    let wall = secs(usage.wall);
+    let ratio = ideal / wall;
+    outcome.measured = Some(Figure::secs(wall));
+    outcome.ideal = Some(Figure::secs(ideal));
+    outcome.ratio = Some(ratio);
+    outcome.ratio_is = "achieved/ideal";
+    outcome.check("achieved/ideal", format!("{ratio:.3}"), ">= 0.95", ratio >= 0.95);
+    check_done(&mut outcome, &usage, &stats, w.rows);
+    usage_details(&mut outcome, &usage);
+    outcome.detail("rows", w.rows);
+    outcome.detail("requests", stats.qlik_requests());
+    outcome.note(format!(
+        "{} rows over {} spaces; {} requests ({} reads)",
+        w.rows,
+        w.spaces,
+        stats.qlik_requests(),
+        stats.qlik_requests() - stats.qlik_writes()
+    ));
+    if usage.code != Some(0) {
+        outcome.note(format!("stderr: {}", ctx.tail("s2-latency")));
+    }
+    Ok(outcome)
+}
+
+/// Scenario 3: No limit, no latency: what the client itself costs per row.
+fn client_cost(ctx: &mut Ctx) -> Result<Outcome> {
+    let mut outcome = Outcome::new(3, NAMES[2]);
+    let w = Workload {
+        rows: ctx.size(20_000, 4000),
+        spaces: 100,
+        layout: Layout::Spread,
+        assigned: false,
+    };
+    let (usage, stats) = creates(
+        ctx,
+        "s3-cost",
+        w,
+        &CreateRun {
+            sim_flags: &["--tier1-per-min", "0", "--tier2-per-min", "0"],
+            client_flags: &[
+                "--concurrency",
+                "16",
+                "--tier1-per-min",
+                "0",
+                "--tier2-per-min",
+                "0",
+            ],
+            deadline: Duration::from_secs(300),
+        },
+    )?;
+    let per_row_us = usage.cpu().as_secs_f64() * 1e6 / w.rows as f64;
+    let rss = mb(usage.max_rss);
+    outcome.measured = Some(Figure {
+        value: per_row_us,
+        unit: "µs/row",
+    });
+    outcome.ideal = Some(Figure {
+        value: 50.0,
+        unit: "µs/row",
+    });
+    outcome.reference = "bar";
+    outcome.ratio = Some(per_row_us / 50.0);
+    outcome.ratio_is = "measured/bar";
+    outcome.check(
+        "CPU per row (user+sys)",
+        format!("{per_row_us:.1} µs"),
+        "< 50 µs",
+        per_row_us < 50.0,
+    );
+    outcome.check("peak RSS", format!("{rss:.1} MB"), "< 100 MB", rss < 100.0);
+    check_done(&mut outcome, &usage, &stats, w.rows);
+    usage_details(&mut outcome, &usage);
+    outcome.detail("rows", w.rows);
+    outcome.detail("cpu_us_per_row", per_row_us);
+    outcome.note(format!(
+        "{} rows over {} spaces in {:.2} s; CPU user {:.2} s + sys {:.2} s",
+        w.rows,
+        w.spaces,
+        secs(usage.wall),
+        secs(usage.user),
+        secs(usage.sys)
+    ));
+    if usage.code != Some(0) {
+        outcome.note(format!("stderr: {}", ctx.tail("s3-cost")));
+    }
+    Ok(outcome)
+}
+
+/// The `timings:` line `roster plan -v` prints: parse, resolve and diff, in seconds.
+fn plan_timings(stderr: &str) -> Option<(f64, f64, f64)> {
+    let line = stderr
+        .lines()
+        .rev()
+        .find(|l| l.trim_start().starts_with("timings:"))?;
+    let mut parts = [None; 3];
+    for field in line.trim_start().trim_start_matches("timings:").split(',') {
+        let mut words = field.split_whitespace();
+        let (Some(name), Some(value)) = (words.next(), words.next()) else {
+            continue;
+        };
+        let value: f64 = value.trim_end_matches('s').parse().ok()?;
+        match name {
+            "parse" => parts[0] = Some(value),
+            "resolve" => parts[1] = Some(value),
+            "diff" => parts[2] = Some(value),
+            _ => {}
+        }
+    }
+    Some((parts[0]?, parts[1]?, parts[2]?))
+}
+
+/// Scenario 4: A million rows already in place: `roster plan` must read, resolve and diff them fast.
+fn scale(ctx: &mut Ctx) -> Result<Outcome> {
+    let mut outcome = Outcome::new(4, NAMES[3]);
+    let w = Workload {
+        rows: ctx.size(1_000_000, 100_000),
+        spaces: ctx.size(1000, 100),
+        layout: Layout::Grid,
+        assigned: true,
+    };
+    let (tenant, roster) = w.write(&ctx.dir, "s4-scale")?;
+    let sim = ctx.sim(
+        "s4-scale",
+        &tenant,
+        &["--tier1-per-min", "0", "--tier2-per-min", "0"],
+    )?;
+    let roster = roster.to_string_lossy();
+    let usage = ctx.roster(
+        "s4-scale",
+        &sim,
+        &[
+            "plan",
+            roster.as_ref(),
+            "-v",
+            "--concurrency",
+            "16",
+            "--tier1-per-min",
+            "0",
+            "--tier2-per-min",
+            "0",
+        ],
+        Duration::from_secs(300),
+    )?;
+    let stats = sim.stats()?;
+    let wall = secs(usage.wall);
+    let rss = mb(usage.max_rss);
+    outcome.measured = Some(Figure::secs(wall));
+    outcome.ideal = Some(Figure::secs(20.0));
+    outcome.reference = "bar";
+    outcome.ratio = Some(wall / 20.0);
+    outcome.ratio_is = "measured/bar";
+    outcome.check("plan time", format!("{wall:.2} s"), "< 20 s", wall < 20.0);
+    outcome.check("peak RSS", format!("{rss:.0} MB"), "< 600 MB", rss < 600.0);
+    outcome.check(
+        "all unchanged",
+        format!("exit {}, {} writes", code(&usage), stats.qlik_writes()),
+        "exit 0, 0 writes",
+        usage.code == Some(0) && stats.qlik_writes() == 0,
+    );
+    usage_details(&mut outcome, &usage);
+    outcome.detail("rows", w.rows);
+    outcome.detail("requests", stats.qlik_requests());
+    let stderr = std::fs::read_to_string(ctx.dir.join("s4-scale.err")).unwrap_or_default();
+    match plan_timings(&stderr) {
+        Some((parse, resolve, diff)) => {
+            outcome.detail(
+                "split_s",
+                serde_json::json!({"parse": parse, "resolve": resolve, "diff": diff}),
+            );
+            outcome.note(format!(
+                "split: parse {parse:.2} s, resolve {resolve:.2} s, diff {diff:.2} s; \
+                 {} rows, {} spaces x {} users; {} requests; CPU {:.2} s",
+                w.rows,
+                w.spaces,
+                w.users(),
+                stats.qlik_requests(),
+                secs(usage.cpu())
+            ));
+        }
+        None => outcome.note("split: roster plan -v printed no timings line".to_owned()),
+    }
+    if usage.code != Some(0) {
+        outcome.note(format!("stderr: {}", ctx.tail("s4-scale")));
+    }
+    Ok(outcome)
+}
+
+/// Scenario 5: Every row already done in the journal: the rerun must send nothing and finish fast.
+fn resume(ctx: &mut Ctx) -> Result<Outcome> {
+    let mut outcome = Outcome::new(5, NAMES[4]);
+    let w = Workload {
+        rows: ctx.size(100_000, 20_000),
+        spaces: 100,
+        layout: Layout::Grid,
+        assigned: false,
+    };
+    let (tenant, roster) = w.write(&ctx.dir, "s5-resume")?;
+    let sim = ctx.sim(
+        "s5-resume",
+        &tenant,
+        &["--tier1-per-min", "0", "--tier2-per-min", "0"],
+    )?;
+    let flags = [
+        "--concurrency",
+        "32",
+        "--tier1-per-min",
+        "0",
+        "--tier2-per-min",
+        "0",
+    ];
+    // The first run does the work and fills the journal; it is not what is measured.
+    let first = ctx.apply("s5-first-run", &sim, &roster, &flags, Duration::from_secs(600))?;
+    let before = sim.stats()?;
+    if first.code != Some(0) || before.assignees_written() != w.rows as u64 {
+        bail!(
+            "the first run did not finish (exit {}, {} of {} assigned): {}",
+            code(&first),
+            before.assignees_written(),
+            w.rows,
+            ctx.tail("s5-first-run")
+        );
+    }
+    let usage = ctx.apply("s5-resume", &sim, &roster, &flags, Duration::from_secs(120))?;
+    let after = sim.stats()?;
+    let writes = after.qlik_writes() - before.qlik_writes();
+    let requests = after.qlik_requests() - before.qlik_requests();
+    let wall = secs(usage.wall);
+    outcome.measured = Some(Figure::secs(wall));
+    outcome.ideal = Some(Figure::secs(3.0));
+    outcome.reference = "bar";
+    outcome.ratio = Some(wall / 3.0);
+    outcome.ratio_is = "measured/bar";
+    outcome.check("rerun time", format!("{wall:.2} s"), "< 3 s", wall < 3.0);
+    outcome.check("writes sent", writes.to_string(), "0", writes == 0);
+    outcome.check("exit code", code(&usage), "0", usage.code == Some(0));
+    usage_details(&mut outcome, &usage);
+    outcome.detail("rows", w.rows);
+    outcome.detail("requests", requests);
+    outcome.detail("first_run_s", secs(first.wall));
+    outcome.note(format!(
+        "{} rows; the rerun sent {requests} requests; peak RSS {:.0} MB; the first run took {:.1} s",
+        w.rows,
+        mb(usage.max_rss),
+        secs(first.wall)
+    ));
+    Ok(outcome)
+}
+
+/// Scenario 6: 5% 500/503, 1% resets, 1% responses slower than the client's timeout, with lost
+/// responses (the write is applied before the fault): every row must end done, created once.
+fn faults(ctx: &mut Ctx) -> Result<Outcome> {
+    let mut outcome = Outcome::new(6, NAMES[5]);
+    let w = Workload {
+        rows: ctx.size(5000, 1000),
+        spaces: ctx.size(100, 20),
+        layout: Layout::Spread,
+        assigned: false,
+    };
+    let base = [
+        "--tier1-per-min",
+        "0",
+        "--tier2-per-min",
+        "0",
+        "--latency-ms",
+        "10",
+        "--jitter-ms",
+        "20",
+    ];
+    let client = [
+        "--concurrency",
+        "16",
+        "--tier1-per-min",
+        "0",
+        "--tier2-per-min",
+        "0",
+        "--timeout-secs",
+        "1",
+    ];
+    let (clean, clean_stats) = creates(
+        ctx,
+        "s6-fault-free",
+        w,
+        &CreateRun {
+            sim_flags: &base,
+            client_flags: &client,
+            deadline: Duration::from_secs(300),
+        },
+    )?;
+    let mut faulty_flags = base.to_vec();
+    faulty_flags.extend([
+        "--fault-500",
+        "0.025",
+        "--fault-503",
+        "0.025",
+        "--fault-reset",
+        "0.01",
+        "--fault-slow",
+        "0.01",
+        "--slow-delay-ms",
+        "3000",
+        "--apply-before-fault",
+        "--seed",
+        "6",
+    ]);
+    let (usage, stats) = creates(
+        ctx,
+        "s6-faults",
+        w,
+        &CreateRun {
+            sim_flags: &faulty_flags,
+            client_flags: &client,
+            deadline: Duration::from_secs(600),
+        },
+    )?;
+    let wall = secs(usage.wall);
+    let ideal = secs(clean.wall);
+    outcome.measured = Some(Figure::secs(wall));
+    outcome.ideal = Some(Figure::secs(ideal));
+    outcome.ratio = Some(wall / ideal);
+    outcome.ratio_is = "faults/fault-free";
+    check_done(&mut outcome, &usage, &stats, w.rows);
+    let duplicates = stats.duplicate_writes();
+    outcome.check("duplicate creates", duplicates.to_string(), "0", duplicates == 0);
+    if clean.code != Some(0) || clean_stats.assignees_written() != w.rows as u64 {
+        outcome.check(
+            "fault-free run done",
+            format!("exit {}", code(&clean)),
+            "exit 0",
+            false,
+        );
+    }
+    usage_details(&mut outcome, &usage);
+    outcome.detail("rows", w.rows);
+    outcome.detail("fault_free_s", ideal);
+    outcome.detail("faults", serde_json::to_value(&stats.faults)?);
+    outcome.detail("requests", stats.qlik_requests());
+    let kinds: Vec<String> = stats.faults.iter().map(|(k, n)| format!("{n} {k}")).collect();
+    outcome.note(format!(
+        "{} rows over {} spaces; faults injected: {} ({}); {} requests vs {} fault-free",
+        w.rows,
+        w.spaces,
+        stats.faults_injected(),
+        kinds.join(", "),
+        stats.qlik_requests(),
+        clean_stats.qlik_requests()
+    ));
+    if usage.code != Some(0) {
+        outcome.note(format!("stderr: {}", ctx.tail("s6-faults")));
+    }
+    Ok(outcome)
+}
+
+/// Scenario 7: Scenario 1's rows the way admins script it today: one `curl` pipeline per row (look the
+/// space up, look the user up, create), through GNU parallel -j16 and in a sequential loop.
+fn peer_baseline(ctx: &mut Ctx) -> Result<Outcome> {
+    let mut outcome = Outcome::new(7, NAMES[6]);
+    if let Some(missing) = peer::missing_tools() {
+        outcome.status = Status::Skipped;
+        outcome.note(format!(
+            "skipped: {missing} not found; install them with `apt-get install parallel curl`"
+        ));
+        return Ok(outcome);
+    }
+    let w = rate_workload(ctx);
+    let ideal = w.rows as f64 * 60.0 / 3000.0;
+    let (tenant, roster) = w.write(&ctx.dir, "s7-peer")?;
+    let scripts = peer::write_scripts(&ctx.dir, &roster).context("write the peer scripts")?;
+
+    let mut figures = Vec::new();
+    for (name, script) in [
+        ("parallel -j16", &scripts.parallel),
+        ("sequential", &scripts.sequential),
+    ] {
+        let label = if name == "sequential" {
+            "s7-sequential"
+        } else {
+            "s7-parallel"
+        };
+        let sim = ctx.sim(label, &tenant, RATE_SIM)?;
+        let usage = measure::measure(&measure::Run {
+            program: Path::new("bash"),
+            args: vec![script.to_string_lossy().into_owned()],
+            env: vec![
+                ("QLIK_SERVER".to_owned(), sim.url.clone()),
+                ("QLIK_API_KEY".to_owned(), sim.key.clone()),
+            ],
+            stdout: ctx.dir.join(format!("{label}.out")),
+            stderr: ctx.dir.join(format!("{label}.err")),
+            dir: &ctx.dir,
+            deadline: Duration::from_secs(900),
+        })?;
+        let stats = sim.stats()?;
+        let statuses = std::fs::read_to_string(ctx.dir.join(format!("{label}.out"))).unwrap_or_default();
+        let ok = statuses.lines().filter(|l| l.trim().starts_with('2')).count() as u64;
+        let figure = PeerFigures {
+            wall: usage.wall,
+            rate_limited: stats.rate_limited,
+            failed_rows: (w.rows as u64).saturating_sub(ok),
+            requests: stats.qlik_requests(),
+        };
+        outcome.detail(
+            &format!("{}_s", label.trim_start_matches("s7-")),
+            secs(usage.wall),
+        );
+        figures.push((name, figure));
+    }
+    let roster_figures = match ctx.rate_bound {
+        Some(f) => f,
+        None => {
+            let (usage, stats) = creates(
+                ctx,
+                "s7-roster",
+                w,
+                &CreateRun {
+                    sim_flags: RATE_SIM,
+                    client_flags: RATE_CLIENT,
+                    deadline: Duration::from_secs(600),
+                },
+            )?;
+            PeerFigures {
+                wall: usage.wall,
+                rate_limited: stats.rate_limited,
+                failed_rows: (w.rows as u64).saturating_sub(stats.assignees_written()),
+                requests: stats.qlik_requests(),
+            }
+        }
+    };
+    figures.insert(0, ("roster apply", roster_figures));
+    if let Some((_, parallel)) = figures.get(1) {
+        outcome.measured = Some(Figure::secs(secs(parallel.wall)));
+        outcome.ideal = Some(Figure::secs(ideal));
+        outcome.ratio = Some(ideal / secs(parallel.wall));
+        outcome.ratio_is = "achieved/ideal";
+    }
+    let mut rows = Vec::new();
+    for (name, f) in &figures {
+        outcome.note(format!(
+            "{name:<14} {:>8.1} s  {:>5} 429s  {:>5} failed rows  {:>6} requests",
+            secs(f.wall),
+            f.rate_limited,
+            f.failed_rows,
+            f.requests
+        ));
+        rows.push(serde_json::json!({
+            "how": name,
+            "wall_s": secs(f.wall),
+            "rate_limited": f.rate_limited,
+            "failed_rows": f.failed_rows,
+            "requests": f.requests,
+        }));
+    }
+    outcome.detail("runs", serde_json::Value::Array(rows));
+    outcome.detail("rows", w.rows);
+    Ok(outcome)
+}

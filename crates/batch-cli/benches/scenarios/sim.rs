@@ -1,0 +1,160 @@
+//! A `roster sim` process serving one scenario's tenant, and its counters.
+
+use std::collections::BTreeMap;
+use std::fs::File;
+use std::io::{BufRead, BufReader};
+use std::path::Path;
+use std::process::{Child, Command, Stdio};
+use std::sync::mpsc;
+use std::time::Duration;
+
+use anyhow::{Context, Result, anyhow, bail};
+use serde::Deserialize;
+
+/// How long a simulator may take to build its tenant and start listening (a million
+/// assignments take a few seconds).
+const START_DEADLINE: Duration = Duration::from_secs(300);
+
+/// A running simulator; dropped, it is killed.
+pub struct SimProcess {
+    child: Child,
+    /// Base URL (`http://127.0.0.1:PORT`).
+    pub url: String,
+    /// The Qlik API key (secret: only ever passed through the environment).
+    pub key: String,
+    runtime: tokio::runtime::Runtime,
+    http: reqwest::Client,
+}
+
+/// Counters for one tier, as `GET /_sim/stats` serves them.
+#[derive(Debug, Clone, Default, Deserialize)]
+pub struct TierStats {
+    /// Requests seen.
+    pub requests: u64,
+}
+
+/// The part of `GET /_sim/stats` the scenarios read.
+#[derive(Debug, Clone, Default, Deserialize)]
+pub struct Stats {
+    /// Per API and tier (`qlik-tier1`, `qlik-tier2`, ...).
+    #[serde(default)]
+    pub by_tier: BTreeMap<String, TierStats>,
+    /// All 429s sent.
+    pub rate_limited: u64,
+    /// Faults injected, by kind.
+    #[serde(default)]
+    pub faults: BTreeMap<String, u64>,
+    /// Assignment writes applied, per space id and assignee id.
+    #[serde(default)]
+    pub writes_applied: BTreeMap<String, BTreeMap<String, u64>>,
+}
+
+impl Stats {
+    fn tier(&self, name: &str) -> u64 {
+        self.by_tier.get(name).map_or(0, |t| t.requests)
+    }
+
+    /// Qlik API requests (reads and writes: every lookup, list and write call).
+    pub fn qlik_requests(&self) -> u64 {
+        self.tier("qlik-tier1") + self.tier("qlik-tier2")
+    }
+
+    /// Qlik write requests.
+    pub fn qlik_writes(&self) -> u64 {
+        self.tier("qlik-tier2")
+    }
+
+    /// Assignees written more than once in the same space.
+    pub fn duplicate_writes(&self) -> u64 {
+        self.writes_applied
+            .values()
+            .flat_map(BTreeMap::values)
+            .filter(|&&n| n > 1)
+            .map(|n| n - 1)
+            .sum()
+    }
+
+    /// Distinct (space, assignee) pairs written.
+    pub fn assignees_written(&self) -> u64 {
+        self.writes_applied.values().map(|m| m.len() as u64).sum()
+    }
+
+    /// Faults injected, all kinds.
+    pub fn faults_injected(&self) -> u64 {
+        self.faults.values().sum()
+    }
+}
+
+impl SimProcess {
+    /// Start `roster sim` on `tenant` with `flags`; its stderr goes to `log`.
+    pub fn start(roster: &Path, tenant: &Path, flags: &[String], log: &Path) -> Result<SimProcess> {
+        let mut command = Command::new(roster);
+        command
+            .arg("sim")
+            .arg("--tenant")
+            .arg(tenant)
+            .arg("--qlik-only")
+            .args(flags)
+            .stdin(Stdio::null())
+            .stdout(Stdio::piped())
+            .stderr(File::create(log).context("create the simulator log")?);
+        let mut child = crate::procs::spawn_group(&mut command).context("start roster sim")?;
+        let stdout = child
+            .stdout
+            .take()
+            .ok_or_else(|| anyhow!("roster sim has no stdout"))?;
+        // Read the first two lines on a thread, so a simulator that never starts cannot hang us.
+        let (tx, rx) = mpsc::channel();
+        std::thread::spawn(move || {
+            let mut lines = BufReader::new(stdout).lines();
+            let url = lines.next();
+            let key = lines.next();
+            let _ = tx.send((url, key));
+            // Keep the pipe open until the simulator exits.
+            for _ in lines {}
+        });
+        let (url, key) = match rx.recv_timeout(START_DEADLINE) {
+            Ok((Some(Ok(url)), Some(Ok(key)))) => (url, key),
+            Ok(_) => {
+                crate::procs::stop(&mut child);
+                bail!("roster sim exited before serving (see {})", log.display());
+            }
+            Err(_) => {
+                crate::procs::stop(&mut child);
+                bail!("roster sim did not start within {} s", START_DEADLINE.as_secs());
+            }
+        };
+        let runtime = tokio::runtime::Builder::new_current_thread()
+            .enable_all()
+            .build()
+            .context("start a runtime for the stats requests")?;
+        Ok(SimProcess {
+            child,
+            url,
+            key,
+            runtime,
+            http: reqwest::Client::new(),
+        })
+    }
+
+    /// The simulator's counters now.
+    pub fn stats(&self) -> Result<Stats> {
+        let url = format!("{}/_sim/stats", self.url);
+        self.runtime.block_on(async {
+            let response = self
+                .http
+                .get(&url)
+                .timeout(Duration::from_secs(60))
+                .send()
+                .await?
+                .error_for_status()?;
+            Ok(response.json::<Stats>().await?)
+        })
+    }
+}
+
+impl Drop for SimProcess {
+    fn drop(&mut self) {
+        crate::procs::stop(&mut self.child);
+    }
+}
