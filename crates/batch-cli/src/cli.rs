@@ -62,6 +62,18 @@ pub struct SimArgs {
     /// Probability (0..1) of each injected fault: 500, 503, connection reset, too-slow response.
     #[arg(long, default_value_t = 0.0)]
     pub fault_rate: f64,
+    /// Probability (0..1) of a 500 response, instead of --fault-rate's.
+    #[arg(long, value_name = "P")]
+    pub fault_500: Option<f64>,
+    /// Probability (0..1) of a 503 response, instead of --fault-rate's.
+    #[arg(long, value_name = "P")]
+    pub fault_503: Option<f64>,
+    /// Probability (0..1) of a connection reset, instead of --fault-rate's.
+    #[arg(long, value_name = "P")]
+    pub fault_reset: Option<f64>,
+    /// Probability (0..1) of a too-slow response, instead of --fault-rate's.
+    #[arg(long, value_name = "P")]
+    pub fault_slow: Option<f64>,
     /// How late a "too slow" response is, in milliseconds.
     #[arg(long, default_value_t = 30_000)]
     pub slow_delay_ms: u64,
