@@ -15,5 +15,6 @@ pub fn dispatch(cli: Cli) -> u8 {
         Command::Apply(args) => apply::run(args),
         Command::Completions { shell } => completions::run(shell),
         Command::Sim(args) => sim::run(args),
+        Command::Demo(args) => demo::run(args),
     }
 }

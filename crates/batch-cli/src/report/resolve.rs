@@ -16,6 +16,7 @@
 //! when a phase starts, every few seconds while it runs, and when it completes; with `--quiet`
 //! or `--json` without a terminal, nothing.
 
+use std::collections::{HashMap, HashSet};
 use std::io::{self, Write};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
@@ -35,8 +36,10 @@ enum Sink {
     Lines {
         out: Box<dyn Write + Send>,
         clock: Clock,
-        current: Option<String>,
-        last: Option<Instant>,
+        /// When each running phase last got a line; a phase leaves when it completes.
+        last: HashMap<String, Instant>,
+        /// Phases whose completion has been printed.
+        done: HashSet<String>,
     },
     Off,
 }
@@ -44,6 +47,30 @@ enum Sink {
 struct Inner {
     sink: Sink,
     verbose: bool,
+    /// Every phase seen, in order, with its latest counts: phases run concurrently (spaces,
+    /// users and groups resolve at once), so the spinner shows them all.
+    phases: Vec<(String, u64, u64)>,
+}
+
+impl Inner {
+    fn record(&mut self, name: &str, done: u64, total: u64) {
+        match self.phases.iter_mut().find(|(n, _, _)| n == name) {
+            Some(phase) => {
+                phase.1 = done;
+                phase.2 = total;
+            }
+            None => self.phases.push((name.to_owned(), done, total)),
+        }
+    }
+
+    fn spinner_text(&self) -> String {
+        let parts: Vec<String> = self
+            .phases
+            .iter()
+            .map(|(name, done, total)| format!("{name} {}/{}", format::count(*done), format::count(*total)))
+            .collect();
+        format!("resolving {}", parts.join(", "))
+    }
 }
 
 /// A handle the planner reports resolve progress through.
@@ -79,8 +106,8 @@ impl ResolveProgress {
             Display::Lines => Sink::Lines {
                 out: Box::new(io::stderr()),
                 clock: status::system_clock(),
-                current: None,
-                last: None,
+                last: HashMap::new(),
+                done: HashSet::new(),
             },
             Display::Quiet => Sink::Off,
         };
@@ -93,8 +120,8 @@ impl ResolveProgress {
             Sink::Lines {
                 out,
                 clock,
-                current: None,
-                last: None,
+                last: HashMap::new(),
+                done: HashSet::new(),
             },
             verbose,
         )
@@ -107,7 +134,11 @@ impl ResolveProgress {
 
     fn from_sink(sink: Sink, verbose: bool) -> Self {
         Self {
-            inner: Arc::new(Mutex::new(Inner { sink, verbose })),
+            inner: Arc::new(Mutex::new(Inner {
+                sink,
+                verbose,
+                phases: Vec::new(),
+            })),
         }
     }
 
@@ -132,33 +163,40 @@ impl ResolveProgress {
     /// `done` of `total` items of a phase (`"spaces"`, `"users"`, `"groups"`, `"assignments"`)
     /// are resolved. Call it as often as convenient; output is rate-limited here.
     pub fn phase(&self, name: &str, done: u64, total: u64) {
-        let mut inner = self.inner.lock();
-        let text = format!(
-            "resolving {name} {}/{}",
-            format::count(done),
-            format::count(total)
-        );
+        let mut guard = self.inner.lock();
+        let inner = &mut *guard;
+        inner.record(name, done, total);
+        let text = inner.spinner_text();
         match &mut inner.sink {
             Sink::Spinner(s) => s.set_message(text),
             Sink::Lines {
                 out,
                 clock,
-                current,
                 last,
+                done: finished,
             } => {
+                if finished.contains(name) {
+                    return;
+                }
                 let now = clock();
-                let new_phase = current.as_deref() != Some(name);
                 let complete = done >= total;
-                let due = last.is_none_or(|l| now.saturating_duration_since(l) >= LINE_INTERVAL);
-                if new_phase || due || complete {
-                    // Say "done" once per phase, not on every repeated final call.
-                    let repeat_of_done = !new_phase && complete && last.is_none();
-                    if !repeat_of_done {
-                        let suffix = if complete { ", done" } else { "" };
-                        let _ = writeln!(out, "{text}{suffix}");
+                let due = last
+                    .get(name)
+                    .is_none_or(|l| now.saturating_duration_since(*l) >= LINE_INTERVAL);
+                if complete || due {
+                    let line = format!(
+                        "resolving {name} {}/{}",
+                        format::count(done),
+                        format::count(total)
+                    );
+                    // Progress output is best effort: a closed stderr must not fail the plan.
+                    let _ = writeln!(out, "{line}{}", if complete { ", done" } else { "" });
+                    if complete {
+                        last.remove(name);
+                        finished.insert(name.to_owned());
+                    } else {
+                        last.insert(name.to_owned(), now);
                     }
-                    *current = Some(name.to_owned());
-                    *last = if complete { None } else { Some(now) };
                 }
             }
             Sink::Off => {}
@@ -191,15 +229,22 @@ mod tests {
         let clock_now = Arc::clone(&now);
         let p = ResolveProgress::lines(Box::new(buf.clone()), Box::new(move || *clock_now.lock()), true);
         p.strategy("users", "paging the directory: 2,000 names, 53 pages of 100");
+        // Spaces, users and groups resolve at once; their updates interleave.
         p.phase("spaces", 0, 40);
-        p.phase("spaces", 40, 40);
-        p.phase("spaces", 40, 40);
         p.phase("users", 0, 5300);
+        p.phase("groups", 0, 10);
+        p.phase("spaces", 40, 40);
+        p.phase("spaces", 40, 40);
         for i in 1..=53u64 {
             *now.lock() = t0 + Duration::from_millis(200 * i);
             p.phase("users", i * 100, 5300);
+            if i == 20 {
+                p.phase("groups", 10, 10);
+            }
         }
-        p.phase("groups", 10, 10);
+        p.phase("assignments", 0, 3);
+        p.phase("assignments", 1, 3);
+        p.phase("assignments", 3, 3);
         p.finish();
         insta::assert_snapshot!(buf.text());
     }
@@ -210,6 +255,18 @@ mod tests {
         let p = ResolveProgress::lines(Box::new(buf.clone()), status::system_clock(), false);
         p.strategy("users", "one lookup per name");
         assert_eq!(buf.text(), "");
+    }
+
+    #[test]
+    fn spinner_text_shows_every_phase() {
+        let p = ResolveProgress::hidden();
+        p.phase("spaces", 81, 81);
+        p.phase("users", 1200, 1565);
+        p.phase("users", 1300, 1565);
+        assert_eq!(
+            p.inner.lock().spinner_text(),
+            "resolving spaces 81/81, users 1,300/1,565"
+        );
     }
 
     #[test]

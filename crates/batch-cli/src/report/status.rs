@@ -206,18 +206,21 @@ pub const SHOWN_FAILURES: u64 = 10;
 /// `failed: line 12, Sales, user nobody@example.com: unknown user (unknown_user)`.
 pub fn failure_text(plan: &Plan, index: usize, err: &RowError) -> String {
     let status = err.http_status.map(|s| format!(", HTTP {s}")).unwrap_or_default();
-    match plan.items.get(index) {
-        Some(item) => format!(
-            "failed: line {}, {}, {} {}: {} ({}{status})",
-            item.line,
-            space_label(item),
-            item.assignee_kind,
-            assignee_label(item),
-            err.message,
-            err.code
-        ),
-        None => format!("failed: row {index}: {} ({}{status})", err.message, err.code),
+    let Some(item) = plan.items.get(index) else {
+        return format!("failed: row {index}: {} ({}{status})", err.message, err.code);
+    };
+    // Rows the reader rejected may have no space or assignee to name.
+    let mut place = format!("line {}", item.line);
+    let space = space_label(item);
+    if !space.is_empty() {
+        place.push_str(", ");
+        place.push_str(space);
     }
+    let assignee = assignee_label(item);
+    if !assignee.is_empty() {
+        place.push_str(&format!(", {} {assignee}", item.assignee_kind));
+    }
+    format!("failed: {place}: {} ({}{status})", err.message, err.code)
 }
 
 /// Failures as they happen, up to [`SHOWN_FAILURES`], then one note pointing at the CSV.
@@ -345,6 +348,37 @@ mod tests {
         assert_eq!(
             throttle_text(Duration::from_millis(12_200)),
             "throttled (429), resuming in 13s"
+        );
+    }
+
+    #[test]
+    fn failures_name_what_the_row_names() {
+        let mut plan = crate::report::testing::demo_plan();
+        let err = RowError {
+            code: "invalid_row".to_owned(),
+            http_status: None,
+            message: "conflicting duplicate".to_owned(),
+            attempts: 0,
+        };
+        assert_eq!(
+            failure_text(&plan, 3, &err),
+            "failed: line 5, Sales, user nobody@example.com: conflicting duplicate (invalid_row)"
+        );
+        plan.items[3].space = crate::model::SpaceRef::Name(String::new());
+        plan.items[3].space_info = None;
+        plan.items[3].assignee = crate::model::AssigneeRef::Email(String::new());
+        assert_eq!(
+            failure_text(&plan, 3, &err),
+            "failed: line 5: conflicting duplicate (invalid_row)"
+        );
+        let err = RowError {
+            http_status: Some(503),
+            code: "server".to_owned(),
+            ..err
+        };
+        assert_eq!(
+            failure_text(&plan, 99, &err),
+            "failed: row 99: conflicting duplicate (server, HTTP 503)"
         );
     }
 }

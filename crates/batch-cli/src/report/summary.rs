@@ -32,7 +32,7 @@ impl RunContext {
     /// A context for `roster apply ROSTER --to TARGET`, with the failed-rows CSV beside the roster.
     pub fn new(roster: impl Into<PathBuf>, target: &str) -> Self {
         let roster = roster.into();
-        let failed_csv = failed_csv_path(&roster);
+        let failed_csv = crate::failed::path_for(&roster);
         Self {
             program: "roster".to_owned(),
             roster,
@@ -52,17 +52,6 @@ impl RunContext {
         words.extend(self.rerun_args.iter().cloned());
         format::command_line(&words)
     }
-}
-
-/// `<roster>.failed.csv` beside the roster: `data/roster.csv` becomes `data/roster.failed.csv`.
-/// The default for [`RunContext::new`]; the failed-rows writer may choose another path and set
-/// [`RunContext::failed_csv`] to it.
-pub fn failed_csv_path(roster: &std::path::Path) -> PathBuf {
-    let stem = roster
-        .file_stem()
-        .map(|s| s.to_string_lossy().into_owned())
-        .unwrap_or_default();
-    roster.with_file_name(format!("{stem}.failed.csv"))
 }
 
 /// Everything the summary shows.
@@ -152,17 +141,26 @@ pub fn render(summary: &Summary<'_>, out: &mut impl Write, color: bool) -> io::R
         )?;
     }
 
-    let rate = writes_per_min(t.writes, summary.elapsed).map_or_else(|| "-/min".to_owned(), format::per_min);
-    let limit = summary
-        .write_limit_per_min
-        .map(|l| format!(" (limit {})", format::per_min(f64::from(l))))
-        .unwrap_or_default();
-    writeln!(
-        out,
-        "writes: {} at {rate}{limit}; 429 responses: {}",
-        format::count(t.writes),
-        format::count(t.throttled)
-    )?;
+    if t.writes == 0 {
+        writeln!(
+            out,
+            "writes: none sent; 429 responses: {}",
+            format::count(t.throttled)
+        )?;
+    } else {
+        let rate =
+            writes_per_min(t.writes, summary.elapsed).map_or_else(|| "-/min".to_owned(), format::per_min);
+        let limit = summary
+            .write_limit_per_min
+            .map(|l| format!(" (limit {})", format::per_min(f64::from(l))))
+            .unwrap_or_default();
+        writeln!(
+            out,
+            "writes: {} at {rate}{limit}; 429 responses: {}",
+            format::count(t.writes),
+            format::count(t.throttled)
+        )?;
+    }
 
     if let Some(dir) = &summary.context.state_dir {
         writeln!(out, "journal: {}", dir.display())?;
@@ -211,22 +209,6 @@ mod tests {
             writes: 1912,
             throttled: 4,
         }
-    }
-
-    #[test]
-    fn failed_csv_sits_beside_the_roster() {
-        assert_eq!(
-            failed_csv_path("data/roster.csv".as_ref()),
-            PathBuf::from("data/roster.failed.csv")
-        );
-        assert_eq!(
-            failed_csv_path("roster.failed.csv".as_ref()),
-            PathBuf::from("roster.failed.failed.csv")
-        );
-        assert_eq!(
-            failed_csv_path("plain".as_ref()),
-            PathBuf::from("plain.failed.csv")
-        );
     }
 
     #[test]

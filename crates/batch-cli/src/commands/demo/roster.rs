@@ -222,13 +222,13 @@ fn bad_rows(tenant: &Tenant, rows: &[DemoRow]) -> Vec<(usize, DemoRow)> {
     }
 
     // `publisher` exists, but not in shared spaces.
-    if let Some(space) = chosen.iter().skip(30).find(|s| s.space_type == SpaceType::Shared) {
-        if let Some(user) = user_not_in(rows, space, false) {
-            bad.push((
-                at(60),
-                DemoRow::new(space, AssigneeType::User, user, &["publisher"]),
-            ));
-        }
+    if let Some(space) = chosen.iter().skip(30).find(|s| s.space_type == SpaceType::Shared)
+        && let Some(user) = user_not_in(rows, space, false)
+    {
+        bad.push((
+            at(60),
+            DemoRow::new(space, AssigneeType::User, user, &["publisher"]),
+        ));
     }
     // The owner holds every role already and is never listed as an assignee.
     if let Some((space, email)) = chosen.iter().skip(40).find_map(|s| {
@@ -243,13 +243,19 @@ fn bad_rows(tenant: &Tenant, rows: &[DemoRow]) -> Vec<(usize, DemoRow)> {
         ));
     }
     // The same user twice in one space with different roles: neither row can be right.
-    if let Some(space) = chosen.get(60) {
-        if let Some(user) = user_not_in(rows, space, true) {
-            let roles = space.space_type.assignable_roles();
-            let (a, b) = (roles[0], roles[roles.len() - 1]);
-            bad.push((at(85), DemoRow::new(space, AssigneeType::User, user, &[a])));
-            bad.push((at(85) + 10, DemoRow::new(space, AssigneeType::User, user, &[b])));
-        }
+    let roles = |s: &Space| {
+        let all = s.space_type.assignable_roles();
+        all.first()
+            .zip(all.last())
+            .filter(|(a, b)| a != b)
+            .map(|(a, b)| (*a, *b))
+    };
+    if let Some(space) = chosen.get(60)
+        && let Some(user) = user_not_in(rows, space, true)
+        && let Some((a, b)) = roles(space)
+    {
+        bad.push((at(85), DemoRow::new(space, AssigneeType::User, user, &[a])));
+        bad.push((at(85) + 10, DemoRow::new(space, AssigneeType::User, user, &[b])));
     }
     bad
 }
