@@ -89,10 +89,19 @@ pub(crate) struct Shared {
 /// An Alumio environment reached with one API key. Cheap to clone; clones share the connection
 /// pool, the rate limiters and what the client learned about the server (its batch limit, which
 /// endpoints exist), so build one per (environment, key).
-#[derive(Debug, Clone)]
+#[derive(Clone)]
 pub struct Client {
     pub(crate) http: HttpClient,
     pub(crate) shared: Arc<Shared>,
+}
+
+impl std::fmt::Debug for Client {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Client")
+            .field("base", &self.http.base().as_str())
+            .field("batch_size", &self.batch_size())
+            .finish_non_exhaustive()
+    }
 }
 
 impl Client {
