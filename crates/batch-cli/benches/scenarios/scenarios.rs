@@ -408,27 +408,45 @@ fn client_cost(ctx: &mut Ctx) -> Result<Outcome> {
     Ok(outcome)
 }
 
-/// The `timings:` line `roster plan -v` prints: parse, resolve and diff, in seconds.
+/// A duration as `roster plan -v` prints it: Rust's `{:?}` form (`1.2s`, `345.6ms`, `80µs`).
+fn duration_secs(text: &str) -> Option<f64> {
+    let text = text.trim();
+    let split = text.find(|c: char| !(c.is_ascii_digit() || c == '.'))?;
+    let (number, unit) = text.split_at(split);
+    let number: f64 = number.parse().ok()?;
+    let scale = match unit.trim() {
+        "s" => 1.0,
+        "ms" => 1e-3,
+        "µs" | "us" => 1e-6,
+        "ns" => 1e-9,
+        _ => return None,
+    };
+    Some(number * scale)
+}
+
+/// The time split `roster plan -v` prints (`plan: parse 1.2s, read 80ms, resolve 3.1s, diff
+/// 400ms`): parse (reading and parsing the roster, then collecting its names), resolve, diff.
 fn plan_timings(stderr: &str) -> Option<(f64, f64, f64)> {
-    let line = stderr
-        .lines()
-        .rev()
-        .find(|l| l.trim_start().starts_with("timings:"))?;
-    let mut parts = [None; 3];
-    for field in line.trim_start().trim_start_matches("timings:").split(',') {
-        let mut words = field.split_whitespace();
-        let (Some(name), Some(value)) = (words.next(), words.next()) else {
+    let line = stderr.lines().rev().find(|l| {
+        let l = l.trim_start();
+        l.starts_with("plan:") && l.contains("resolve") && l.contains("diff")
+    })?;
+    let mut parse = 0.0;
+    let (mut resolve, mut diff) = (None, None);
+    for field in line.trim_start().trim_start_matches("plan:").split(',') {
+        let field = field.trim();
+        let Some((name, value)) = field.split_once(' ') else {
             continue;
         };
-        let value: f64 = value.trim_end_matches('s').parse().ok()?;
+        let value = duration_secs(value)?;
         match name {
-            "parse" => parts[0] = Some(value),
-            "resolve" => parts[1] = Some(value),
-            "diff" => parts[2] = Some(value),
+            "parse" | "read" => parse += value,
+            "resolve" => resolve = Some(value),
+            "diff" => diff = Some(value),
             _ => {}
         }
     }
-    Some((parts[0]?, parts[1]?, parts[2]?))
+    Some((parse, resolve?, diff?))
 }
 
 /// Scenario 4: A million rows already in place: `roster plan` must read, resolve and diff them fast.
@@ -499,7 +517,9 @@ fn scale(ctx: &mut Ctx) -> Result<Outcome> {
                 secs(usage.cpu())
             ));
         }
-        None => outcome.note("split: roster plan -v printed no timings line".to_owned()),
+        None => {
+            outcome.note("split: roster plan -v printed no `plan: ... resolve ..., diff ...` line".to_owned())
+        }
     }
     if usage.code != Some(0) {
         outcome.note(format!("stderr: {}", ctx.tail("s4-scale")));
