@@ -115,11 +115,16 @@ pub fn sim_config(args: &DemoArgs, tenant: Tenant) -> SimConfig {
 /// when the demo ends.
 const KEY_FILE: &str = "demo-api-key";
 
+/// The client's write limit: a fifth above the simulator's.
+fn client_write_rate(args: &DemoArgs) -> u32 {
+    args.write_rate.saturating_add(args.write_rate / 5)
+}
+
 /// The demo's `roster.toml`: the simulator as target `demo`. The client is allowed a fifth more
 /// writes than the simulator accepts, so the simulator answers 429 now and then and the display
 /// shows a throttled pause; the client then waits as long as the tenant says.
 pub fn config_toml(base_url: &str, key_file: &Path, args: &DemoArgs) -> String {
-    let client_writes = args.write_rate.saturating_add(args.write_rate / 5);
+    let client_writes = client_write_rate(args);
     format!(
         "# Written by `roster demo`: the simulated tenant on loopback.\n\
          [targets.{TARGET}]\n\
@@ -180,9 +185,13 @@ fn demo(args: &DemoArgs) -> Result<u8, DemoError> {
         sim.base_url()
     ));
     say(&format!(
-        "  limits:   {} writes, {} reads (scaled up from the real 100/min and 1,000/min)",
+        "  limits:   {} writes, {} reads (scaled up from the real 100/min and 1,000/min); the client",
         format::per_min(f64::from(args.write_rate)),
         format::per_min(f64::from(args.read_rate)),
+    ));
+    say(&format!(
+        "            may send {} writes, a fifth more, so the tenant answers 429 now and then",
+        format::per_min(f64::from(client_write_rate(args))),
     ));
     say(&format!(
         "  faults:   about {:.1}% of requests fail with a 500, a 503 or a dropped connection, and are retried",

@@ -161,12 +161,8 @@ impl Reporter for BarReporter {
             self.hide_throttle();
         }
         match event {
-            Event::Started { totals, .. } => {
-                if let Some(line) = status::resume_text(totals) {
-                    self.println(&line);
-                }
-                self.bar.enable_steady_tick(TICK);
-            }
+            // `apply` says "resuming: N of M rows already done" itself, before planning.
+            Event::Started { .. } => self.bar.enable_steady_tick(TICK),
             Event::Interrupted { .. } => {
                 self.println("interrupted: taking no new rows, letting the writes in flight finish");
             }

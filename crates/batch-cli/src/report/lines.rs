@@ -111,9 +111,6 @@ impl LinesReporter {
                     format::count(totals.total),
                     format::shell_quote(&plan.target)
                 )?;
-                if let Some(line) = status::resume_text(totals) {
-                    writeln!(self.out, "{line}")?;
-                }
                 self.last_status = Some(now);
             }
             Event::Throttled { .. } => {

@@ -184,17 +184,6 @@ pub fn counters_text(t: &Totals) -> String {
     parts.join(", ")
 }
 
-/// `resuming: 500 of 2,000 rows already done`, when an earlier run did some.
-pub fn resume_text(t: &Totals) -> Option<String> {
-    (t.resumed > 0).then(|| {
-        format!(
-            "resuming: {} of {} rows already done",
-            format::count(t.resumed),
-            format::count(t.total)
-        )
-    })
-}
-
 /// `throttled (429), resuming in 13s`.
 pub fn throttle_text(left: Duration) -> String {
     format!("throttled (429), resuming in {}", format::countdown(left))
