@@ -42,6 +42,13 @@ pub enum Command {
     /// Watch a whole run: `roster apply` against a simulated tenant, with throttling, retries,
     /// bad rows and a rerun of the failed rows. Nothing leaves the machine.
     Demo(DemoArgs),
+    /// Write every assignment of a tenant's spaces as a roster; sends only reads.
+    #[command(after_help = EXPORT_EXAMPLES)]
+    Export(ExportArgs),
+    /// Copy assignments from one tenant to another: export, map, plan and apply in one run,
+    /// resumably.
+    #[command(after_help = MIGRATE_EXAMPLES)]
+    Migrate(MigrateArgs),
 }
 
 /// `roster sim`: a simulated tenant for trying the tool and for tests.
@@ -307,6 +314,13 @@ pub struct ApplyArgs {
     /// Do not ask for confirmation before writing.
     #[arg(long, short = 'y')]
     pub yes: bool,
+    /// With --mode exact: also delete the assignments of the roster's spaces that the roster does
+    /// not list (only spaces the roster names are touched; asks first unless --yes).
+    #[arg(long)]
+    pub prune: bool,
+    /// With --prune: refuse to go on when the plan deletes more than this many assignments.
+    #[arg(long, value_name = "N", default_value_t = 10, requires = "prune")]
+    pub max_deletes: usize,
     /// Where to send.
     #[command(flatten)]
     pub target: TargetArgs,
@@ -347,4 +361,117 @@ pub struct DemoArgs {
     /// Pass --quiet to both applies: only their summaries, no progress.
     #[arg(long, short = 'q')]
     pub quiet: bool,
+}
+
+const EXPORT_EXAMPLES: &str = "\
+Examples:
+  roster export --from prod -o prod.csv
+  roster export --from prod --space Finance --space 604f1a2b -o finance.csv
+  roster export --from qlik:acme --type shared,managed -o acme.csv
+
+The file is a roster (space, type, assignee, roles) with the ids in the extra columns space_id
+and assignee_id; space owners are listed as `# owner of SPACE: EMAIL` comment lines. Applied back
+to the same tenant it changes nothing.";
+
+const MIGRATE_EXAMPLES: &str = "\
+Examples:
+  roster migrate --from old --to new --plan
+  roster migrate --from old --to new --create-missing-spaces --create-missing-groups
+  roster migrate --from old --to new --space-rename 'EU *' --identity-map people.csv
+  roster migrate --from qlik-prod --to alumio-prod --role-map roles.toml
+
+--space-rename: PREFIX* adds a prefix, *SUFFIX a suffix, PREFIX*SUFFIX both (the * stands for
+the source name); @FILE.csv reads a source,target map (unlisted names stay).
+--identity-map: a CSV with source,target columns of emails (or subjects) and group names.
+--role-map: TOML; [roles] for every space, [shared] [managed] [data] by the target space's type:
+  [roles]
+  codeveloper = \"producer\"
+  [managed]
+  producer = [\"contributor\", \"publisher\"]
+Qlik to Alumio starts from consumer, dataconsumer, basicconsumer -> ROLE_USER; producer,
+contributor, publisher, codeveloper -> ROLE_EDITOR; facilitator -> ROLE_ADMINISTRATOR.
+
+Rerunning the same command resumes (journal in the state directory, .roster/ by default).";
+
+/// `roster export`: a tenant's assignments as a roster.
+#[derive(Debug, Clone, Args)]
+pub struct ExportArgs {
+    /// Source: a target name from roster.toml, or `qlik:CONTEXT` for a qlik-cli context.
+    #[arg(long, value_name = "NAME")]
+    pub from: String,
+    /// Only these spaces, by name or id (repeat the flag for several) [default: every space].
+    #[arg(long = "space", value_name = "NAME_OR_ID")]
+    pub spaces: Vec<String>,
+    /// Only spaces of these types (shared, managed, data), comma-separated.
+    #[arg(long = "type", value_name = "TYPES", value_delimiter = ',')]
+    pub types: Vec<String>,
+    /// The roster file to write.
+    #[arg(long, short = 'o', value_name = "FILE.csv")]
+    pub output: PathBuf,
+    /// Config file with named targets [default: $ROSTER_CONFIG, else ./roster.toml].
+    #[arg(long, value_name = "PATH")]
+    pub config: Option<PathBuf>,
+    /// Space listings in flight at once [default: the target's, else 8].
+    #[arg(long, value_name = "N")]
+    pub concurrency: Option<usize>,
+    /// Print only the final line's errors.
+    #[arg(long, short = 'q')]
+    pub quiet: bool,
+}
+
+/// `roster migrate`: assignments from one tenant to another.
+#[derive(Debug, Clone, Args)]
+pub struct MigrateArgs {
+    /// Source: a target name from roster.toml, or `qlik:CONTEXT`.
+    #[arg(long, value_name = "NAME")]
+    pub from: String,
+    /// Destination: a target name from roster.toml, or `qlik:CONTEXT`.
+    #[arg(long, short = 't', value_name = "NAME")]
+    pub to: String,
+    /// Config file with named targets [default: $ROSTER_CONFIG, else ./roster.toml].
+    #[arg(long, value_name = "PATH")]
+    pub config: Option<PathBuf>,
+    /// Only these source spaces, by name or id (repeat the flag for several).
+    #[arg(long = "space", value_name = "NAME_OR_ID")]
+    pub spaces: Vec<String>,
+    /// Only source spaces of these types (shared, managed, data), comma-separated.
+    #[arg(long = "type", value_name = "TYPES", value_delimiter = ',')]
+    pub types: Vec<String>,
+    /// CSV with source,target columns: emails (or subjects) and group names to map differently.
+    #[arg(long, value_name = "FILE.csv")]
+    pub identity_map: Option<PathBuf>,
+    /// TOML rules for roles (see below); Qlik to Alumio starts from the default map.
+    #[arg(long, value_name = "FILE.toml")]
+    pub role_map: Option<PathBuf>,
+    /// Rename spaces on the way: PREFIX*, *SUFFIX, PREFIX*SUFFIX, or @FILE.csv.
+    #[arg(long, value_name = "PATTERN")]
+    pub space_rename: Option<String>,
+    /// Create target spaces that do not exist, with the source's type and description.
+    #[arg(long)]
+    pub create_missing_spaces: bool,
+    /// Create target groups that do not exist (providerType custom).
+    #[arg(long)]
+    pub create_missing_groups: bool,
+    /// Show the mapping and the whole plan, and write nothing.
+    #[arg(long)]
+    pub plan: bool,
+    /// merge: add roles to what each assignee has in the target; exact: make them equal
+    /// [default: merge].
+    #[arg(long, value_enum)]
+    pub mode: Option<crate::model::Mode>,
+    /// Writes in flight at once [default: the target's, else 8].
+    #[arg(long, value_name = "N")]
+    pub concurrency: Option<usize>,
+    /// Directory for the mapped roster, the journal and the failed rows [default: .roster].
+    #[arg(long, value_name = "DIR")]
+    pub state_dir: Option<PathBuf>,
+    /// Ignore the journal of earlier runs and start over.
+    #[arg(long)]
+    pub fresh: bool,
+    /// Do not ask for confirmation before writing.
+    #[arg(long, short = 'y')]
+    pub yes: bool,
+    /// Output.
+    #[command(flatten)]
+    pub output: OutputArgs,
 }

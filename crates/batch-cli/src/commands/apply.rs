@@ -1,17 +1,20 @@
 //! `roster apply`: skip what the journal says is done, plan the rest, execute the plan's writes,
 //! and report every row to the display, the journal and the failed-rows CSV.
 
-use std::io::{self, Write};
+use std::io::{self, IsTerminal, Write};
+use std::sync::Arc;
 use std::time::Duration;
 
 use core_api::Tier;
+use core_api::target::Target;
 
 use super::plan::{client, plan_rows, print_warnings, read_roster, runtime, usage_error};
 use crate::cli::ApplyArgs;
 use crate::exec::{self, ExecOptions, Interrupts};
 use crate::failed::{self, FailedRows};
 use crate::journal;
-use crate::model::{Mode, ParsedRow, Reporter};
+use crate::model::{Action, Mode, ParsedRow, Plan, PlanItem, Reporter};
+use crate::prune::{self, Listings};
 use crate::report::{self, OutputMode, RunContext};
 use crate::settings::{ApplySettings, ProcessEnvironment, TargetSource};
 
@@ -27,44 +30,23 @@ pub fn run(args: ApplyArgs) -> u8 {
         Err(error) => return usage_error(&mut stderr, &error),
     };
     print_warnings(&mut stderr, &settings.plan.warnings);
-    let mut roster = match read_roster(&settings.plan) {
+    if args.prune && settings.plan.mode != Mode::Exact {
+        return usage_error(
+            &mut stderr,
+            &"--prune deletes what the roster does not list, which only --mode exact means\n\
+              hint: add --mode exact",
+        );
+    }
+    let roster = match read_roster(&settings.plan) {
         Ok(roster) => roster,
         Err(code) => return code,
     };
-    let target_name = settings.plan.target.name.clone();
-    let journal_path = journal::path_for(&settings.state_dir, &target_name);
-
-    // Resume happens before planning: rows the journal has done cost no request at all.
-    let state = if settings.fresh {
-        journal::State::default()
-    } else {
-        match journal::read(&journal_path, &target_name) {
-            Ok(state) => state,
-            Err(error) => return usage_error(&mut stderr, &error),
-        }
+    let job = Job {
+        settings: &settings,
+        rerun_args: rerun_args(&args, &settings),
+        max_deletes: args.prune.then_some(args.max_deletes),
+        adjust: None,
     };
-    let all = roster.rows.len() as u64;
-    let rows = std::mem::take(&mut roster.rows);
-    drop(roster);
-    let (rows, resumed) = select_rows(rows, &state, &target_name, settings.only_failed);
-    drop(state);
-    if resumed > 0 {
-        let _ = writeln!(
-            stderr,
-            "resuming: {} of {} rows already done",
-            report::format::count(resumed),
-            report::format::count(all)
-        );
-    } else if settings.only_failed {
-        let _ = writeln!(
-            stderr,
-            "only failed rows: {} of {} rows failed in an earlier run",
-            report::format::count(rows.len() as u64),
-            report::format::count(all)
-        );
-    }
-
-    let mode = OutputMode::detect(settings.plan.output.quiet, settings.plan.output.json);
     let runtime = match runtime() {
         Ok(runtime) => runtime,
         Err(code) => return code,
@@ -74,12 +56,125 @@ pub fn run(args: ApplyArgs) -> u8 {
             Ok(target) => target,
             Err(code) => return code,
         };
+        run_rows(job, roster.rows, target).await
+    })
+}
+
+/// A change the caller makes to the plan before anything is sent (migrate marks the rows it
+/// could not map).
+pub(crate) type Adjust<'a> = &'a (dyn Fn(&mut Plan) + Sync);
+
+/// One apply run: its settings, how to rerun it, and its options beyond a plain apply.
+pub(crate) struct Job<'a> {
+    /// Settings (the roster path names the failed-rows CSV and the rerun command).
+    pub settings: &'a ApplySettings,
+    /// The arguments after the roster that rerun with the same target and settings.
+    pub rerun_args: Vec<String>,
+    /// With `--prune`: the most deletes allowed.
+    pub max_deletes: Option<usize>,
+    /// A change to the plan before it is executed.
+    pub adjust: Option<Adjust<'a>>,
+}
+
+/// Resume, plan, (prune,) execute and report `rows` of the roster at `job.settings.plan.roster`:
+/// the whole of `roster apply` after reading the file. Returns the exit code.
+pub(crate) async fn run_rows(job: Job<'_>, rows: Vec<ParsedRow>, target: Arc<dyn Target>) -> u8 {
+    let mut stderr = io::stderr();
+    let settings = job.settings;
+    let target_name = settings.plan.target.name.clone();
+    let journal_path = journal::path_for(&settings.state_dir, &target_name);
+    let state = if settings.fresh {
+        journal::State::default()
+    } else {
+        match journal::read(&journal_path, &target_name) {
+            Ok(state) => state,
+            Err(error) => return usage_error(&mut stderr, &error),
+        }
+    };
+    let all = rows.len() as u64;
+    let mode = OutputMode::detect(settings.plan.output.quiet, settings.plan.output.json);
+    let caps = target.capabilities();
+
+    let (plan, resumed) = if let Some(max_deletes) = job.max_deletes {
+        if !caps.delete {
+            return usage_error(
+                &mut stderr,
+                &format!("{} targets cannot delete assignments, so --prune cannot be used", target.kind()),
+            );
+        }
+        if let Some(bad) = rows.iter().find(|r| r.row.is_err()) {
+            let count = rows.iter().filter(|r| r.row.is_err()).count();
+            return usage_error(
+                &mut stderr,
+                &format!(
+                    "refusing to prune: {count} roster rows cannot be read (first at line {}), and one of \
+                     them may name an assignee that must stay\nhint: fix those rows (see `roster plan`), \
+                     then run again",
+                    bad.line
+                ),
+            );
+        }
+        // Deletes are planned against the whole roster, also on resume: a row done by an earlier
+        // run still keeps its assignee. Done rows are dropped only after.
+        let listings = Listings::new(Arc::clone(&target));
+        let planned = match plan_rows(&settings.plan, &mode, &listings, rows).await {
+            Ok(planned) => planned,
+            Err(code) => return code,
+        };
+        let mut plan = planned.plan;
+        if let Some(adjust) = job.adjust {
+            adjust(&mut plan);
+        }
+        let limit = settings.plan.target.limits.for_tier(Tier::Tier2);
+        let limit = (limit > 0).then_some(limit);
+        if let Err(error) = prune::add_deletes(
+            &mut plan,
+            &listings,
+            settings.plan.target.concurrency,
+            caps.max_batch,
+            limit,
+        )
+        .await
+        {
+            let _ = writeln!(stderr, "error: failed to plan the deletes: {error}");
+            return crate::exit::USAGE;
+        }
+        let mut resumed = 0;
+        if !settings.fresh && state.keys() > 0 {
+            plan.items.retain(|item| {
+                let done = if settings.only_failed {
+                    !state.is_failed(&item.key)
+                } else {
+                    state.is_done(&item.key)
+                };
+                if done && !settings.only_failed {
+                    resumed += 1;
+                }
+                !done
+            });
+            prune::recount(&mut plan, caps.max_batch, limit);
+        }
+        announce(&mut stderr, resumed, all, plan.items.len() as u64, settings.only_failed);
+        if let Err(code) = confirm_deletes(&plan, max_deletes, settings.yes, &mode) {
+            return code;
+        }
+        (plan, resumed)
+    } else {
+        // Resume happens before planning: rows the journal has done cost no request at all.
+        let (rows, resumed) = select_rows(rows, &state, &target_name, settings.only_failed);
+        announce(&mut stderr, resumed, all, rows.len() as u64, settings.only_failed);
         let planned = match plan_rows(&settings.plan, &mode, target.as_ref(), rows).await {
             Ok(planned) => planned,
             Err(code) => return code,
         };
-        let plan = planned.plan;
-
+        let mut plan = planned.plan;
+        if let Some(adjust) = job.adjust {
+            adjust(&mut plan);
+        }
+        (plan, resumed)
+    };
+    drop(state);
+    {
         let writer = match journal::Writer::open(&journal_path, &target_name, settings.fresh) {
             Ok(writer) => writer,
             Err(error) => return usage_error(&mut io::stderr(), &error),
@@ -87,7 +182,7 @@ pub fn run(args: ApplyArgs) -> u8 {
         let failed_path = failed::path_for(&settings.plan.roster);
         let mut context = RunContext::new(&settings.plan.roster, &target_name);
         context.failed_csv = failed_path.clone();
-        context.rerun_args = rerun_args(&args, &settings);
+        context.rerun_args = job.rerun_args;
         context.state_dir = Some(settings.state_dir.clone());
         // The journal first: a row is on disk before anyone is told it is done.
         let mut reporters: Vec<Box<dyn Reporter>> = vec![
@@ -115,7 +210,91 @@ pub fn run(args: ApplyArgs) -> u8 {
                 crate::exit::ROWS_FAILED
             }
         }
-    })
+    }
+}
+
+/// The first line of a run: how much an earlier run already did.
+fn announce(stderr: &mut impl Write, resumed: u64, all: u64, selected: u64, only_failed: bool) {
+    if resumed > 0 {
+        let _ = writeln!(
+            stderr,
+            "resuming: {} of {} rows already done",
+            report::format::count(resumed),
+            report::format::count(all)
+        );
+    } else if only_failed {
+        let _ = writeln!(
+            stderr,
+            "only failed rows: {} of {} rows failed in an earlier run",
+            report::format::count(selected),
+            report::format::count(all)
+        );
+    }
+}
+
+/// Deletes need a yes: refuse past `max_deletes`, show the `-` rows, and ask on a terminal
+/// unless `--yes` was given. Without a terminal and without `--yes`, refuse (exit 2).
+fn confirm_deletes(plan: &Plan, max_deletes: usize, yes: bool, mode: &OutputMode) -> Result<(), u8> {
+    let deletes: Vec<&PlanItem> = plan
+        .items
+        .iter()
+        .filter(|i| matches!(i.action, Action::Delete { .. }))
+        .collect();
+    let mut stderr = io::stderr();
+    if deletes.is_empty() {
+        return Ok(());
+    }
+    let n = deletes.len();
+    if n > max_deletes {
+        let _ = writeln!(
+            stderr,
+            "error: the plan deletes {} assignments, more than --max-deletes {max_deletes}; nothing was sent\n\
+             hint: check that the roster names every assignee that must stay \
+             (`roster plan ROSTER --mode exact --prune`), then raise --max-deletes",
+            report::format::count(n as u64)
+        );
+        return Err(crate::exit::USAGE);
+    }
+    if yes {
+        return Ok(());
+    }
+    if !io::stdin().is_terminal() {
+        let _ = writeln!(
+            stderr,
+            "error: the plan deletes {n} assignments and standard input is not a terminal to confirm; nothing was sent\n\
+             hint: check them with `roster plan ROSTER --mode exact --prune`, then pass --yes"
+        );
+        return Err(crate::exit::USAGE);
+    }
+    let paint = report::format::Paint::new(mode.color_stderr);
+    let _ = writeln!(stderr, "these assignments will be deleted:");
+    for item in &deletes {
+        let roles = match &item.action {
+            Action::Delete { roles, .. } => report::format::roles(roles),
+            _ => String::new(),
+        };
+        let _ = writeln!(
+            stderr,
+            "  {} {:<5}  {}  {}  in {}",
+            paint.red("-"),
+            item.assignee_kind,
+            report::plan::assignee_label(item),
+            roles,
+            report::plan::space_label(item)
+        );
+    }
+    let _ = write!(stderr, "delete {n} assignments? [y/N] ");
+    let _ = stderr.flush();
+    let mut answer = String::new();
+    if io::stdin().read_line(&mut answer).is_err() {
+        return Err(crate::exit::USAGE);
+    }
+    if matches!(answer.trim().to_ascii_lowercase().as_str(), "y" | "yes") {
+        Ok(())
+    } else {
+        let _ = writeln!(stderr, "nothing was sent");
+        Err(crate::exit::USAGE)
+    }
 }
 
 /// The rows this run does, and how many an earlier run already did. With `only_failed`, only
@@ -189,6 +368,11 @@ fn rerun_args(args: &ApplyArgs, settings: &ApplySettings) -> Vec<String> {
     if settings.plan.mode == Mode::Exact {
         words.push("--mode".to_owned());
         words.push("exact".to_owned());
+    }
+    if args.prune {
+        words.push("--prune".to_owned());
+        words.push("--max-deletes".to_owned());
+        words.push(args.max_deletes.to_string());
     }
     if t.api_key_stdin {
         words.push("--api-key-stdin".to_owned());

@@ -3,6 +3,8 @@
 pub mod apply;
 pub mod completions;
 pub mod demo;
+pub mod export;
+pub mod migrate;
 pub mod plan;
 pub mod sim;
 
@@ -16,5 +18,7 @@ pub fn dispatch(cli: Cli) -> u8 {
         Command::Completions { shell } => completions::run(shell),
         Command::Sim(args) => sim::run(args),
         Command::Demo(args) => demo::run(args),
+        Command::Export(args) => export::run(args),
+        Command::Migrate(args) => migrate::run(args),
     }
 }

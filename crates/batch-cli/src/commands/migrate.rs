@@ -1,0 +1,459 @@
+//! `roster migrate`: read the source's assignments, map them onto the target, and plan and apply
+//! them with the same journal, resume, failed rows and progress as `roster apply`.
+//!
+//! The mapped roster is written to the state directory (`migrate-FROM-to-TO.csv`) and read back
+//! with the roster reader, so its rows, keys and failed-rows CSV are those of any roster; the
+//! rows that could not be mapped are marked as errors in the plan before anything is sent.
+
+use std::collections::{HashMap, HashSet};
+use std::io::{self, Write};
+use std::path::{Path, PathBuf};
+
+use core_api::Tier;
+use core_api::target::{AssigneeKind, Target, TargetKind, UserInfo};
+
+use super::apply::{Job, run_rows};
+use super::export::named_target;
+use super::plan::{plan_rows, print_warnings, runtime, usage_error};
+use crate::cli::MigrateArgs;
+use crate::exit;
+use crate::export::{self, People, Selection, SpaceExport};
+use crate::migrate::mapping::{self, Mapped, Options, Source, TargetView};
+use crate::migrate::{IdentityMap, RoleMap, SpaceRename};
+use crate::model::{Action, Plan, RowError};
+use crate::prune;
+use crate::report::{self, OutputMode, ResolveProgress};
+use crate::roster;
+use crate::settings::{ApplySettings, OutputSettings, PlanSettings, STATE_DIR_NAME, TargetSettings};
+use crate::target::build_target;
+
+/// Everything resolved before the run.
+struct Resolved {
+    from: TargetSettings,
+    to: TargetSettings,
+    options: Options,
+    generated: PathBuf,
+    apply: ApplySettings,
+}
+
+fn resolve(args: &MigrateArgs, warnings: &mut Vec<String>) -> Result<Resolved, String> {
+    let from = named_target(&args.from, args.config.as_deref(), warnings).map_err(|e| e.to_string())?;
+    let mut to = named_target(&args.to, args.config.as_deref(), warnings).map_err(|e| e.to_string())?;
+    if from.name == to.name {
+        return Err(format!(
+            "--from and --to name the same target ({}); migrate copies between two tenants",
+            to.name
+        ));
+    }
+    if let Some(n) = args.concurrency {
+        if !(1..=crate::settings::MAX_CONCURRENCY).contains(&n) {
+            return Err(format!(
+                "concurrency must be between 1 and {} (got {n})",
+                crate::settings::MAX_CONCURRENCY
+            ));
+        }
+        to.concurrency = n;
+    }
+    let identities = match &args.identity_map {
+        Some(path) => IdentityMap::load(path)?,
+        None => IdentityMap::default(),
+    };
+    let file_roles = match &args.role_map {
+        Some(path) => RoleMap::load(path)?,
+        None => RoleMap::default(),
+    };
+    let roles = if to.kind == TargetKind::Alumio && from.kind == TargetKind::Qlik {
+        RoleMap::qlik_to_alumio().overridden_by(file_roles)
+    } else {
+        file_roles
+    };
+    let rename = args.space_rename.as_deref().map(SpaceRename::parse).transpose()?;
+    let state_dir = args
+        .state_dir
+        .clone()
+        .unwrap_or_else(|| PathBuf::from(STATE_DIR_NAME));
+    let generated = state_dir.join(format!(
+        "migrate-{}-to-{}.csv",
+        file_safe(&from.name),
+        file_safe(&to.name)
+    ));
+    let apply = ApplySettings {
+        plan: PlanSettings {
+            roster: generated.clone(),
+            target: to.clone(),
+            mode: args.mode.unwrap_or_default(),
+            output: OutputSettings::from(args.output),
+            warnings: Vec::new(),
+        },
+        state_dir,
+        fresh: args.fresh,
+        only_failed: false,
+        yes: args.yes,
+    };
+    Ok(Resolved {
+        from,
+        to,
+        options: Options {
+            identities,
+            roles,
+            rename,
+            create_spaces: args.create_missing_spaces,
+            create_groups: args.create_missing_groups,
+        },
+        generated,
+        apply,
+    })
+}
+
+fn file_safe(name: &str) -> String {
+    name.chars()
+        .map(|c| if c.is_ascii_alphanumeric() || c == '-' || c == '_' { c } else { '_' })
+        .collect()
+}
+
+/// Runs `roster migrate` and returns its exit code (the codes of `roster apply`; with `--plan`,
+/// those of `roster plan`).
+pub fn run(args: MigrateArgs) -> u8 {
+    let mut stderr = io::stderr();
+    let mut warnings = Vec::new();
+    let resolved = match resolve(&args, &mut warnings) {
+        Ok(resolved) => resolved,
+        Err(error) => return usage_error(&mut stderr, &error),
+    };
+    print_warnings(&mut stderr, &warnings);
+    let runtime = match runtime() {
+        Ok(runtime) => runtime,
+        Err(code) => return code,
+    };
+    runtime.block_on(migrate(&args, resolved))
+}
+
+async fn migrate(args: &MigrateArgs, r: Resolved) -> u8 {
+    let mut stderr = io::stderr();
+    let mode = OutputMode::detect(args.output.quiet, args.output.json);
+    let source = match build_target(&r.from, None) {
+        Ok(target) => target,
+        Err(error) => return usage_error(&mut stderr, &error),
+    };
+    let target = match build_target(&r.to, Some(crate::exec::observer())) {
+        Ok(target) => target,
+        Err(error) => return usage_error(&mut stderr, &error),
+    };
+
+    // Read both sides (reads only).
+    let progress = ResolveProgress::new(&mode, args.output.verbose > 0);
+    let read = read_both(args, &r, source.as_ref(), target.as_ref(), &progress).await;
+    progress.finish();
+    let (source_view, target_view) = match read {
+        Ok(views) => views,
+        Err(error) => return usage_error(&mut stderr, &error),
+    };
+    let mut mapped = mapping::map(&source_view, &target_view, &r.options, &r.to.name);
+    let text = mapping::report(&mapped, &r.from.name, &r.to.name, source_view.spaces.len());
+    if args.plan {
+        let mut stdout = io::stdout().lock();
+        if !args.output.json {
+            let _ = writeln!(stdout, "{text}");
+        }
+    } else if !args.output.quiet {
+        let _ = write!(stderr, "{text}");
+    }
+
+    // Create what is missing (never with --plan): spaces, then groups.
+    if !args.plan {
+        create_missing(target.as_ref(), &mut mapped, &mut stderr).await;
+    }
+
+    // The mapped roster, written and read back like any roster.
+    if let Err(error) = write_generated(&mapped, &r.generated) {
+        return usage_error(
+            &mut stderr,
+            &format!("cannot write the mapped roster {}: {error}", r.generated.display()),
+        );
+    }
+    if !args.output.quiet && !args.plan {
+        let _ = writeln!(stderr, "mapped roster: {}", r.generated.display());
+    }
+    let roster = match roster::read_roster(&r.generated, r.to.kind) {
+        Ok(roster) => roster,
+        Err(error) => {
+            let _ = writeln!(stderr, "error: {error}");
+            return exit::USAGE;
+        }
+    };
+    let mut overrides: HashMap<u64, RowError> = HashMap::new();
+    for (parsed, row) in roster.rows.iter().zip(&mapped.rows) {
+        if let Some((code, message)) = &row.problem {
+            overrides.insert(
+                parsed.line,
+                RowError {
+                    code: code.clone(),
+                    http_status: None,
+                    message: message.clone(),
+                    attempts: 0,
+                },
+            );
+        }
+    }
+    let pending_spaces: HashSet<String> = if args.plan {
+        mapped.new_spaces.iter().map(|s| s.name.clone()).collect()
+    } else {
+        HashSet::new()
+    };
+    let pending_groups: HashSet<String> = if args.plan {
+        mapped.new_groups.iter().cloned().collect()
+    } else {
+        HashSet::new()
+    };
+    let caps = target.capabilities();
+    let limit = r.to.limits.for_tier(Tier::Tier2);
+    let limit = (limit > 0).then_some(limit);
+    let adjust = move |plan: &mut Plan| {
+        for item in &mut plan.items {
+            if let Some(error) = overrides.get(&item.line) {
+                item.action = Action::Error(error.clone());
+                continue;
+            }
+            // --plan: what creating the missing spaces and groups would allow.
+            let code = match &item.action {
+                Action::Error(e) => e.code.as_str(),
+                _ => continue,
+            };
+            let pending = match code {
+                "unknown_space" => pending_spaces.contains(report::plan::space_label(item)),
+                "unknown_group" => {
+                    item.assignee_kind == AssigneeKind::Group
+                        && pending_groups.contains(report::plan::assignee_label(item))
+                }
+                _ => false,
+            };
+            if pending {
+                item.action = Action::Create {
+                    roles: item.roles.clone(),
+                };
+            }
+        }
+        prune::recount(plan, caps.max_batch, limit);
+    };
+
+    if args.plan {
+        let planned = match plan_rows(&r.apply.plan, &mode, target.as_ref(), roster.rows).await {
+            Ok(planned) => planned,
+            Err(code) => return code,
+        };
+        let mut plan = planned.plan;
+        adjust(&mut plan);
+        let mut stdout = io::BufWriter::new(io::stdout().lock());
+        let written = if args.output.json {
+            report::plan::render_json(&plan, &mut stdout)
+        } else {
+            report::plan::render_text(&plan, &mut stdout, mode.color_stdout)
+        };
+        if let Err(error) = written.and_then(|()| stdout.flush())
+            && error.kind() != io::ErrorKind::BrokenPipe
+        {
+            let _ = writeln!(stderr, "error: failed to write the plan: {error}");
+            return exit::USAGE;
+        }
+        return if plan.counts.error > 0 {
+            exit::ROWS_FAILED
+        } else {
+            exit::OK
+        };
+    }
+
+    let rerun_args = rerun_args(args, &r);
+    let job = Job {
+        settings: &r.apply,
+        rerun_args,
+        max_deletes: None,
+        adjust: Some(&adjust),
+    };
+    run_rows(job, roster.rows, target).await
+}
+
+/// Read the source's selected spaces, its directories and (for targets without groups) the
+/// members of its assigned groups; then the target's spaces and directories.
+async fn read_both(
+    args: &MigrateArgs,
+    r: &Resolved,
+    source: &dyn Target,
+    target: &dyn Target,
+    progress: &ResolveProgress,
+) -> Result<(Source, TargetView), String> {
+    let selection = Selection {
+        spaces: args.spaces.clone(),
+        types: args.types.clone(),
+    };
+    progress.phase("source spaces", 0, 1);
+    let (spaces, missing) = export::select_spaces(source, &selection)
+        .await
+        .map_err(|e| format!("failed to list the spaces of {}: {e}", r.from.name))?;
+    progress.phase("source spaces", 1, 1);
+    if !missing.is_empty() {
+        return Err(format!(
+            "no space named or with id {} in {}",
+            missing.iter().map(|m| format!("{m:?}")).collect::<Vec<_>>().join(", "),
+            r.from.name
+        ));
+    }
+    progress.phase("source users and groups", 0, 1);
+    let people = People::read(source)
+        .await
+        .map_err(|e| format!("failed to list the users and groups of {}: {e}", r.from.name))?;
+    progress.phase("source users and groups", 1, 1);
+    let total = spaces.len() as u64;
+    let mut exports: Vec<SpaceExport> = Vec::with_capacity(spaces.len());
+    progress.phase("source assignments", 0, total);
+    export::read_spaces(source, spaces, &people, r.from.concurrency, |space| {
+        exports.push(space);
+        progress.phase("source assignments", exports.len() as u64, total);
+        Ok(())
+    })
+    .await
+    .map_err(|e| format!("failed to read {}: {e}", r.from.name))?;
+
+    let caps = target.capabilities();
+    let mut members: HashMap<String, Vec<UserInfo>> = HashMap::new();
+    if !caps.groups {
+        let groups: Vec<String> = exports
+            .iter()
+            .flat_map(|e| &e.assignments)
+            .filter(|a| a.kind == AssigneeKind::Group)
+            .map(|a| a.assignee_id.clone())
+            .collect::<HashSet<_>>()
+            .into_iter()
+            .collect();
+        let total = groups.len() as u64;
+        progress.phase("group members", 0, total);
+        for id in groups {
+            let Some(group) = people.groups.get(&id) else {
+                continue;
+            };
+            let list = source
+                .list_group_members(group)
+                .await
+                .map_err(|e| format!("failed to list the members of group {:?}: {e}", group.name))?;
+            members.insert(id, list);
+            progress.phase("group members", members.len() as u64, total);
+        }
+    }
+
+    progress.phase("target spaces, users and groups", 0, 1);
+    let (spaces, users, groups) = futures::join!(
+        target.list_spaces(),
+        async {
+            if target.kind() == TargetKind::Qlik {
+                target.list_users().await.map(Some)
+            } else {
+                Ok(None)
+            }
+        },
+        async {
+            if caps.groups {
+                target.list_groups().await
+            } else {
+                Ok(Vec::new())
+            }
+        }
+    );
+    let read_err = |e: core_api::Error| format!("failed to read {}: {e}", r.to.name);
+    let view = TargetView {
+        kind: target.kind(),
+        spaces: spaces.map_err(read_err)?,
+        users: users.map_err(read_err)?,
+        groups: groups.map_err(read_err)?,
+        groups_supported: caps.groups,
+    };
+    progress.phase("target spaces, users and groups", 1, 1);
+    Ok((
+        Source {
+            kind: source.kind(),
+            spaces: exports,
+            people,
+            members,
+        },
+        view,
+    ))
+}
+
+/// Create the spaces and groups the mapping asked for. A failed creation fails the rows that
+/// needed it, with the tenant's reason.
+async fn create_missing(target: &dyn Target, mapped: &mut Mapped, stderr: &mut impl Write) {
+    let mut failed_spaces: HashMap<String, String> = HashMap::new();
+    for space in &mapped.new_spaces {
+        match target
+            .create_space(&space.name, &space.space_type, space.description.as_deref())
+            .await
+        {
+            Ok(_) => {
+                let _ = writeln!(stderr, "created space {:?} ({})", space.name, space.space_type);
+            }
+            Err(error) => {
+                let _ = writeln!(stderr, "error: failed to create space {:?}: {error}", space.name);
+                failed_spaces.insert(space.name.clone(), error.to_string());
+            }
+        }
+    }
+    let mut failed_groups: HashMap<String, String> = HashMap::new();
+    for group in &mapped.new_groups {
+        match target.create_group(group).await {
+            Ok(_) => {
+                let _ = writeln!(stderr, "created group {group:?}");
+            }
+            Err(error) => {
+                let _ = writeln!(stderr, "error: failed to create group {group:?}: {error}");
+                failed_groups.insert(group.clone(), error.to_string());
+            }
+        }
+    }
+    for row in &mut mapped.rows {
+        if row.problem.is_some() {
+            continue;
+        }
+        if let Some(error) = failed_spaces.get(&row.space) {
+            row.problem = Some((
+                "create_space".to_owned(),
+                format!("could not create space {:?}: {error}", row.space),
+            ));
+        } else if row.kind == AssigneeKind::Group
+            && let Some(error) = failed_groups.get(&row.assignee)
+        {
+            row.problem = Some((
+                "create_group".to_owned(),
+                format!("could not create group {:?}: {error}", row.assignee),
+            ));
+        }
+    }
+}
+
+/// Write the mapped roster whole: a temporary file renamed into place.
+fn write_generated(mapped: &Mapped, path: &Path) -> io::Result<()> {
+    if let Some(dir) = path.parent().filter(|d| !d.as_os_str().is_empty()) {
+        std::fs::create_dir_all(dir)?;
+    }
+    let tmp = path.with_extension("csv.tmp");
+    let mut file = io::BufWriter::new(std::fs::File::create(&tmp)?);
+    mapping::write_csv(mapped, &mut file)?;
+    let file = file.into_inner().map_err(io::IntoInnerError::into_error)?;
+    file.sync_all()?;
+    std::fs::rename(&tmp, path)
+}
+
+/// `--to T --config C --state-dir D`: an apply of the failed rows against the same target and
+/// journal.
+fn rerun_args(args: &MigrateArgs, r: &Resolved) -> Vec<String> {
+    let mut words = vec!["--to".to_owned(), args.to.clone()];
+    if let Some(config) = &args.config {
+        words.push("--config".to_owned());
+        words.push(config.display().to_string());
+    }
+    words.push("--state-dir".to_owned());
+    words.push(r.apply.state_dir.display().to_string());
+    if r.apply.plan.mode == crate::model::Mode::Exact {
+        words.push("--mode".to_owned());
+        words.push("exact".to_owned());
+    }
+    words
+}
+
