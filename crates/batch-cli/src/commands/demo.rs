@@ -216,6 +216,7 @@ fn demo(args: &DemoArgs) -> Result<u8, DemoError> {
     say(&format!("step 1 of 2: {}", format::command_line(&first_words)));
     let first = apply(&first_words)?;
     if first == exit::INTERRUPTED || first == exit::USAGE {
+        stopped(&dir, first);
         return Ok(first);
     }
     let stats = sim.stats();
@@ -232,6 +233,7 @@ fn demo(args: &DemoArgs) -> Result<u8, DemoError> {
     ));
     let second = apply(&second_words)?;
     if second == exit::INTERRUPTED || second == exit::USAGE {
+        stopped(&dir, second);
         return Ok(second);
     }
 
@@ -272,6 +274,20 @@ fn demo(args: &DemoArgs) -> Result<u8, DemoError> {
 
 fn write(path: &Path, text: &str) -> Result<(), DemoError> {
     std::fs::write(path, text).map_err(|e| DemoError(format!("failed to write {}: {e}", path.display())))
+}
+
+/// The demo ends early: the simulated tenant ends with it, so unlike a real run there is nothing
+/// to resume.
+fn stopped(dir: &Path, code: u8) {
+    say("");
+    if code == exit::INTERRUPTED {
+        say(
+            "demo interrupted: the simulated tenant stops with the demo, so run `roster demo` again to start over",
+        );
+    } else {
+        say("the demo stopped: apply could not run (see the error above)");
+    }
+    say(&format!("  files: {}", dir.display()));
 }
 
 /// Rows of the failed-rows CSV shown before the rest is left to the file.
