@@ -148,15 +148,17 @@ pub fn render(summary: &Summary<'_>, out: &mut impl Write, color: bool) -> io::R
             format::count(t.throttled)
         )?;
     } else {
-        let rate =
-            writes_per_min(t.writes, summary.elapsed).map_or_else(|| "-/min".to_owned(), format::per_min);
+        // A run shorter than half a second has no meaningful rate: show the limit alone.
+        let rate = writes_per_min(t.writes, summary.elapsed)
+            .map(|r| format!(" at {}", format::per_min(r)))
+            .unwrap_or_default();
         let limit = summary
             .write_limit_per_min
             .map(|l| format!(" (limit {})", format::per_min(f64::from(l))))
             .unwrap_or_default();
         writeln!(
             out,
-            "writes: {} at {rate}{limit}; 429 responses: {}",
+            "writes: {}{rate}{limit}; 429 responses: {}",
             format::count(t.writes),
             format::count(t.throttled)
         )?;
@@ -280,6 +282,26 @@ mod tests {
         let text = render_to_string(&s);
         assert!(text.contains("interrupted: rerun the same command to resume"));
         insta::assert_snapshot!(text);
+    }
+
+    #[test]
+    fn summary_of_a_quick_run_has_no_rate() {
+        let ctx = RunContext::new("r.csv", "demo");
+        let t = Totals {
+            total: 3,
+            done: 3,
+            created: 3,
+            writes: 3,
+            ..Totals::default()
+        };
+        let s = Summary {
+            totals: &t,
+            elapsed: Duration::from_millis(40),
+            interrupted: false,
+            write_limit_per_min: Some(100),
+            context: &ctx,
+        };
+        assert!(render_to_string(&s).contains("writes: 3 (limit 100/min); 429 responses: 0\n"));
     }
 
     #[test]
