@@ -370,13 +370,14 @@ impl Groups<'_> {
         Ok(found)
     }
 
-    /// Creates an active group; a taken name is a 409 error.
+    /// Creates an active group made in the tenant (`providerType: custom`, not one the identity
+    /// provider manages); a taken name is a 409 error.
     pub async fn create(&self, name: &str) -> Result<Group, Error> {
         let url = self.client.api_url(&["groups"])?;
         let body = CreateGroup {
             name: name.to_owned(),
             status: "active".to_owned(),
-            provider_type: None,
+            provider_type: Some("custom".to_owned()),
         };
         self.client.send_json(Method::POST, url, &body).await
     }
