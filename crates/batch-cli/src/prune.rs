@@ -155,7 +155,7 @@ impl Target for Listings {
     }
 }
 
-/// Add a `-` item for every assignment of the plan's spaces that no roster row names, before the
+/// Add a `-` item for every assignment of the plan's spaces that no roster row names, after the
 /// roster's rows. Returns how many were added.
 ///
 /// `target` should be the [`Listings`] the plan was built through, so nothing is read twice.
@@ -222,9 +222,9 @@ pub async fn add_deletes(
         return Ok(0);
     }
     label(&mut deletes, target).await;
-    let rest = std::mem::take(&mut plan.items);
-    deletes.extend(rest);
-    plan.items = deletes;
+    // Deletes run after the roster's writes, so a run that stops early leaves extra access rather
+    // than missing access. (The plan's display still shows them first in each space.)
+    plan.items.extend(deletes);
     recount(plan, max_batch, write_limit_per_min);
     Ok(added)
 }
