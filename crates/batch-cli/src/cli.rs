@@ -278,6 +278,10 @@ pub struct PlanArgs {
     /// Rows per bulk write, for targets that write in bulk (Alumio) [default: the target's, else 50].
     #[arg(long, value_name = "N")]
     pub batch_size: Option<usize>,
+    /// With --mode exact: also show the deletes of the roster's spaces' assignments that the roster
+    /// does not list (`-` rows, first in each space).
+    #[arg(long)]
+    pub prune: bool,
     /// Where to send.
     #[command(flatten)]
     pub target: TargetArgs,

@@ -16,7 +16,7 @@ use crate::journal;
 use crate::model::{Action, Mode, ParsedRow, Plan, PlanItem, Reporter};
 use crate::prune::{self, Listings};
 use crate::report::{self, OutputMode, RunContext};
-use crate::settings::{ApplySettings, ProcessEnvironment, TargetSource};
+use crate::settings::{ApplySettings, PlanSettings, ProcessEnvironment, TargetSource};
 
 /// How long in-flight writes may take to finish after the first Ctrl-C.
 const DRAIN_TIMEOUT: Duration = Duration::from_secs(15);
@@ -96,49 +96,12 @@ pub(crate) async fn run_rows(job: Job<'_>, rows: Vec<ParsedRow>, target: Arc<dyn
     let caps = target.capabilities();
 
     let (plan, resumed) = if let Some(max_deletes) = job.max_deletes {
-        if !caps.delete {
-            return usage_error(
-                &mut stderr,
-                &format!("{} targets cannot delete assignments, so --prune cannot be used", target.kind()),
-            );
-        }
-        if let Some(bad) = rows.iter().find(|r| r.row.is_err()) {
-            let count = rows.iter().filter(|r| r.row.is_err()).count();
-            return usage_error(
-                &mut stderr,
-                &format!(
-                    "refusing to prune: {count} roster rows cannot be read (first at line {}), and one of \
-                     them may name an assignee that must stay\nhint: fix those rows (see `roster plan`), \
-                     then run again",
-                    bad.line
-                ),
-            );
-        }
-        // Deletes are planned against the whole roster, also on resume: a row done by an earlier
-        // run still keeps its assignee. Done rows are dropped only after.
-        let listings = Listings::new(Arc::clone(&target));
-        let planned = match plan_rows(&settings.plan, &mode, &listings, rows).await {
-            Ok(planned) => planned,
+        let mut plan = match plan_pruned(&settings.plan, &mode, &target, rows, job.adjust).await {
+            Ok(plan) => plan,
             Err(code) => return code,
         };
-        let mut plan = planned.plan;
-        if let Some(adjust) = job.adjust {
-            adjust(&mut plan);
-        }
         let limit = settings.plan.target.limits.for_tier(Tier::Tier2);
         let limit = (limit > 0).then_some(limit);
-        if let Err(error) = prune::add_deletes(
-            &mut plan,
-            &listings,
-            settings.plan.target.concurrency,
-            caps.max_batch,
-            limit,
-        )
-        .await
-        {
-            let _ = writeln!(stderr, "error: failed to plan the deletes: {error}");
-            return crate::exit::USAGE;
-        }
         let mut resumed = 0;
         if !settings.fresh && state.keys() > 0 {
             plan.items.retain(|item| {
@@ -211,6 +174,64 @@ pub(crate) async fn run_rows(job: Job<'_>, rows: Vec<ParsedRow>, target: Arc<dyn
             }
         }
     }
+}
+
+/// Plan `rows` with prune: refuse what cannot be pruned safely, plan the whole roster through a
+/// [`Listings`] cache, apply `adjust`, and add the deletes. Errors are reported; the `Err` is the
+/// exit code.
+pub(crate) async fn plan_pruned(
+    settings: &PlanSettings,
+    mode: &OutputMode,
+    target: &Arc<dyn Target>,
+    rows: Vec<ParsedRow>,
+    adjust: Option<Adjust<'_>>,
+) -> Result<Plan, u8> {
+    let mut stderr = io::stderr();
+    let caps = target.capabilities();
+    if settings.mode != Mode::Exact {
+        return Err(usage_error(
+            &mut stderr,
+            &"--prune deletes what the roster does not list, which only --mode exact means\n\
+              hint: add --mode exact",
+        ));
+    }
+    if !caps.delete {
+        return Err(usage_error(
+            &mut stderr,
+            &format!("{} targets cannot delete assignments, so --prune cannot be used", target.kind()),
+        ));
+    }
+    if let Some(bad) = rows.iter().find(|r| r.row.is_err()) {
+        let count = rows.iter().filter(|r| r.row.is_err()).count();
+        return Err(usage_error(
+            &mut stderr,
+            &format!(
+                "refusing to prune: {count} roster rows cannot be read (first at line {}), and one of \
+                 them may name an assignee that must stay\nhint: fix those rows (see `roster plan`), \
+                 then run again",
+                bad.line
+            ),
+        ));
+    }
+    let listings = Listings::new(Arc::clone(target));
+    let mut plan = plan_rows(settings, mode, &listings, rows).await?.plan;
+    if let Some(adjust) = adjust {
+        adjust(&mut plan);
+    }
+    let limit = settings.target.limits.for_tier(Tier::Tier2);
+    if let Err(error) = prune::add_deletes(
+        &mut plan,
+        &listings,
+        settings.target.concurrency,
+        caps.max_batch,
+        (limit > 0).then_some(limit),
+    )
+    .await
+    {
+        let _ = writeln!(stderr, "error: failed to plan the deletes: {error}");
+        return Err(crate::exit::USAGE);
+    }
+    Ok(plan)
 }
 
 /// The first line of a run: how much an earlier run already did.
