@@ -2,6 +2,10 @@
 //! (`a` and `b` in the world's `roster.toml`).
 
 #![allow(dead_code, reason = "each test file uses a different part")]
+#![allow(
+    clippy::expect_used,
+    reason = "test support: a setup step that fails must fail the test at once"
+)]
 
 use std::collections::BTreeMap;
 use std::fs;
