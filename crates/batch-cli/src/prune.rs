@@ -310,6 +310,58 @@ mod tests {
         );
     }
 
+    #[tokio::test]
+    async fn deletes_only_unnamed_assignees_of_named_spaces_reading_each_space_once() {
+        use crate::plan::fake::{self, Fake, State};
+        let fake = Arc::new(Fake::new(State {
+            spaces: vec![fake::space("s1", "One", None), fake::space("s2", "Two", None)],
+            users: vec![
+                fake::user("u1", "a@x.io"),
+                fake::user("u2", "b@x.io"),
+                fake::user("u3", "c@x.io"),
+            ],
+            ..State::default()
+        }));
+        fake.assign("s1", AssigneeKind::User, "u1", &["consumer"]);
+        fake.assign("s1", AssigneeKind::User, "u2", &["producer", "consumer"]);
+        fake.assign("s1", AssigneeKind::User, "u3", &["consumer"]);
+        fake.assign("s2", AssigneeKind::User, "u2", &["consumer"]);
+        let target: Arc<dyn Target> = Arc::clone(&fake) as Arc<dyn Target>;
+        let listings = Listings::new(Arc::clone(&target));
+        let text = "space,type,assignee,roles\nOne,user,a@x.io,consumer\nOne,user,c@x.io,Can fly\n";
+        let roster = crate::roster::read_roster_from(text.as_bytes(), "r.csv", TargetKind::Qlik).unwrap();
+        // The bad row still names c@x.io, but it is a reader problem: keep only valid rows here.
+        let rows: Vec<_> = roster.rows.into_iter().filter(|r| r.row.is_ok()).collect();
+        let mut opts = crate::plan::PlanOptions::new("t", Mode::Exact);
+        opts.concurrency = 1;
+        let mut plan = crate::plan::build(rows, &listings, &opts, &|_| {}).await.unwrap().plan;
+        let added = add_deletes(&mut plan, &listings, 2, 1, None).await.unwrap();
+        assert_eq!(added, 2);
+        let deletes: Vec<(&str, &AssigneeRef, &Vec<String>)> = plan
+            .items
+            .iter()
+            .filter(|i| matches!(i.action, Action::Delete { .. }))
+            .map(|i| (i.space_info.as_ref().unwrap().id.as_str(), &i.assignee, &i.roles))
+            .collect();
+        assert_eq!(
+            deletes,
+            vec![
+                ("s1", &AssigneeRef::Email("b@x.io".into()), &vec!["consumer".to_owned(), "producer".to_owned()]),
+                ("s1", &AssigneeRef::Email("c@x.io".into()), &vec!["consumer".to_owned()]),
+            ]
+        );
+        assert_eq!(plan.counts.delete, 2);
+        assert_eq!(plan.counts.unchanged, 1);
+        assert_eq!(plan.write_calls, 2);
+        // Space s2 is not named; s1 was listed once, by the planner.
+        let listed: Vec<String> = fake
+            .calls()
+            .into_iter()
+            .filter(|c| c.starts_with("list_assignments"))
+            .collect();
+        assert_eq!(listed, vec!["list_assignments:s1".to_owned()]);
+    }
+
     #[test]
     fn recount_counts_deletes_and_calls() {
         let space = Arc::new(SpaceInfo {
