@@ -369,3 +369,61 @@ fn at_600_writes_per_minute_300_creates_take_the_ideal_time_without_a_429() {
         "{elapsed:?}: the writes were not paced at the limit"
     );
 }
+
+#[test]
+fn faults_and_429s_are_retried_to_the_exact_roster_and_counted() {
+    let mut config = roster_e2e::SimConfig::new(tenant(20, 2, 0));
+    config.tier1_per_min = None;
+    // The server allows less than the client sends, so real 429s arrive.
+    config.tier2_per_min = Some(1200);
+    config.faults = roster_e2e::Faults {
+        p500: 0.1,
+        p503: 0.05,
+        reset: 0.05,
+        apply_before_fault: true,
+        ..roster_e2e::Faults::none()
+    };
+    let world = World::with_config(
+        config,
+        Limits {
+            tier1: None,
+            tier2: Some(6000),
+        },
+    );
+    let rows = creates(40, 2);
+    world.write("roster.csv", &csv(&rows));
+    let before = world.state();
+    let run = world.apply("roster.csv", &["--json"]);
+    assert_eq!(run.code, Some(0), "{}", run.stderr);
+    assert_eq!(world.state(), merged(&before, &rows));
+    assert!(
+        count_creates(&world).values().all(|&n| n == 1),
+        "each assignment created once"
+    );
+    let events = run.json_lines();
+    let finished = events
+        .iter()
+        .find(|e| e["event"] == "finished")
+        .expect("finished event");
+    let t = &finished["totals"];
+    assert_eq!(
+        t["created"].as_u64().unwrap() + t["unchanged"].as_u64().unwrap(),
+        40,
+        "{t}"
+    );
+    assert_eq!(t["failed"], 0);
+    let rejected = world.requests().iter().filter(|r| r.status == 429).count() as u64;
+    assert!(rejected > 0, "the test needs real 429s");
+    assert_eq!(t["throttled"].as_u64().unwrap(), rejected, "every 429 is counted");
+    assert!(
+        events.iter().any(|e| e["event"] == "row_retrying"),
+        "retries are reported per row"
+    );
+    assert!(
+        events.iter().any(|e| e["event"] == "throttled"),
+        "pauses are reported"
+    );
+    let records = world.journal();
+    assert_eq!(records.len(), 40);
+    assert!(records.iter().all(|r| r["outcome"] != "failed"));
+}

@@ -4,7 +4,10 @@
 //! The tests run the real binary (`target/<profile>/roster`); [`roster_bin`] makes sure it is
 //! built and current.
 
-#![expect(clippy::expect_used, reason = "test support: a setup step that fails must fail the test at once")]
+#![expect(
+    clippy::expect_used,
+    reason = "test support: a setup step that fails must fail the test at once"
+)]
 
 use std::collections::BTreeMap;
 use std::fs;
@@ -14,8 +17,8 @@ use std::sync::OnceLock;
 use std::time::{Duration, Instant};
 
 pub use sim::{
-    ApiKey, AssigneeType, Assignment, Group, RequestRecord, SimConfig, SimHandle, Space, SpaceType, Tenant,
-    User, WriteRecord,
+    ApiKey, AssigneeType, Assignment, Faults, Group, RequestRecord, SimConfig, SimHandle, Space, SpaceType,
+    Tenant, User, WriteRecord,
 };
 
 /// The API key the simulated tenant accepts; the tests pass it through this variable.
@@ -259,6 +262,8 @@ impl World {
             .current_dir(self.dir.path())
             .env(KEY_VAR, KEY)
             .env("NO_COLOR", "1")
+            // Backoff (not a server's retry-after) shrunk a hundredfold: retries stay fast.
+            .env("ROSTER_RETRY_SCALE", "0.01")
             .env_remove("ROSTER_CONFIG")
             .env_remove("CI")
             .stdin(Stdio::null());

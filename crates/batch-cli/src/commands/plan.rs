@@ -44,7 +44,8 @@ pub fn run(args: PlanArgs) -> u8 {
         Ok(planned) => planned,
         Err(code) => return code,
     };
-    let mut stdout = io::stdout().lock();
+    // One large plan is many small writes: buffer them rather than flush every line.
+    let mut stdout = io::BufWriter::with_capacity(1 << 16, io::stdout().lock());
     let written = if settings.output.json {
         report::plan::render_json(&planned.plan, &mut stdout)
     } else {
@@ -125,8 +126,20 @@ pub(crate) async fn plan_rows(
 ) -> Result<Planned, u8> {
     let progress = ResolveProgress::new(mode, settings.output.verbose > 0);
     let feed = |event: &PlanProgress| show_progress(&progress, event);
-    let result = plan::build(rows, target, &plan_options(settings), &feed).await;
+    let result = plan::build_owned(rows, target, &plan_options(settings), &feed).await;
     progress.finish();
+    if settings.output.verbose > 0
+        && let Ok(planned) = &result
+    {
+        let t = planned.timings;
+        let _ = writeln!(
+            io::stderr(),
+            "plan: read {:.1?}, resolve {:.1?}, diff {:.1?}",
+            t.read,
+            t.resolve,
+            t.diff
+        );
+    }
     result.map_err(|error| {
         let _ = writeln!(io::stderr(), "error: failed to plan: {error}");
         exit::USAGE

@@ -218,9 +218,52 @@ pub async fn build<I>(
 where
     I: IntoIterator<Item = ParsedRow>,
 {
+    build_from(rows.into_iter(), false, target, opts, progress).await
+}
+
+/// [`build`] for rows already in memory: the rows' buffer shrinks as the plan's items grow, so
+/// a million-row roster never holds both in full.
+pub async fn build_owned(
+    rows: Vec<ParsedRow>,
+    target: &dyn Target,
+    opts: &PlanOptions,
+    progress: &(dyn Fn(&PlanProgress) + Sync),
+) -> Result<Planned, PlanError> {
+    build_from(ShrinkingPop { rows, popped: 0 }, true, target, opts, progress).await
+}
+
+/// Yields a vector's rows from the back, giving memory back every so often.
+struct ShrinkingPop {
+    rows: Vec<ParsedRow>,
+    popped: usize,
+}
+
+impl Iterator for ShrinkingPop {
+    type Item = ParsedRow;
+
+    fn next(&mut self) -> Option<ParsedRow> {
+        let row = self.rows.pop()?;
+        self.popped += 1;
+        if self.popped.is_multiple_of(65_536) {
+            self.rows.shrink_to_fit();
+        }
+        Some(row)
+    }
+
+    fn size_hint(&self) -> (usize, Option<usize>) {
+        (self.rows.len(), Some(self.rows.len()))
+    }
+}
+
+async fn build_from(
+    rows: impl Iterator<Item = ParsedRow>,
+    reversed: bool,
+    target: &dyn Target,
+    opts: &PlanOptions,
+    progress: &(dyn Fn(&PlanProgress) + Sync),
+) -> Result<Planned, PlanError> {
     let started = Instant::now();
     let caps = target.capabilities();
-    let rows = rows.into_iter();
     let mut items: Vec<PlanItem> = Vec::with_capacity(rows.size_hint().0);
     // Per item: the index of its distinct space and assignee, or NONE when the row already failed.
     let mut row_space: Vec<u32> = Vec::with_capacity(rows.size_hint().0);
@@ -295,6 +338,11 @@ where
         });
         row_space.push(s);
         row_assignee.push(a);
+    }
+    if reversed {
+        items.reverse();
+        row_space.reverse();
+        row_assignee.reverse();
     }
     drop(space_index);
     drop(assignee_index);

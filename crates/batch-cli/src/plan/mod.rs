@@ -11,7 +11,7 @@ mod resolve;
 pub(crate) mod fake;
 
 pub(crate) use build::target_roles;
-pub use build::{PlanError, PlanErrorKind, PlanOptions, PlanProgress, Planned, Timings, build};
+pub use build::{PlanError, PlanErrorKind, PlanOptions, PlanProgress, Planned, Timings, build, build_owned};
 pub use resolve::{Directory, DirectoryChoice, ResolveReport, Strategy};
 
 #[cfg(test)]

@@ -93,6 +93,15 @@ fn code(item: &PlanItem) -> &str {
 async fn every_row_gets_exactly_one_action_merge() {
     let fake = tenant();
     let planned = plan_with(&fake, mixed_rows(), Mode::Merge).await;
+    // Rows in memory are planned from the back to save memory; the plan is the same.
+    let opts = PlanOptions {
+        write_limit_per_min: Some(60),
+        ..PlanOptions::new("test", Mode::Merge)
+    };
+    let owned = build_owned(mixed_rows(), &tenant(), &opts, &no_progress)
+        .await
+        .unwrap();
+    assert_eq!(owned.plan, planned.plan);
     let plan = &planned.plan;
     let codes: Vec<(u64, &str)> = plan.items.iter().map(|i| (i.line, code(i))).collect();
     assert_eq!(
@@ -314,4 +323,66 @@ async fn rows_by_id_are_resolved() {
     assert_eq!(code(&plan.items[0]), "create");
     assert_eq!(plan.items[0].assignee_id.as_deref(), Some("u4"));
     assert_eq!(fake.calls(), vec!["get_space:s2", "list_assignments:s2"]);
+}
+
+/// The scale bar's shape with an in-memory tenant: 1,000,000 rows, all already in place.
+/// Run with `cargo test --release -p batch-cli --lib plan::tests::million -- --ignored --nocapture`.
+#[tokio::test]
+#[ignore = "takes seconds in release and minutes in debug; a measurement, not a check"]
+async fn million_unchanged_rows() {
+    let users = 10_000;
+    let spaces = 100;
+    let mut state = State::default();
+    for s in 0..spaces {
+        state
+            .spaces
+            .push(space(&format!("s{s}"), &format!("Space {s}"), Some("owner")));
+    }
+    state.users = (0..users)
+        .map(|i| user(&format!("u{i}"), &format!("user{i}@example.com")))
+        .collect();
+    let fake = Fake::new(state);
+    {
+        let mut st = fake.state.lock();
+        for s in 0..spaces {
+            let list = st.assignments.entry(format!("s{s}")).or_default();
+            for u in 0..users {
+                list.push(core_api::target::AssignmentInfo {
+                    id: format!("a{s}-{u}"),
+                    assignee_kind: AssigneeKind::User,
+                    assignee_id: format!("u{u}"),
+                    roles: roles(&["consumer"]),
+                });
+            }
+        }
+    }
+    let rss = || {
+        std::fs::read_to_string("/proc/self/status")
+            .unwrap_or_default()
+            .lines()
+            .find(|l| l.starts_with("VmHWM"))
+            .unwrap_or_default()
+            .to_owned()
+    };
+    eprintln!("tenant built: {}", rss());
+    let rows = (0..spaces * users).map(|n| {
+        urow(
+            n as u64 + 2,
+            &format!("Space {}", n % spaces),
+            &format!("user{}@example.com", n / spaces),
+            &["consumer"],
+        )
+    });
+    let started = std::time::Instant::now();
+    let planned = build(rows, &fake, &PlanOptions::new("t", Mode::Merge), &no_progress)
+        .await
+        .unwrap();
+    eprintln!(
+        "planned in {:?} ({:?}): {}",
+        started.elapsed(),
+        planned.timings,
+        rss()
+    );
+    assert_eq!(planned.plan.counts.unchanged, 1_000_000);
+    eprintln!("item size {} bytes", size_of::<PlanItem>());
 }
