@@ -203,3 +203,45 @@ fn a_malformed_file_exits_2_listing_every_problem_and_sends_nothing() {
         world.requests()
     );
 }
+
+#[test]
+fn a_qlik_cli_context_is_a_target() {
+    let mut t = tenant(2, 1, 0);
+    assign(&mut t, "s0", AssigneeType::User, "u0", &["consumer"]);
+    let world = World::start(t, Limits::NONE);
+    std::fs::create_dir_all(world.path("home/.qlik")).unwrap();
+    world.write(
+        "home/.qlik/contexts.yml",
+        &format!(
+            "contexts:\n  e2e:\n    server: {}\n    server-type: cloud\n    headers:\n      \
+             Authorization: Bearer {}\n    comment: \"\"\ncurrent-context: e2e\n",
+            world.sim.base_url(),
+            roster_e2e::api_key()
+        ),
+    );
+    world.write(
+        "roster.csv",
+        "space,type,assignee,roles\nSpace 0,user,user0@example.com,consumer\nSpace 0,user,user1@example.com,consumer\n",
+    );
+    let output = world
+        .command(&["plan", "roster.csv", "--to", "qlik:e2e", "--json"])
+        .env("QLIK_CLI_USER_HOME_DIR", world.path("home"))
+        .output()
+        .unwrap();
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert_eq!(output.status.code(), Some(0), "{stderr}");
+    let plan: serde_json::Value = serde_json::from_slice(&output.stdout).unwrap();
+    assert_eq!(plan["target"], "qlik:e2e");
+    assert_eq!(plan["counts"]["create"], 1);
+    assert_eq!(plan["counts"]["unchanged"], 1);
+    let requests = world.requests();
+    assert!(!requests.is_empty());
+    assert!(
+        requests.iter().all(|r| r.status == 200),
+        "authenticated with the context's key"
+    );
+    assert!(
+        !stderr.contains(roster_e2e::api_key()),
+        "the key is never printed"
+    );
+}

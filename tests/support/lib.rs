@@ -24,6 +24,11 @@ pub use sim::{
 /// The API key the simulated tenant accepts; the tests pass it through this variable.
 pub const KEY_VAR: &str = "ROSTER_E2E_API_KEY";
 const KEY: &str = "e2e-secret-key-0b7d9c1f";
+
+/// The API key the simulated tenant accepts, for fixtures that must hold it (qlik-cli contexts).
+pub fn api_key() -> &'static str {
+    KEY
+}
 /// The owner of every space and of the API key.
 pub const OWNER_ID: &str = "owner";
 
