@@ -38,18 +38,22 @@ pub fn run(args: PlanArgs) -> u8 {
     };
     let result = runtime.block_on(async {
         let target = client(&settings)?;
-        plan_rows(&settings, &mode, target.as_ref(), roster.rows).await
+        if args.prune {
+            super::apply::plan_pruned(&settings, &mode, &target, roster.rows, None).await
+        } else {
+            Ok(plan_rows(&settings, &mode, target.as_ref(), roster.rows).await?.plan)
+        }
     });
-    let planned = match result {
-        Ok(planned) => planned,
+    let plan = match result {
+        Ok(plan) => plan,
         Err(code) => return code,
     };
     // One large plan is many small writes: buffer them rather than flush every line.
     let mut stdout = io::BufWriter::with_capacity(1 << 16, io::stdout().lock());
     let written = if settings.output.json {
-        report::plan::render_json(&planned.plan, &mut stdout)
+        report::plan::render_json(&plan, &mut stdout)
     } else {
-        report::plan::render_text(&planned.plan, &mut stdout, mode.color_stdout)
+        report::plan::render_text(&plan, &mut stdout, mode.color_stdout)
     };
     if let Err(error) = written.and_then(|()| stdout.flush()) {
         // A closed pipe (`roster plan ... | head`) is the reader's choice, not a failure to report.
@@ -58,7 +62,7 @@ pub fn run(args: PlanArgs) -> u8 {
             return exit::USAGE;
         }
     }
-    if planned.plan.counts.error > 0 {
+    if plan.counts.error > 0 {
         exit::ROWS_FAILED
     } else {
         exit::OK
