@@ -418,7 +418,7 @@ pub struct ExportArgs {
     /// Space listings in flight at once [default: the target's, else 8].
     #[arg(long, value_name = "N")]
     pub concurrency: Option<usize>,
-    /// Print only the final line's errors.
+    /// Print nothing but errors (no progress, no closing line).
     #[arg(long, short = 'q')]
     pub quiet: bool,
 }
