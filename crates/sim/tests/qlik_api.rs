@@ -665,3 +665,25 @@ fn url_encode(s: &str) -> String {
     }
     out
 }
+
+#[tokio::test]
+async fn users_filter_by_assigned_group_answers_the_members() {
+    let api = start(|_| {}).await;
+    let t = small();
+    let users = t.users();
+    let (a, b, c) = (&users[0].id, &users[1].id, &users[2].id);
+    api.sim.set_group_members("g-one", &[b.as_str(), a.as_str()]);
+    api.sim.set_group_members("g-two", &[c.as_str()]);
+    let query = |filter: &str| format!("/api/v1/users?filter={}&limit=100", url_encode(filter));
+
+    let (status, body) = api.get(&query(r#"assignedGroups.id eq "g-one""#)).await;
+    assert_eq!(status, StatusCode::OK);
+    // Tenant order, whatever order the members were set in.
+    assert_eq!(ids(body["data"].as_array().unwrap()), [a.clone(), b.clone()]);
+    let (_, body) = api
+        .get(&query(r#"assignedGroups.id eq "g-one" or assignedGroups.id eq "g-two""#))
+        .await;
+    assert_eq!(ids(body["data"].as_array().unwrap()).len(), 3);
+    let (_, body) = api.get(&query(r#"assignedGroups.id eq "nobody""#)).await;
+    assert!(body["data"].as_array().unwrap().is_empty());
+}
