@@ -46,9 +46,13 @@ fn export_then_migrate_to_an_empty_tenant_copies_by_name_and_a_second_migrate_wr
     assert!(pair.a.write_log().is_empty(), "an export only reads");
 
     // Applied back to the same tenant it changes nothing.
-    let run = pair.run(&["apply", "a.csv", "--to", "a", "--mode", "exact"]);
-    assert_eq!(run.code, Some(0), "{}", run.stderr);
-    assert!(pair.a.write_log().is_empty(), "{:?}", pair.a.write_log());
+    for extra in [&[][..], &["--prune", "--yes"][..]] {
+        let mut args = vec!["apply", "a.csv", "--to", "a", "--mode", "exact", "--fresh"];
+        args.extend_from_slice(extra);
+        let run = pair.run(&args);
+        assert_eq!(run.code, Some(0), "{}", run.stderr);
+        assert!(pair.a.write_log().is_empty(), "{:?}", pair.a.write_log());
+    }
 
     // --plan writes nothing anywhere and shows what would be created.
     let run = pair.migrate(&["--create-missing-spaces", "--create-missing-groups", "--plan"]);
@@ -95,6 +99,11 @@ fn missing_spaces_and_groups_are_created_only_with_the_flags() {
     let failed = pair.read(".roster/migrate-a-to-b.failed.csv");
     assert_eq!(failed.matches("unmapped_space").count(), 6, "{failed}");
     assert!(run.stderr.contains("--create-missing-spaces creates it"), "{}", run.stderr);
+    assert!(
+        run.stderr.contains("roster apply .roster/migrate-a-to-b.failed.csv --to b"),
+        "the summary names the rerun: {}",
+        run.stderr
+    );
 
     // Spaces only: the group rows fail, no group is created, the user rows land.
     let run = pair.migrate(&["--create-missing-spaces"]);
