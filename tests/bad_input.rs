@@ -5,6 +5,12 @@
 //!
 //! The corpus stays beside the roster reader, whose unit test reads the same files in-process.
 
+#![allow(
+    clippy::expect_used,
+    clippy::unwrap_used,
+    reason = "helpers outside #[test] functions too: any failure is a failed test"
+)]
+
 mod hardening;
 
 use std::fs;

@@ -2,6 +2,12 @@
 //! torn or corrupted: the tenant ends at the roster, nothing is written twice beyond what was in
 //! flight, and the journal is never silently misread.
 
+#![allow(
+    clippy::expect_used,
+    clippy::unwrap_used,
+    reason = "helpers outside #[test] functions too: any failure is a failed test"
+)]
+
 mod hardening;
 
 use std::collections::BTreeMap;

@@ -3,6 +3,12 @@
 //! a server limit below the client's rate, so real 429s arrive. Nothing may be lost, doubled or
 //! miscounted.
 
+#![allow(
+    clippy::expect_used,
+    clippy::unwrap_used,
+    reason = "helpers outside #[test] functions too: any failure is a failed test"
+)]
+
 mod hardening;
 
 use std::collections::{BTreeMap, BTreeSet, HashSet};
