@@ -129,6 +129,8 @@ pub(crate) fn plan_options(settings: &PlanSettings) -> PlanOptions {
     let limit = settings.target.limits.for_tier(Tier::Tier2);
     opts.write_limit_per_min = (limit > 0).then_some(limit);
     opts.concurrency = settings.target.concurrency.max(1);
+    // Unpaced writes make the run latency-bound: resolve names in the fewest round trips.
+    opts.fewest_round_trips = limit == 0;
     opts
 }
 

@@ -31,6 +31,10 @@ pub struct PlanOptions {
     pub list_users_from: usize,
     /// List all groups when looking the names up would take at least this many requests.
     pub list_groups_from: usize,
+    /// Choose between looking names up and listing a directory by round trips rather than by
+    /// requests: when writes are not paced, the run is bound by latency, and lookups sent
+    /// `concurrency` at a time finish in a few round trips where paging needs one per page.
+    pub fewest_round_trips: bool,
 }
 
 impl PlanOptions {
@@ -45,6 +49,7 @@ impl PlanOptions {
             list_spaces_from: 5,
             list_users_from: 10,
             list_groups_from: 10,
+            fewest_round_trips: false,
         }
     }
 }
@@ -361,6 +366,8 @@ async fn build_from(
         users: opts.list_users_from,
         groups: opts.list_groups_from,
         concurrency: opts.concurrency,
+        fewest_round_trips: opts.fewest_round_trips,
+        rows: items.len(),
     };
     let user_refs: Vec<&AssigneeRef> = assignees[0].iter().collect();
     let group_refs: Vec<&AssigneeRef> = assignees[1].iter().collect();

@@ -83,17 +83,26 @@ pub(crate) struct Thresholds {
     pub users: usize,
     pub groups: usize,
     pub concurrency: usize,
+    pub fewest_round_trips: bool,
+    /// Roster rows, each at most one write: what the round trips saved are weighed against.
+    pub rows: usize,
 }
 
 /// Lookups or listing: lookups cost `requests`; listing costs one request per page of the
 /// directory, whose size the API does not tell. Past `threshold` lookup requests, listing is
 /// assumed cheaper (it is unless the directory holds more than `threshold` pages).
+///
+/// With `fewest_round_trips` (writes not paced, so the run is bound by latency), lookups are
+/// also chosen when paging would take over a twentieth of the writes' round trips more than
+/// lookups: they go out `concurrency` at a time, while pages are read one after another, and the
+/// directory holds at least the names it is asked for.
 fn choose(
     directory: Directory,
     names: usize,
     requests: usize,
     threshold: usize,
     page: usize,
+    limits: Thresholds,
 ) -> (Strategy, String) {
     if names == 0 {
         return (Strategy::Nothing, "no names to resolve".to_owned());
@@ -103,6 +112,22 @@ fn choose(
     } else {
         format!("{requests} lookup requests")
     };
+    if limits.fewest_round_trips && requests >= threshold {
+        let concurrency = limits.concurrency.max(1);
+        let lookup_rounds = requests.div_ceil(concurrency);
+        let page_rounds = names.div_ceil(page.max(1));
+        let write_rounds = limits.rows.div_ceil(concurrency);
+        // Worth more requests only when paging would add over a twentieth to the writes' time.
+        if lookup_rounds < page_rounds && (page_rounds - lookup_rounds) * 20 > write_rounds {
+            return (
+                Strategy::Lookup,
+                format!(
+                    "{names} {directory} need {lookups}, {lookup_rounds} round trips at {concurrency} \
+                     in flight; paging the directory ({page} a page) takes at least {page_rounds}"
+                ),
+            );
+        }
+    }
     if requests >= threshold {
         (
             Strategy::ListAll,
@@ -120,13 +145,37 @@ fn choose(
     }
 }
 
+/// The names in the groups that lookups are sent in: all at once (the target splits them into
+/// requests one after another), or, when round trips count, slices of about one request each so
+/// that they go out `concurrency` at a time. A slice is a little under the average request's
+/// share, so that names of uneven length rarely spill into a second request.
+fn lookup_groups<'a>(
+    names: &'a [String],
+    requests: usize,
+    limits: Thresholds,
+) -> futures::stream::Iter<std::slice::Chunks<'a, String>> {
+    let size = if limits.fewest_round_trips && requests > 1 {
+        (names.len() * 9 / (requests * 10)).max(1)
+    } else {
+        names.len().max(1)
+    };
+    futures::stream::iter(names.chunks(size))
+}
+
 /// Resolve distinct spaces. Returns one entry per input, `None` when the tenant has no such space.
 pub(crate) async fn spaces(
     target: &dyn Target,
     refs: &[SpaceRef],
     limits: Thresholds,
 ) -> Result<(Vec<Option<Arc<SpaceInfo>>>, DirectoryChoice), TargetError> {
-    let (strategy, reason) = choose(Directory::Spaces, refs.len(), refs.len(), limits.spaces, 100);
+    let (strategy, reason) = choose(
+        Directory::Spaces,
+        refs.len(),
+        refs.len(),
+        limits.spaces,
+        100,
+        limits,
+    );
     let resolved: Vec<Option<Arc<SpaceInfo>>> = match strategy {
         Strategy::Nothing => Vec::new(),
         Strategy::ListAll => {
@@ -199,6 +248,7 @@ pub(crate) async fn assignees(
         requests,
         threshold,
         target.list_page_size(),
+        limits,
     );
     // name (lowercased email or exact group name) -> id; and the set of known ids when listed.
     let mut by_name: HashMap<String, String> = HashMap::new();
@@ -228,15 +278,29 @@ pub(crate) async fn assignees(
             ids = Some(known);
         }
         (Strategy::Lookup, AssigneeKind::User) => {
-            for user in target.find_users_by_email(&names).await? {
-                if let Some(email) = &user.email {
-                    by_name.entry(email.to_lowercase()).or_insert(user.id);
+            for users in lookup_groups(&names, requests, limits)
+                .map(|group| target.find_users_by_email(group))
+                .buffer_unordered(limits.concurrency.max(1))
+                .try_collect::<Vec<_>>()
+                .await?
+            {
+                for user in users {
+                    if let Some(email) = &user.email {
+                        by_name.entry(email.to_lowercase()).or_insert(user.id);
+                    }
                 }
             }
         }
         (Strategy::Lookup, AssigneeKind::Group) => {
-            for group in target.find_groups_by_name(&names).await? {
-                by_name.entry(group.name).or_insert(group.id);
+            for groups in lookup_groups(&names, requests, limits)
+                .map(|group| target.find_groups_by_name(group))
+                .buffer_unordered(limits.concurrency.max(1))
+                .try_collect::<Vec<_>>()
+                .await?
+            {
+                for group in groups {
+                    by_name.entry(group.name).or_insert(group.id);
+                }
             }
         }
     }

@@ -386,3 +386,49 @@ async fn million_unchanged_rows() {
     assert_eq!(planned.plan.counts.unchanged, 1_000_000);
     eprintln!("item size {} bytes", size_of::<PlanItem>());
 }
+
+#[tokio::test]
+async fn unpaced_runs_look_names_up_when_that_takes_fewer_round_trips() {
+    let tenant = || {
+        let mut state = State::default();
+        state.spaces.push(space("s0", "Space 0", None));
+        state.users = (0..300)
+            .map(|i| user(&format!("u{i}"), &format!("u{i}@x.io")))
+            .collect();
+        Fake::new(state)
+    };
+    let fake = tenant();
+    let rows = || -> Vec<ParsedRow> {
+        (0..300)
+            .map(|n| urow(n + 2, "Space 0", &format!("u{n}@x.io"), &["consumer"]))
+            .collect()
+    };
+    // 300 lookups (one each here) at 200 in flight: 2 round trips; paging: at least 3.
+    let opts = PlanOptions {
+        concurrency: 200,
+        fewest_round_trips: true,
+        ..PlanOptions::new("t", Mode::Merge)
+    };
+    let planned = build(rows(), &fake, &opts, &no_progress).await.unwrap();
+    assert_eq!(planned.plan.counts.create, 300);
+    let users = planned
+        .resolve
+        .directories
+        .iter()
+        .find(|d| d.directory == Directory::Users)
+        .unwrap();
+    assert_eq!((users.strategy, users.found), (Strategy::Lookup, 300));
+    let calls = fake.calls();
+    assert_eq!(calls.iter().filter(|c| *c == "find_users:1").count(), 300);
+    assert!(!calls.iter().any(|c| c == "list_users"), "{calls:?}");
+
+    // Paced writes: fewer requests win, so the directory is paged.
+    let fake = tenant();
+    let opts = PlanOptions {
+        concurrency: 200,
+        ..PlanOptions::new("t", Mode::Merge)
+    };
+    let planned = build(rows(), &fake, &opts, &no_progress).await.unwrap();
+    assert_eq!(planned.plan.counts.create, 300);
+    assert_eq!(fake.calls().iter().filter(|c| *c == "list_users").count(), 1);
+}
