@@ -424,18 +424,22 @@ fn duration_secs(text: &str) -> Option<f64> {
     Some(number * scale)
 }
 
-/// The time split `roster plan -v` prints (`plan: parse 1.2s, read 80ms, resolve 3.1s, diff
-/// 400ms`): parse (reading and parsing the roster, then collecting its names), resolve, diff.
+/// The time split `roster plan -v` prints, in seconds: parse (`roster: parsed N rows in 1.2s`,
+/// plus the plan's `read`, which collects the names), resolve and diff (from `plan: read 80ms,
+/// resolve 3.1s, diff 400ms`).
 fn plan_timings(stderr: &str) -> Option<(f64, f64, f64)> {
+    let mut parse = stderr
+        .lines()
+        .filter_map(|l| l.trim_start().strip_prefix("roster: parsed "))
+        .filter_map(|rest| rest.split_once(" in ").and_then(|(_, d)| duration_secs(d)))
+        .sum::<f64>();
     let line = stderr.lines().rev().find(|l| {
         let l = l.trim_start();
         l.starts_with("plan:") && l.contains("resolve") && l.contains("diff")
     })?;
-    let mut parse = 0.0;
     let (mut resolve, mut diff) = (None, None);
     for field in line.trim_start().trim_start_matches("plan:").split(',') {
-        let field = field.trim();
-        let Some((name, value)) = field.split_once(' ') else {
+        let Some((name, value)) = field.trim().split_once(' ') else {
             continue;
         };
         let value = duration_secs(value)?;
@@ -507,9 +511,11 @@ fn scale(ctx: &mut Ctx) -> Result<Outcome> {
                 "split_s",
                 serde_json::json!({"parse": parse, "resolve": resolve, "diff": diff}),
             );
+            let rest = (wall - parse - resolve - diff).max(0.0);
+            outcome.detail("output_and_exit_s", rest);
             outcome.note(format!(
-                "split: parse {parse:.2} s, resolve {resolve:.2} s, diff {diff:.2} s; \
-                 {} rows, {} spaces x {} users; {} requests; CPU {:.2} s",
+                "split: parse {parse:.2} s, resolve {resolve:.2} s, diff {diff:.2} s, printing the plan \
+                 and exit {rest:.2} s; {} rows, {} spaces x {} users; {} requests; CPU {:.2} s",
                 w.rows,
                 w.spaces,
                 w.users(),
