@@ -112,7 +112,10 @@ fn no_secret_or_token_in_any_output_log_journal_or_file() {
     let bad_key = "hardening-wrong-key-0c4e7d1a99b2";
     let mut runs: Vec<(String, Run)> = Vec::new();
     let loud = |command: &mut Command| {
-        command.env("RUST_LOG", "trace").env("RUST_BACKTRACE", "1");
+        command
+            .env("RUST_LOG", "trace")
+            .env("ROSTER_LOG", "trace")
+            .env("RUST_BACKTRACE", "1");
     };
 
     // 1. A key the tenant does not know: 401.
@@ -135,6 +138,8 @@ fn no_secret_or_token_in_any_output_log_journal_or_file() {
         loud(&mut command);
         let run = Run::from_output(command.output().expect("run"));
         assert_eq!(run.code, Some(1), "{}", run.stderr);
+        // The logs are really on, so the search below covers what they print.
+        assert!(run.stderr.contains("core_api"), "no trace logs: {}", run.stderr);
         runs.push((format!("api key {extra:?}"), run));
     }
     let retried = rig.sim.request_log().iter().filter(|r| r.fault.is_some()).count();

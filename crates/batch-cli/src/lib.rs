@@ -24,6 +24,7 @@ use clap::Parser;
 
 /// Parse the command line, run the command and map the result to the documented exit code.
 pub fn main() -> ExitCode {
+    init_logging();
     let cli = cli::Cli::parse();
     ExitCode::from(run(cli))
 }
@@ -31,4 +32,20 @@ pub fn main() -> ExitCode {
 /// Run a parsed command line and return its exit code. Tests call this in-process.
 pub fn run(cli: cli::Cli) -> u8 {
     commands::dispatch(cli)
+}
+
+/// Diagnostic logs go to stderr only when `ROSTER_LOG` asks for them, so the progress display and
+/// the `--json` stream stay clean by default.
+fn init_logging() {
+    let Ok(filter) = std::env::var(settings::env::ROSTER_LOG) else {
+        return;
+    };
+    let filter = tracing_subscriber::EnvFilter::try_new(&filter)
+        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("warn"));
+    // A second initialisation (tests calling `main` twice) is harmless; ignore it.
+    let _ = tracing_subscriber::fmt()
+        .with_env_filter(filter)
+        .with_writer(std::io::stderr)
+        .with_target(true)
+        .try_init();
 }

@@ -36,6 +36,9 @@ pub mod env {
     pub const ROSTER_RETRY_SCALE: &str = "ROSTER_RETRY_SCALE";
     /// Any non-empty value turns colour off (<https://no-color.org>); read by the reporters.
     pub const NO_COLOR: &str = "NO_COLOR";
+    /// Diagnostic logs on stderr, as a `tracing` filter (`debug`, `core_api=trace`, ...). Unset:
+    /// no logs, only the reporters' output. Logs never hold credentials.
+    pub const ROSTER_LOG: &str = "ROSTER_LOG";
 
     /// Every variable and what it does, for help texts and docs.
     pub const ALL: &[(&str, &str)] = &[
@@ -60,6 +63,10 @@ pub mod env {
             "tests only: multiply retry delays by this factor (0..=1)",
         ),
         (NO_COLOR, "any non-empty value turns colour off"),
+        (
+            ROSTER_LOG,
+            "diagnostic logs on stderr, as a filter such as debug or core_api=trace",
+        ),
     ];
 }
 

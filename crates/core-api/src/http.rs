@@ -169,6 +169,9 @@ impl HttpClient {
     }
 
     pub(crate) fn emit(&self, event: Event<'_>) {
+        // Events carry methods, paths, statuses and error bodies, never credentials, so they are
+        // safe to log; with no subscriber installed this costs one cached level check.
+        tracing::debug!(?event, "http");
         if let Some(observer) = &self.inner.observer {
             observer.on_event(&event);
         }
