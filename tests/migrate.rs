@@ -37,12 +37,25 @@ fn export_then_migrate_to_an_empty_tenant_copies_by_name_and_a_second_migrate_wr
     assert_eq!(run.code, Some(0), "{}", run.stderr);
     let text = pair.read("a.csv");
     let mut lines = text.lines();
-    assert_eq!(lines.next(), Some("space,type,assignee,roles,space_id,assignee_id"));
+    assert_eq!(
+        lines.next(),
+        Some("space,type,assignee,roles,space_id,assignee_id")
+    );
     assert!(text.contains("# owner of Space 0: owner@example.com\n"), "{text}");
-    assert!(text.contains("Space 0,user,user1@example.com,consumer;producer,a-s0,a-u1\n"), "{text}");
-    assert!(text.contains("Space 0,group,Group 0,consumer,a-s0,a-g0\n"), "{text}");
+    assert!(
+        text.contains("Space 0,user,user1@example.com,consumer;producer,a-s0,a-u1\n"),
+        "{text}"
+    );
+    assert!(
+        text.contains("Space 0,group,Group 0,consumer,a-s0,a-g0\n"),
+        "{text}"
+    );
     assert_eq!(text.lines().filter(|l| !l.starts_with('#')).count(), 7, "{text}");
-    assert!(run.stderr.contains("exported 6 assignments of 3 spaces"), "{}", run.stderr);
+    assert!(
+        run.stderr.contains("exported 6 assignments of 3 spaces"),
+        "{}",
+        run.stderr
+    );
     assert!(pair.a.write_log().is_empty(), "an export only reads");
 
     // Applied back to the same tenant it changes nothing.
@@ -57,8 +70,17 @@ fn export_then_migrate_to_an_empty_tenant_copies_by_name_and_a_second_migrate_wr
     // --plan writes nothing anywhere and shows what would be created.
     let run = pair.migrate(&["--create-missing-spaces", "--create-missing-groups", "--plan"]);
     assert_eq!(run.code, Some(0), "{}\n{}", run.stdout, run.stderr);
-    assert!(run.stdout.contains("+ space \"Space 1\" (shared) will be created"), "{}", run.stdout);
-    assert!(run.stdout.contains("+ group \"Group 0\" will be created"), "{}", run.stdout);
+    assert!(
+        run.stdout
+            .contains("+ space \"Space 1\" (shared) will be created"),
+        "{}",
+        run.stdout
+    );
+    assert!(
+        run.stdout.contains("+ group \"Group 0\" will be created"),
+        "{}",
+        run.stdout
+    );
     assert!(run.stdout.contains("6 to create"), "{}", run.stdout);
     assert!(pair.b.write_log().is_empty());
     assert!(pair.b.tenant().spaces.is_empty() && pair.b.tenant().groups.is_empty());
@@ -77,7 +99,10 @@ fn export_then_migrate_to_an_empty_tenant_copies_by_name_and_a_second_migrate_wr
     // A second migrate: everything is in place, nothing is written or created.
     let writes = pair.b.write_log().len();
     let posts = pair.b.request_log().iter().filter(|r| r.method != "GET").count();
-    for extra in [&["--create-missing-spaces", "--create-missing-groups"][..], &["--fresh"][..]] {
+    for extra in [
+        &["--create-missing-spaces", "--create-missing-groups"][..],
+        &["--fresh"][..],
+    ] {
         let run = pair.migrate(extra);
         assert_eq!(run.code, Some(0), "{}", run.stderr);
         assert_eq!(pair.b.write_log().len(), writes);
@@ -98,9 +123,14 @@ fn missing_spaces_and_groups_are_created_only_with_the_flags() {
     assert!(pair.b.write_log().is_empty());
     let failed = pair.read(".roster/migrate-a-to-b.failed.csv");
     assert_eq!(failed.matches("unmapped_space").count(), 6, "{failed}");
-    assert!(run.stderr.contains("--create-missing-spaces creates it"), "{}", run.stderr);
     assert!(
-        run.stderr.contains("roster apply .roster/migrate-a-to-b.failed.csv --to b"),
+        run.stderr.contains("--create-missing-spaces creates it"),
+        "{}",
+        run.stderr
+    );
+    assert!(
+        run.stderr
+            .contains("roster apply .roster/migrate-a-to-b.failed.csv --to b"),
         "the summary names the rerun: {}",
         run.stderr
     );
@@ -113,7 +143,10 @@ fn missing_spaces_and_groups_are_created_only_with_the_flags() {
     assert!(b.groups.is_empty());
     let failed = pair.read(".roster/migrate-a-to-b.failed.csv");
     assert_eq!(failed.matches("unmapped_group").count(), 2, "{failed}");
-    let users: BTreeMap<_, _> = by_name(&pair.a).into_iter().filter(|(k, _)| k.1 == "user").collect();
+    let users: BTreeMap<_, _> = by_name(&pair.a)
+        .into_iter()
+        .filter(|(k, _)| k.1 == "user")
+        .collect();
     assert_eq!(by_name(&pair.b), users);
 
     // Then groups too: only the group rows are left to do.
@@ -142,21 +175,34 @@ fn identity_map_rename_and_unmapped_users() {
     }
     let b = rebrand(b, "b-");
     let pair = Pair::start(a, b, Kind::Qlik);
-    pair.write("people.csv", "source,target\nlegacy@old.example.com,user0@example.com\n");
+    pair.write(
+        "people.csv",
+        "source,target\nlegacy@old.example.com,user0@example.com\n",
+    );
     let args = ["--space-rename", "EU *", "--identity-map", "people.csv"];
 
     let mut plan_args = args.to_vec();
     plan_args.push("--plan");
     let run = pair.migrate(&plan_args);
     assert_eq!(run.code, Some(1), "{}", run.stderr);
-    assert!(run.stdout.contains("1 by subject, 1 through the identity map"), "{}", run.stdout);
     assert!(
-        run.stdout.contains("user2@example.com in \"Space 1\": unmapped_user: no user with email \"user2@example.com\""),
+        run.stdout.contains("1 by subject, 1 through the identity map"),
+        "{}",
+        run.stdout
+    );
+    assert!(
+        run.stdout.contains(
+            "user2@example.com in \"Space 1\": unmapped_user: no user with email \"user2@example.com\""
+        ),
         "{}",
         run.stdout
     );
     assert!(run.stdout.contains("EU Space 1 (shared)"), "{}", run.stdout);
-    assert!(run.stdout.contains("! user   user2@example.com"), "{}", run.stdout);
+    assert!(
+        run.stdout.contains("! user   user2@example.com"),
+        "{}",
+        run.stdout
+    );
     assert!(pair.b.write_log().is_empty());
 
     let run = pair.migrate(&args);
@@ -175,7 +221,10 @@ fn identity_map_rename_and_unmapped_users() {
     assert_eq!(state, expected);
     let failed = pair.read(".roster/migrate-a-to-b.failed.csv");
     assert_eq!(failed.lines().count(), 2, "{failed}");
-    assert!(failed.contains("user2@example.com") && failed.contains("unmapped_user"), "{failed}");
+    assert!(
+        failed.contains("user2@example.com") && failed.contains("unmapped_user"),
+        "{failed}"
+    );
 }
 
 #[test]
@@ -254,14 +303,22 @@ fn qlik_to_alumio_expands_groups_to_their_members() {
 fn a_killed_migrate_resumes() {
     let mut a = tenant(30, 2, 0);
     for u in 0..30 {
-        assign(&mut a, &format!("s{}", u % 2), AssigneeType::User, &format!("u{u}"), &["consumer"]);
+        assign(
+            &mut a,
+            &format!("s{}", u % 2),
+            AssigneeType::User,
+            &format!("u{u}"),
+            &["consumer"],
+        );
     }
     let mut b = tenant(30, 2, 0);
     b.groups.clear();
     let mut pair = Pair::start(rebrand(a, "a-"), rebrand(b, "b-"), Kind::Qlik);
     pair.pace_b(600);
     let child = pair.spawn(&["migrate", "--from", "a", "--to", "b"]);
-    wait_for("some writes", Duration::from_secs(30), || pair.b.write_log().len() >= 8);
+    wait_for("some writes", Duration::from_secs(30), || {
+        pair.b.write_log().len() >= 8
+    });
     let mut child = child;
     child.kill().expect("SIGKILL");
     let _ = wait_child(child, Duration::from_secs(10));
@@ -271,14 +328,19 @@ fn a_killed_migrate_resumes() {
     pair.pace_b(0);
     let run = pair.migrate(&[]);
     assert_eq!(run.code, Some(0), "{}", run.stderr);
-    assert!(run.stderr.starts_with("resuming: ") || run.stderr.contains("\nresuming: "), "{}", run.stderr);
+    assert!(
+        run.stderr.starts_with("resuming: ") || run.stderr.contains("\nresuming: "),
+        "{}",
+        run.stderr
+    );
     assert_eq!(by_name(&pair.b), by_name(&pair.a));
     // No assignment was created twice beyond the writes in flight at the kill.
     let creates = pair.b.write_log().len();
     assert!(creates <= 30 + 8, "{creates} writes for 30 rows");
     let mut per: BTreeMap<String, usize> = BTreeMap::new();
     for w in pair.b.write_log() {
-        *per.entry(format!("{}/{}", w.space_id, w.assignee_id)).or_default() += 1;
+        *per.entry(format!("{}/{}", w.space_id, w.assignee_id))
+            .or_default() += 1;
     }
     assert!(per.values().all(|n| *n == 1), "{per:?}");
 }

@@ -45,7 +45,11 @@ fn prune_deletes_exactly_the_extra_assignments_of_the_named_spaces() {
         "deletes come first:\n{}",
         run.stdout
     );
-    assert!(run.stdout.contains("- user   user1@example.com"), "{}", run.stdout);
+    assert!(
+        run.stdout.contains("- user   user1@example.com"),
+        "{}",
+        run.stdout
+    );
     assert!(run.stdout.contains("2 to delete"), "{}", run.stdout);
     assert!(!run.stdout.contains("user3@example.com"), "{}", run.stdout);
     assert!(world.writes().is_empty());
@@ -75,14 +79,26 @@ fn prune_deletes_exactly_the_extra_assignments_of_the_named_spaces() {
 #[test]
 fn prune_refuses_past_max_deletes_without_a_yes_and_without_exact() {
     let world = world();
-    let run = world.apply("roster.csv", &["--mode", "exact", "--prune", "--yes", "--max-deletes", "1"]);
+    let run = world.apply(
+        "roster.csv",
+        &["--mode", "exact", "--prune", "--yes", "--max-deletes", "1"],
+    );
     assert_eq!(run.code, Some(2), "{}", run.stderr);
-    assert!(run.stderr.contains("deletes 2 assignments, more than --max-deletes 1"), "{}", run.stderr);
+    assert!(
+        run.stderr
+            .contains("deletes 2 assignments, more than --max-deletes 1"),
+        "{}",
+        run.stderr
+    );
 
     // Standard input is not a terminal in tests: without --yes it refuses, with a hint.
     let run = world.apply("roster.csv", &["--mode", "exact", "--prune"]);
     assert_eq!(run.code, Some(2), "{}", run.stderr);
-    assert!(run.stderr.contains("hint:") && run.stderr.contains("--yes"), "{}", run.stderr);
+    assert!(
+        run.stderr.contains("hint:") && run.stderr.contains("--yes"),
+        "{}",
+        run.stderr
+    );
 
     let run = world.apply("roster.csv", &["--prune", "--yes"]);
     assert_eq!(run.code, Some(2), "{}", run.stderr);
@@ -123,7 +139,9 @@ fn a_killed_prune_resumes_and_keeps_what_it_created() {
     world.write("roster.csv", &roster);
     let args = ["--mode", "exact", "--prune", "--yes", "--max-deletes", "20"];
     let child = world.spawn_apply("roster.csv", &args);
-    wait_for("some writes", Duration::from_secs(30), || world.writes().len() >= 8);
+    wait_for("some writes", Duration::from_secs(30), || {
+        world.writes().len() >= 8
+    });
     let mut child = child;
     child.kill().expect("SIGKILL");
     let _ = wait_child(child, Duration::from_secs(10));

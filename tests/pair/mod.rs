@@ -91,7 +91,8 @@ impl Pair {
 
     /// Pace writes to `b` (client and simulator), so a run lasts long enough to be killed.
     pub fn pace_b(&mut self, writes_per_min: u32) {
-        self.b.set_limits(None, (writes_per_min > 0).then_some(writes_per_min));
+        self.b
+            .set_limits(None, (writes_per_min > 0).then_some(writes_per_min));
         self.b_writes_per_min = writes_per_min;
         self.write_config();
     }
@@ -170,7 +171,13 @@ impl Pair {
 /// sorted roles.
 pub fn by_name(sim: &SimHandle) -> BTreeMap<(String, String, String), Vec<String>> {
     let t = sim.tenant();
-    let space = |id: &str| t.spaces.iter().find(|s| s.id == id).map(|s| s.name.clone()).unwrap_or_default();
+    let space = |id: &str| {
+        t.spaces
+            .iter()
+            .find(|s| s.id == id)
+            .map(|s| s.name.clone())
+            .unwrap_or_default()
+    };
     sim.assignments()
         .into_iter()
         .map(|a| {

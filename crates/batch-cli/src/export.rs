@@ -235,7 +235,9 @@ pub struct CsvExport<W: Write> {
 
 impl<W: Write> std::fmt::Debug for CsvExport<W> {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("CsvExport").field("rows", &self.rows).finish_non_exhaustive()
+        f.debug_struct("CsvExport")
+            .field("rows", &self.rows)
+            .finish_non_exhaustive()
     }
 }
 
@@ -345,13 +347,23 @@ mod tests {
         let bytes = csv.finish().unwrap();
         let text = String::from_utf8(bytes).unwrap();
         assert!(text.contains("# owner of =Finance: boss@x.io\n"), "{text}");
-        assert!(text.starts_with("space,type,assignee,roles,space_id,assignee_id\n"), "{text}");
-        let roster = crate::roster::read_roster_from(text.as_bytes(), "export.csv", TargetKind::Qlik).unwrap();
+        assert!(
+            text.starts_with("space,type,assignee,roles,space_id,assignee_id\n"),
+            "{text}"
+        );
+        let roster =
+            crate::roster::read_roster_from(text.as_bytes(), "export.csv", TargetKind::Qlik).unwrap();
         let rows: Vec<_> = roster.valid_rows().cloned().collect();
         assert_eq!(rows.len(), 3, "{text}");
         assert_eq!(rows[0].space, crate::model::SpaceRef::Name("=Finance".into()));
-        assert_eq!(rows[0].assignee, crate::model::AssigneeRef::Name("Team, A".into()));
-        assert_eq!(rows[1].assignee, crate::model::AssigneeRef::Email("ann@x.io".into()));
+        assert_eq!(
+            rows[0].assignee,
+            crate::model::AssigneeRef::Name("Team, A".into())
+        );
+        assert_eq!(
+            rows[1].assignee,
+            crate::model::AssigneeRef::Email("ann@x.io".into())
+        );
         assert_eq!(rows[1].roles, vec!["consumer".to_owned(), "producer".to_owned()]);
         assert_eq!(rows[2].assignee, crate::model::AssigneeRef::Id("u2".into()));
     }

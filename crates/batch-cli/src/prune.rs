@@ -239,7 +239,10 @@ async fn label(deletes: &mut [PlanItem], target: &dyn Target) {
     {
         for u in users {
             if let Some(email) = u.email {
-                names.insert((AssigneeKind::User, u.id), AssigneeRef::Email(email.to_lowercase()));
+                names.insert(
+                    (AssigneeKind::User, u.id),
+                    AssigneeRef::Email(email.to_lowercase()),
+                );
             }
         }
     }
@@ -334,7 +337,10 @@ mod tests {
         let rows: Vec<_> = roster.rows.into_iter().filter(|r| r.row.is_ok()).collect();
         let mut opts = crate::plan::PlanOptions::new("t", Mode::Exact);
         opts.concurrency = 1;
-        let mut plan = crate::plan::build(rows, &listings, &opts, &|_| {}).await.unwrap().plan;
+        let mut plan = crate::plan::build(rows, &listings, &opts, &|_| {})
+            .await
+            .unwrap()
+            .plan;
         let added = add_deletes(&mut plan, &listings, 2, 1, None).await.unwrap();
         assert_eq!(added, 2);
         let deletes: Vec<(&str, &AssigneeRef, &Vec<String>)> = plan
@@ -346,8 +352,16 @@ mod tests {
         assert_eq!(
             deletes,
             vec![
-                ("s1", &AssigneeRef::Email("b@x.io".into()), &vec!["consumer".to_owned(), "producer".to_owned()]),
-                ("s1", &AssigneeRef::Email("c@x.io".into()), &vec!["consumer".to_owned()]),
+                (
+                    "s1",
+                    &AssigneeRef::Email("b@x.io".into()),
+                    &vec!["consumer".to_owned(), "producer".to_owned()]
+                ),
+                (
+                    "s1",
+                    &AssigneeRef::Email("c@x.io".into()),
+                    &vec!["consumer".to_owned()]
+                ),
             ]
         );
         assert_eq!(plan.counts.delete, 2);

@@ -241,12 +241,10 @@ impl SimHandle {
     /// Make `user_ids` the members of group `group_id`, as `GET /users?filter=assignedGroups.id
     /// eq "..."` answers. Memberships are not part of the tenant file.
     pub fn set_group_members(&self, group_id: &str, user_ids: &[&str]) {
-        self.inner
-            .shared
-            .world
-            .lock()
-            .group_members
-            .insert(group_id.to_owned(), user_ids.iter().map(|u| (*u).to_owned()).collect());
+        self.inner.shared.world.lock().group_members.insert(
+            group_id.to_owned(),
+            user_ids.iter().map(|u| (*u).to_owned()).collect(),
+        );
     }
 
     /// Change the injected faults from now on.

@@ -681,7 +681,9 @@ async fn users_filter_by_assigned_group_answers_the_members() {
     // Tenant order, whatever order the members were set in.
     assert_eq!(ids(body["data"].as_array().unwrap()), [a.clone(), b.clone()]);
     let (_, body) = api
-        .get(&query(r#"assignedGroups.id eq "g-one" or assignedGroups.id eq "g-two""#))
+        .get(&query(
+            r#"assignedGroups.id eq "g-one" or assignedGroups.id eq "g-two""#,
+        ))
         .await;
     assert_eq!(ids(body["data"].as_array().unwrap()).len(), 3);
     let (_, body) = api.get(&query(r#"assignedGroups.id eq "nobody""#)).await;

@@ -117,7 +117,13 @@ pub(crate) async fn run_rows(job: Job<'_>, rows: Vec<ParsedRow>, target: Arc<dyn
             });
             prune::recount(&mut plan, caps.max_batch, limit);
         }
-        announce(&mut stderr, resumed, all, plan.items.len() as u64, settings.only_failed);
+        announce(
+            &mut stderr,
+            resumed,
+            all,
+            plan.items.len() as u64,
+            settings.only_failed,
+        );
         if let Err(code) = confirm_deletes(&plan, max_deletes, settings.yes, &mode) {
             return code;
         }
@@ -198,7 +204,10 @@ pub(crate) async fn plan_pruned(
     if !caps.delete {
         return Err(usage_error(
             &mut stderr,
-            &format!("{} targets cannot delete assignments, so --prune cannot be used", target.kind()),
+            &format!(
+                "{} targets cannot delete assignments, so --prune cannot be used",
+                target.kind()
+            ),
         ));
     }
     if let Some(bad) = rows.iter().find(|r| r.row.is_err()) {

@@ -65,7 +65,10 @@ async fn export(args: &ExportArgs, settings: &TargetSettings, mode: &OutputMode)
         Ok(found) => found,
         Err(error) => {
             progress.finish();
-            return usage_error(&mut stderr, &format!("failed to list the spaces of {}: {error}", settings.name));
+            return usage_error(
+                &mut stderr,
+                &format!("failed to list the spaces of {}: {error}", settings.name),
+            );
         }
     };
     progress.phase("spaces", 1, 1);
@@ -75,7 +78,11 @@ async fn export(args: &ExportArgs, settings: &TargetSettings, mode: &OutputMode)
             &mut stderr,
             &format!(
                 "no space named or with id {} in {}",
-                missing.iter().map(|m| format!("{m:?}")).collect::<Vec<_>>().join(", "),
+                missing
+                    .iter()
+                    .map(|m| format!("{m:?}"))
+                    .collect::<Vec<_>>()
+                    .join(", "),
                 settings.name
             ),
         );
@@ -87,7 +94,10 @@ async fn export(args: &ExportArgs, settings: &TargetSettings, mode: &OutputMode)
             progress.finish();
             return usage_error(
                 &mut stderr,
-                &format!("failed to list the users and groups of {}: {error}", settings.name),
+                &format!(
+                    "failed to list the users and groups of {}: {error}",
+                    settings.name
+                ),
             );
         }
     };
@@ -114,18 +124,12 @@ async fn export(args: &ExportArgs, settings: &TargetSettings, mode: &OutputMode)
     let total = spaces.len() as u64;
     let mut done = 0;
     progress.phase("assignments", 0, total);
-    let result = export::read_spaces(
-        source.as_ref(),
-        spaces,
-        &people,
-        settings.concurrency,
-        |space| {
-            csv.space(&space)?;
-            done += 1;
-            progress.phase("assignments", done, total);
-            Ok(())
-        },
-    )
+    let result = export::read_spaces(source.as_ref(), spaces, &people, settings.concurrency, |space| {
+        csv.space(&space)?;
+        done += 1;
+        progress.phase("assignments", done, total);
+        Ok(())
+    })
     .await;
     progress.finish();
     let rows = csv.rows();

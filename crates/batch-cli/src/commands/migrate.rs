@@ -107,7 +107,13 @@ fn resolve(args: &MigrateArgs, warnings: &mut Vec<String>) -> Result<Resolved, S
 
 fn file_safe(name: &str) -> String {
     name.chars()
-        .map(|c| if c.is_ascii_alphanumeric() || c == '-' || c == '_' { c } else { '_' })
+        .map(|c| {
+            if c.is_ascii_alphanumeric() || c == '-' || c == '_' {
+                c
+            } else {
+                '_'
+            }
+        })
         .collect()
 }
 
@@ -168,7 +174,10 @@ async fn migrate(args: &MigrateArgs, r: Resolved) -> u8 {
     if let Err(error) = write_generated(&mapped, &r.generated) {
         return usage_error(
             &mut stderr,
-            &format!("cannot write the mapped roster {}: {error}", r.generated.display()),
+            &format!(
+                "cannot write the mapped roster {}: {error}",
+                r.generated.display()
+            ),
         );
     }
     if !args.output.quiet && !args.plan {
@@ -293,7 +302,11 @@ async fn read_both(
     if !missing.is_empty() {
         return Err(format!(
             "no space named or with id {} in {}",
-            missing.iter().map(|m| format!("{m:?}")).collect::<Vec<_>>().join(", "),
+            missing
+                .iter()
+                .map(|m| format!("{m:?}"))
+                .collect::<Vec<_>>()
+                .join(", "),
             r.from.name
         ));
     }
@@ -456,4 +469,3 @@ fn rerun_args(args: &MigrateArgs, r: &Resolved) -> Vec<String> {
     }
     words
 }
-

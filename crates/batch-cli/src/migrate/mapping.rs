@@ -157,7 +157,10 @@ impl Mapped {
 fn target_label(user: &UserInfo) -> (String, String) {
     match &user.email {
         Some(email) => (email.to_lowercase(), String::new()),
-        None => (user.subject.clone().unwrap_or_else(|| user.id.clone()), user.id.clone()),
+        None => (
+            user.subject.clone().unwrap_or_else(|| user.id.clone()),
+            user.id.clone(),
+        ),
     }
 }
 
@@ -294,15 +297,11 @@ pub fn map(source: &Source, target: &TargetView, opts: &Options, target_name: &s
             .rename
             .as_ref()
             .map_or_else(|| source_space.name.clone(), |r| r.apply(&source_space.name));
-        let existing = target
-            .spaces
-            .iter()
-            .find(|s| s.name == name)
-            .or_else(|| {
-                (target.kind == TargetKind::Alumio)
-                    .then(|| target.spaces.iter().find(|s| s.id == name))
-                    .flatten()
-            });
+        let existing = target.spaces.iter().find(|s| s.name == name).or_else(|| {
+            (target.kind == TargetKind::Alumio)
+                .then(|| target.spaces.iter().find(|s| s.id == name))
+                .flatten()
+        });
         let (space_name, space_type, space_problem) = match existing {
             Some(space) => (space.name.clone(), space.space_type.clone(), None),
             None if opts.create_spaces => {
@@ -342,7 +341,8 @@ pub fn map(source: &Source, target: &TargetView, opts: &Options, target_name: &s
                     existing.note = format!("{}; {}", existing.note, row.note);
                 }
                 if !existing.source_assignee.contains(&row.source_assignee) {
-                    existing.source_assignee = format!("{}; {}", existing.source_assignee, row.source_assignee);
+                    existing.source_assignee =
+                        format!("{}; {}", existing.source_assignee, row.source_assignee);
                 }
                 return;
             }
@@ -443,7 +443,10 @@ fn count(matches: &mut Matches, how: &str) {
 }
 
 /// A group assignment towards a target without groups: one user row per member.
-#[expect(clippy::too_many_arguments, reason = "one call site, all context of the mapping")]
+#[expect(
+    clippy::too_many_arguments,
+    reason = "one call site, all context of the mapping"
+)]
 fn expand(
     a: &Exported,
     source: &Source,
@@ -455,7 +458,11 @@ fn expand(
     mut push: impl FnMut(MappedRow),
 ) {
     let group = a.label().to_owned();
-    let members = source.members.get(&a.assignee_id).map(Vec::as_slice).unwrap_or_default();
+    let members = source
+        .members
+        .get(&a.assignee_id)
+        .map(Vec::as_slice)
+        .unwrap_or_default();
     let mut emails = Vec::new();
     for member in members {
         let email = member.email.as_deref().map(str::to_lowercase);
@@ -474,7 +481,13 @@ fn expand(
             note: format!("via group {group}"),
             problem: None,
         };
-        match map_user(email.as_deref(), member.subject.as_deref(), dir, opts, target_name) {
+        match map_user(
+            email.as_deref(),
+            member.subject.as_deref(),
+            dir,
+            opts,
+            target_name,
+        ) {
             Ok((label, id, how)) => {
                 count(&mut mapped.matches, how);
                 emails.push(label.clone());
@@ -707,7 +720,10 @@ mod tests {
         let mut target = qlik_target();
         let mapped = map(&src, &target, &Options::default(), "b");
         assert_eq!(mapped.rows[0].problem, None);
-        assert_eq!(mapped.rows[1].problem.as_ref().map(|p| p.0.as_str()), Some("unmapped_group"));
+        assert_eq!(
+            mapped.rows[1].problem.as_ref().map(|p| p.0.as_str()),
+            Some("unmapped_group")
+        );
         assert!(mapped.new_groups.is_empty());
 
         let opts = Options {
@@ -727,11 +743,19 @@ mod tests {
                 description: Some("about".into())
             }]
         );
-        assert!(mapped.rows.iter().all(|r| r.problem.is_none() && r.space == "EU Sales"));
+        assert!(
+            mapped
+                .rows
+                .iter()
+                .all(|r| r.problem.is_none() && r.space == "EU Sales")
+        );
 
         src.spaces[0].assignments.truncate(1);
         let mapped = map(&src, &target, &Options::default(), "b");
-        assert_eq!(mapped.rows[0].problem.as_ref().map(|p| p.0.as_str()), Some("unmapped_space"));
+        assert_eq!(
+            mapped.rows[0].problem.as_ref().map(|p| p.0.as_str()),
+            Some("unmapped_space")
+        );
     }
 
     #[test]
@@ -743,7 +767,10 @@ mod tests {
         ]);
         src.members.insert(
             "g1".into(),
-            vec![user("u1", Some("ann@x.io"), "auth0|ann"), user("u9", Some("eve@x.io"), "e")],
+            vec![
+                user("u1", Some("ann@x.io"), "auth0|ann"),
+                user("u9", Some("eve@x.io"), "e"),
+            ],
         );
         let target = TargetView {
             kind: TargetKind::Alumio,
@@ -760,12 +787,22 @@ mod tests {
         let rows: Vec<(&str, Vec<String>, Option<&str>)> = mapped
             .rows
             .iter()
-            .map(|r| (r.assignee.as_str(), r.roles.clone(), r.problem.as_ref().map(|p| p.0.as_str())))
+            .map(|r| {
+                (
+                    r.assignee.as_str(),
+                    r.roles.clone(),
+                    r.problem.as_ref().map(|p| p.0.as_str()),
+                )
+            })
             .collect();
         assert_eq!(
             rows,
             vec![
-                ("ann@x.io", vec!["ROLE_EDITOR".to_owned(), "ROLE_USER".to_owned()], None),
+                (
+                    "ann@x.io",
+                    vec!["ROLE_EDITOR".to_owned(), "ROLE_USER".to_owned()],
+                    None
+                ),
                 ("eve@x.io", vec!["ROLE_EDITOR".to_owned()], None),
                 ("bob@x.io", vec!["operator".to_owned()], Some("unmapped_role")),
             ]
@@ -779,11 +816,17 @@ mod tests {
             }]
         );
         let text = report(&mapped, "a", "alumio", 1);
-        assert!(text.contains("group \"Team\" expands to 2 users: ann@x.io, eve@x.io"), "{text}");
+        assert!(
+            text.contains("group \"Team\" expands to 2 users: ann@x.io, eve@x.io"),
+            "{text}"
+        );
         assert!(text.contains("unmapped_role"), "{text}");
         let mut csv = Vec::new();
         assert_eq!(write_csv(&mapped, &mut csv).unwrap(), 3);
         let csv = String::from_utf8(csv).unwrap();
-        assert!(csv.contains("Sales,user,eve@x.io,ROLE_EDITOR,,Sales,eve@x.io (group Team),via group Team"), "{csv}");
+        assert!(
+            csv.contains("Sales,user,eve@x.io,ROLE_EDITOR,,Sales,eve@x.io (group Team),via group Team"),
+            "{csv}"
+        );
     }
 }

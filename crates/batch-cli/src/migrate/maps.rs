@@ -263,8 +263,14 @@ mod tests {
 
     #[test]
     fn rename_patterns() {
-        assert_eq!(SpaceRename::parse("Prod - *").unwrap().apply("Sales"), "Prod - Sales");
-        assert_eq!(SpaceRename::parse("* (copy)").unwrap().apply("Sales"), "Sales (copy)");
+        assert_eq!(
+            SpaceRename::parse("Prod - *").unwrap().apply("Sales"),
+            "Prod - Sales"
+        );
+        assert_eq!(
+            SpaceRename::parse("* (copy)").unwrap().apply("Sales"),
+            "Sales (copy)"
+        );
         assert_eq!(SpaceRename::parse("new-*-x").unwrap().apply("a"), "new-a-x");
         assert_eq!(SpaceRename::parse("*").unwrap(), SpaceRename::Keep);
         for bad in ["Prod", "a*b*", ""] {
@@ -293,8 +299,16 @@ mod tests {
         assert_eq!(map.get("ANN@OLD.IO"), Some("ann@new.io"));
         assert_eq!(map.get("Old Team"), Some("New Team"));
         assert_eq!(map.get("old team"), None);
-        assert!(IdentityMap::parse("from,to\na,b\n").unwrap_err().contains("source"));
-        assert!(IdentityMap::parse("source,target\na,\n").unwrap_err().contains("line 2"));
+        assert!(
+            IdentityMap::parse("from,to\na,b\n")
+                .unwrap_err()
+                .contains("source")
+        );
+        assert!(
+            IdentityMap::parse("source,target\na,\n")
+                .unwrap_err()
+                .contains("line 2")
+        );
     }
 
     #[test]
@@ -308,7 +322,10 @@ mod tests {
             alumio.map("facilitator", "", TargetKind::Alumio),
             RoleMapping::To(vec!["ROLE_ADMINISTRATOR".into()])
         );
-        assert_eq!(alumio.map("operator", "", TargetKind::Alumio), RoleMapping::Unmapped);
+        assert_eq!(
+            alumio.map("operator", "", TargetKind::Alumio),
+            RoleMapping::Unmapped
+        );
 
         let file = RoleMap::parse(
             "[roles]\ncodeveloper = \"producer\"\ndatapreview = []\n[managed]\nproducer = [\"contributor\", \"publisher\"]\n",
@@ -318,7 +335,10 @@ mod tests {
             file.map("codeveloper", "shared", TargetKind::Qlik),
             RoleMapping::To(vec!["producer".into()])
         );
-        assert_eq!(file.map("datapreview", "data", TargetKind::Qlik), RoleMapping::To(vec![]));
+        assert_eq!(
+            file.map("datapreview", "data", TargetKind::Qlik),
+            RoleMapping::To(vec![])
+        );
         assert_eq!(
             file.map("producer", "managed", TargetKind::Qlik),
             RoleMapping::To(vec!["contributor".into(), "publisher".into()])
@@ -328,8 +348,9 @@ mod tests {
             file.map("producer", "shared", TargetKind::Qlik),
             RoleMapping::To(vec!["producer".into()])
         );
-        let merged = RoleMap::qlik_to_alumio()
-            .overridden_by(RoleMap::parse("[roles]\noperator = \"ROLE_EDITOR\"\nconsumer = \"ROLE_EDITOR\"\n").unwrap());
+        let merged = RoleMap::qlik_to_alumio().overridden_by(
+            RoleMap::parse("[roles]\noperator = \"ROLE_EDITOR\"\nconsumer = \"ROLE_EDITOR\"\n").unwrap(),
+        );
         assert_eq!(
             merged.map("operator", "", TargetKind::Alumio),
             RoleMapping::To(vec!["ROLE_EDITOR".into()])
@@ -338,7 +359,15 @@ mod tests {
             merged.map("consumer", "", TargetKind::Alumio),
             RoleMapping::To(vec!["ROLE_EDITOR".into()])
         );
-        assert!(RoleMap::parse("[other]\na = \"b\"\n").unwrap_err().contains("unknown table"));
-        assert!(RoleMap::parse("[roles]\na = 3\n").unwrap_err().contains("expected a role"));
+        assert!(
+            RoleMap::parse("[other]\na = \"b\"\n")
+                .unwrap_err()
+                .contains("unknown table")
+        );
+        assert!(
+            RoleMap::parse("[roles]\na = 3\n")
+                .unwrap_err()
+                .contains("expected a role")
+        );
     }
 }

@@ -896,5 +896,8 @@ fn an_export_reads_by_name_with_ids_as_references() {
     assert_eq!(rows[1].assignee, AssigneeRef::Name("Team".into()));
     // A user without an email is reached through its id.
     assert_eq!(rows[2].assignee, AssigneeRef::Id("u9".into()));
-    assert_eq!(roster.extra_columns, vec!["space_id".to_owned(), "assignee_id".to_owned()]);
+    assert_eq!(
+        roster.extra_columns,
+        vec!["space_id".to_owned(), "assignee_id".to_owned()]
+    );
 }
