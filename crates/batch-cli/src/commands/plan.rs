@@ -41,7 +41,9 @@ pub fn run(args: PlanArgs) -> u8 {
         if args.prune {
             super::apply::plan_pruned(&settings, &mode, &target, roster.rows, None).await
         } else {
-            Ok(plan_rows(&settings, &mode, target.as_ref(), roster.rows).await?.plan)
+            Ok(plan_rows(&settings, &mode, target.as_ref(), roster.rows)
+                .await?
+                .plan)
         }
     });
     let plan = match result {
