@@ -344,3 +344,40 @@ fn a_killed_migrate_resumes() {
     }
     assert!(per.values().all(|n| *n == 1), "{per:?}");
 }
+
+#[test]
+fn export_selects_spaces_by_name_id_and_type_and_refuses_unknown_ones() {
+    let mut a = source();
+    a.spaces[2].space_type = roster_e2e::SpaceType::Managed;
+    a.spaces[2].assignable_roles = None;
+    let pair = Pair::start(a, empty_target(), Kind::Qlik);
+
+    let run = pair.run(&[
+        "export", "--from", "a", "--space", "Space 0", "--space", "a-s2", "-o", "two.csv",
+    ]);
+    assert_eq!(run.code, Some(0), "{}", run.stderr);
+    let text = pair.read("two.csv");
+    let spaces: std::collections::BTreeSet<&str> = text
+        .lines()
+        .skip(1)
+        .filter(|l| !l.starts_with('#'))
+        .filter_map(|l| l.split(',').next())
+        .collect();
+    assert_eq!(spaces.into_iter().collect::<Vec<_>>(), ["Space 0", "Space 2"]);
+
+    let run = pair.run(&["export", "--from", "a", "--type", "managed", "-o", "managed.csv"]);
+    assert_eq!(run.code, Some(0), "{}", run.stderr);
+    let text = pair.read("managed.csv");
+    assert!(text.contains("Space 2,user,user3@example.com,consumer"), "{text}");
+    assert!(!text.contains("Space 0"), "{text}");
+
+    let run = pair.run(&["export", "--from", "a", "--space", "Nope", "-o", "nope.csv"]);
+    assert_eq!(run.code, Some(2), "{}", run.stderr);
+    assert!(
+        run.stderr.contains("no space named or with id \"Nope\""),
+        "{}",
+        run.stderr
+    );
+    assert!(!pair.path("nope.csv").exists());
+    assert!(pair.a.write_log().is_empty());
+}
