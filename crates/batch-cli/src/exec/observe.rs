@@ -9,7 +9,7 @@ use std::sync::Arc;
 use std::sync::atomic::{AtomicU32, Ordering};
 use std::time::{Duration, Instant};
 
-use core_api::{Event, Observer};
+use core_api::{Event, Observer, Tier};
 use tokio::sync::mpsc;
 
 /// What the observer tells the executor's loop.
@@ -37,6 +37,9 @@ pub(crate) struct Ctx {
     pub tx: mpsc::UnboundedSender<Msg>,
     /// HTTP requests sent for these rows.
     pub requests: Arc<AtomicU32>,
+    /// Of those, write (Tier 2) requests: a bulk target may resend or split a batch, and a
+    /// retried create tells a lost answer from a row someone else created.
+    pub write_requests: Arc<AtomicU32>,
 }
 
 tokio::task_local! {
@@ -57,8 +60,11 @@ impl Observer for EngineObserver {
     fn on_event(&self, event: &Event<'_>) {
         let _ = CTX.try_with(|ctx| {
             let msg = match event {
-                Event::RequestSent { attempt, .. } => {
+                Event::RequestSent { attempt, tier, .. } => {
                     ctx.requests.fetch_add(1, Ordering::Relaxed);
+                    if *tier == Tier::Tier2 {
+                        ctx.write_requests.fetch_add(1, Ordering::Relaxed);
+                    }
                     if *attempt > 1 {
                         Msg::Resent {
                             indices: Arc::clone(&ctx.indices),

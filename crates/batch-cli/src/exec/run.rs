@@ -252,9 +252,13 @@ pub async fn execute(
                 indices: Arc::clone(&indices),
                 tx: tx.clone(),
                 requests: Arc::new(AtomicU32::new(0)),
+                write_requests: Arc::new(AtomicU32::new(0)),
             };
-            let requests = Arc::clone(&ctx.requests);
-            inflight.push(CTX.scope(ctx, run_chunk(target, plan, indices, requests)));
+            let counters = Counters {
+                requests: Arc::clone(&ctx.requests),
+                writes: Arc::clone(&ctx.write_requests),
+            };
+            inflight.push(CTX.scope(ctx, run_chunk(target, plan, indices, counters)));
         }
         if inflight.is_empty() {
             break;
@@ -378,14 +382,26 @@ fn op_for(item: &PlanItem) -> Option<WriteOp> {
     }
 }
 
+/// What the observer counted for one chunk's rows.
+struct Counters {
+    /// Every HTTP request.
+    requests: Arc<AtomicU32>,
+    /// Write (Tier 2) requests only.
+    writes: Arc<AtomicU32>,
+}
+
 /// Send one chunk's writes and settle each row, including the read-compare-update after a create
 /// finds the assignment already there.
 async fn run_chunk(
     target: &dyn Target,
     plan: &Plan,
     indices: Arc<[usize]>,
-    requests: Arc<AtomicU32>,
+    counters: Counters,
 ) -> Vec<Finished> {
+    let Counters {
+        requests,
+        writes: write_requests,
+    } = counters;
     let mut results: Vec<Finished> = Vec::with_capacity(indices.len());
     let mut ops = Vec::with_capacity(indices.len());
     let mut sent: Vec<usize> = Vec::with_capacity(indices.len());
@@ -411,8 +427,13 @@ async fn run_chunk(
     let mut outcomes = outcomes.into_iter();
     // The call's requests are shared by its rows; each row counts at least one attempt.
     let call_attempts = requests.load(Ordering::Relaxed).max(1);
-    for (n, &index) in sent.iter().enumerate() {
-        let writes = u64::from(n == 0);
+    // A create retried after a lost answer meets its own assignment: a 409 on a later attempt
+    // with exactly the roles sent means this run created it. Only a one-row call can tell.
+    let retried_alone = sent.len() == 1 && write_requests.load(Ordering::Relaxed) > 1;
+    // Calls made here: the chunk's write, plus an update after each 409. A client that reports
+    // its requests may show more (resends, splits); the larger count is the true one.
+    let mut calls: u64 = 1;
+    for &index in &sent {
         let item = &plan.items[index];
         let (outcome, attempts) = match outcomes.next() {
             None => (
@@ -429,28 +450,45 @@ async fn run_chunk(
             Some(Ok(WriteOutcome::Updated(_))) => (RowOutcome::Updated, call_attempts),
             Some(Ok(WriteOutcome::Deleted)) => (RowOutcome::Deleted, call_attempts),
             Some(Ok(WriteOutcome::AlreadyExists(existing))) => {
-                let before = requests.load(Ordering::Relaxed);
-                let (outcome, extra_writes) =
-                    settle_existing(target, &space, plan.mode, item, existing).await;
-                let after = requests.load(Ordering::Relaxed);
-                let attempts = call_attempts + (after - before).max(u32::try_from(extra_writes).unwrap_or(0));
-                results.push(Finished {
-                    index,
-                    outcome,
-                    attempts,
-                    writes: writes + extra_writes,
-                });
-                continue;
+                if retried_alone && is_own_create(item, &existing) {
+                    (RowOutcome::Created, call_attempts)
+                } else {
+                    let before = requests.load(Ordering::Relaxed);
+                    let (outcome, updates) = settle_existing(target, &space, plan.mode, item, existing).await;
+                    calls += updates;
+                    let after = requests.load(Ordering::Relaxed);
+                    let extra = (after - before).max(u32::try_from(updates).unwrap_or(0));
+                    (outcome, call_attempts + extra)
+                }
             }
         };
         results.push(Finished {
             index,
             outcome,
             attempts,
-            writes,
+            writes: 0,
         });
     }
+    // Every write request the chunk sent (resends, splits, the update after a 409) counts once,
+    // on its first row, so the totals show the real write rate against the limit.
+    if let Some(first) = results.first_mut() {
+        first.writes = calls.max(u64::from(write_requests.load(Ordering::Relaxed)));
+    }
     results
+}
+
+/// Whether an assignment found by a create holds exactly the roles that create sent.
+fn is_own_create(item: &PlanItem, existing: &AssignmentInfo) -> bool {
+    let Action::Create { roles } = &item.action else {
+        return false;
+    };
+    let mut found = existing.roles.clone();
+    found.sort_unstable();
+    found.dedup();
+    let mut sent = roles.clone();
+    sent.sort_unstable();
+    sent.dedup();
+    found == sent
 }
 
 /// A create met an existing assignment (a 409, or a retried create whose first answer was lost):
