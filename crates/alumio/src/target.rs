@@ -112,6 +112,12 @@ impl Target for Client {
         Ok(self.spaces().find(name).await?.and_then(space_info))
     }
 
+    /// Alumio spaces are named by display name or by identifier, as [`Target::find_space_by_name`]
+    /// finds them.
+    fn space_answers_to(&self, space: &SpaceInfo, name: &str) -> bool {
+        space.name == name || space.id == name
+    }
+
     async fn get_space(&self, id: &str) -> Result<Option<SpaceInfo>, Error> {
         Ok(self.spaces().get(id).await?.and_then(space_info))
     }

@@ -182,6 +182,12 @@ pub trait Target: Send + Sync {
     /// Find one space by exact name (case-sensitive), without listing the whole tenant.
     async fn find_space_by_name(&self, name: &str) -> Result<Option<SpaceInfo>, TargetError>;
 
+    /// Whether a roster naming a space `name` means `space`, so that matching against a full
+    /// listing agrees with [`Target::find_space_by_name`]. By default the exact name.
+    fn space_answers_to(&self, space: &SpaceInfo, name: &str) -> bool {
+        space.name == name
+    }
+
     /// Get one space by id; `None` when the tenant says 404.
     async fn get_space(&self, id: &str) -> Result<Option<SpaceInfo>, TargetError>;
 

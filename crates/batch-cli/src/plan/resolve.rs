@@ -185,7 +185,11 @@ pub(crate) async fn spaces(
             let by_id: HashMap<&str, &Arc<SpaceInfo>> = all.iter().map(|s| (s.id.as_str(), s)).collect();
             refs.iter()
                 .map(|r| match r {
-                    SpaceRef::Name(name) => by_name.get(name.as_str()).map(|s| Arc::clone(s)),
+                    SpaceRef::Name(name) => by_name
+                        .get(name.as_str())
+                        .copied()
+                        .or_else(|| all.iter().find(|s| target.space_answers_to(s, name)))
+                        .map(Arc::clone),
                     SpaceRef::Id(id) => by_id.get(id.as_str()).map(|s| Arc::clone(s)),
                 })
                 .collect()
