@@ -315,7 +315,8 @@ pub struct ApplyArgs {
     /// Send only the rows the journal records as failed.
     #[arg(long)]
     pub only_failed: bool,
-    /// Do not ask for confirmation before writing.
+    /// Do not ask for confirmation before writing: before deleting (--prune), or before adding
+    /// more than 10 members to Alumio spaces, which emails each of them.
     #[arg(long, short = 'y')]
     pub yes: bool,
     /// With --mode exact: also delete the assignments of the roster's spaces that the roster does

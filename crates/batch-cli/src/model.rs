@@ -169,6 +169,14 @@ pub struct PlanCounts {
     pub delete: u64,
     /// Rows that cannot be done.
     pub error: u64,
+    /// New members the target emails when it adds them (Alumio): the user rows to create. Zero
+    /// for targets that send no email.
+    #[serde(default, skip_serializing_if = "is_zero")]
+    pub emailed: u64,
+}
+
+fn is_zero(n: &u64) -> bool {
+    *n == 0
 }
 
 /// The whole comparison of a roster with a tenant. `plan` prints it; `apply` executes exactly it.

@@ -25,7 +25,7 @@ use futures::{StreamExt, TryStreamExt};
 use parking_lot::Mutex;
 use sha2::{Digest, Sha256};
 
-use crate::model::{Action, AssigneeRef, Plan, PlanCounts, PlanItem, RowKey, SpaceRef};
+use crate::model::{Action, AssigneeRef, Plan, PlanItem, RowKey, SpaceRef};
 
 /// The resume key of a delete: over (target, space id, assignee kind, assignee id), so a rerun
 /// finds the same key for the same assignment whatever the roster looks like.
@@ -85,6 +85,9 @@ impl Target for Listings {
     }
     async fn find_space_by_name(&self, name: &str) -> Result<Option<SpaceInfo>, TargetError> {
         self.inner.find_space_by_name(name).await
+    }
+    fn space_answers_to(&self, space: &SpaceInfo, name: &str) -> bool {
+        self.inner.space_answers_to(space, name)
     }
     async fn get_space(&self, id: &str) -> Result<Option<SpaceInfo>, TargetError> {
         self.inner.get_space(id).await
@@ -165,7 +168,6 @@ pub async fn add_deletes(
     plan: &mut Plan,
     target: &dyn Target,
     concurrency: usize,
-    max_batch: usize,
     write_limit_per_min: Option<u32>,
 ) -> Result<usize, TargetError> {
     // Spaces named by the roster, in order, and every assignee a row names in each.
@@ -225,7 +227,7 @@ pub async fn add_deletes(
     // Deletes run after the roster's writes, so a run that stops early leaves extra access rather
     // than missing access. (The plan's display still shows them first in each space.)
     plan.items.extend(deletes);
-    recount(plan, max_batch, write_limit_per_min);
+    recount(plan, &target.capabilities(), write_limit_per_min);
     Ok(added)
 }
 
@@ -262,41 +264,18 @@ async fn label(deletes: &mut [PlanItem], target: &dyn Target) {
     }
 }
 
-/// Counts, write calls and the least write time after items were added or removed.
-pub fn recount(plan: &mut Plan, max_batch: usize, write_limit_per_min: Option<u32>) {
-    let mut counts = PlanCounts::default();
-    let mut per_space: HashMap<&str, u64> = HashMap::new();
-    for item in &plan.items {
-        match item.action {
-            Action::Create { .. } => counts.create += 1,
-            Action::Update { .. } => counts.update += 1,
-            Action::Unchanged { .. } => counts.unchanged += 1,
-            Action::Delete { .. } => counts.delete += 1,
-            Action::Error(_) => counts.error += 1,
-        }
-        if matches!(
-            item.action,
-            Action::Create { .. } | Action::Update { .. } | Action::Delete { .. }
-        ) {
-            let id = item.space_info.as_ref().map_or("", |s| s.id.as_str());
-            *per_space.entry(id).or_default() += 1;
-        }
-    }
-    let max_batch = max_batch.max(1) as u64;
-    plan.write_calls = per_space.values().map(|n| n.div_ceil(max_batch)).sum();
-    plan.min_write_time = match write_limit_per_min {
-        Some(limit) if limit > 0 => {
-            std::time::Duration::from_secs_f64(plan.write_calls as f64 * 60.0 / f64::from(limit))
-        }
-        _ => std::time::Duration::ZERO,
-    };
-    plan.counts = counts;
+/// Counts, write calls and the least write time after items were added or removed, computed as
+/// the planner computes them.
+pub fn recount(plan: &mut Plan, caps: &Capabilities, write_limit_per_min: Option<u32>) {
+    plan.counts = crate::plan::count(&plan.items, caps.emails_new_members);
+    plan.write_calls = crate::plan::write_calls(&plan.items, caps.max_batch);
+    plan.min_write_time = crate::plan::min_write_time(plan.write_calls, write_limit_per_min);
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::model::Mode;
+    use crate::model::{Mode, PlanCounts};
 
     #[test]
     fn delete_keys_are_stable_and_distinct() {
@@ -341,7 +320,7 @@ mod tests {
             .await
             .unwrap()
             .plan;
-        let added = add_deletes(&mut plan, &listings, 2, 1, None).await.unwrap();
+        let added = add_deletes(&mut plan, &listings, 2, None).await.unwrap();
         assert_eq!(added, 2);
         let deletes: Vec<(&str, &AssigneeRef, &Vec<String>)> = plan
             .items
@@ -416,7 +395,13 @@ mod tests {
             write_calls: 0,
             min_write_time: std::time::Duration::ZERO,
         };
-        recount(&mut plan, 1, Some(60));
+        let caps = Capabilities {
+            max_batch: 1,
+            groups: true,
+            delete: true,
+            emails_new_members: false,
+        };
+        recount(&mut plan, &caps, Some(60));
         assert_eq!(plan.counts.delete, 1);
         assert_eq!(plan.counts.create, 1);
         assert_eq!(plan.counts.unchanged, 1);

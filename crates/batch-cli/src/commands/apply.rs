@@ -115,7 +115,7 @@ pub(crate) async fn run_rows(job: Job<'_>, rows: Vec<ParsedRow>, target: Arc<dyn
                 }
                 !done
             });
-            prune::recount(&mut plan, caps.max_batch, limit);
+            prune::recount(&mut plan, &caps, limit);
         }
         announce(
             &mut stderr,
@@ -143,6 +143,9 @@ pub(crate) async fn run_rows(job: Job<'_>, rows: Vec<ParsedRow>, target: Arc<dyn
         (plan, resumed)
     };
     drop(state);
+    if let Err(code) = confirm_emails(&plan, settings.yes) {
+        return code;
+    }
     {
         let writer = match journal::Writer::open(&journal_path, &target_name, settings.fresh) {
             Ok(writer) => writer,
@@ -232,7 +235,6 @@ pub(crate) async fn plan_pruned(
         &mut plan,
         &listings,
         settings.target.concurrency,
-        caps.max_batch,
         (limit > 0).then_some(limit),
     )
     .await
@@ -260,6 +262,42 @@ fn announce(stderr: &mut impl Write, resumed: u64, all: u64, selected: u64, only
             report::format::count(all)
         );
     }
+}
+
+/// Above this many new members, a target that emails everyone it adds (Alumio) needs a yes.
+pub const EMAIL_CONFIRM_ABOVE: u64 = 10;
+
+/// Adding members to Alumio spaces emails each of them: above [`EMAIL_CONFIRM_ABOVE`], ask on a
+/// terminal unless `--yes` was given; without a terminal and without `--yes`, refuse (exit 2).
+fn confirm_emails(plan: &Plan, yes: bool) -> Result<(), u8> {
+    let n = plan.counts.emailed;
+    if n <= EMAIL_CONFIRM_ABOVE || yes {
+        return Ok(());
+    }
+    let mut stderr = io::stderr();
+    let count = report::format::count(n);
+    if !io::stdin().is_terminal() {
+        let _ = writeln!(
+            stderr,
+            "error: {count} new members would each get an email from the target, and standard input is not \
+             a terminal to confirm; nothing was sent\n\
+             hint: check them with `roster plan`, then pass --yes"
+        );
+        return Err(crate::exit::USAGE);
+    }
+    let _ = write!(
+        stderr,
+        "{count} new members will each get an email from the target. Continue? [y/N] "
+    );
+    let _ = stderr.flush();
+    let mut answer = String::new();
+    if io::stdin().read_line(&mut answer).is_ok()
+        && matches!(answer.trim().to_ascii_lowercase().as_str(), "y" | "yes")
+    {
+        return Ok(());
+    }
+    let _ = writeln!(stderr, "nothing was sent");
+    Err(crate::exit::USAGE)
 }
 
 /// Deletes need a yes: refuse past `max_deletes`, show the `-` rows, and ask on a terminal

@@ -242,7 +242,7 @@ async fn migrate(args: &MigrateArgs, r: Resolved) -> u8 {
                 };
             }
         }
-        prune::recount(plan, caps.max_batch, limit);
+        prune::recount(plan, &caps, limit);
     };
 
     if args.plan {

@@ -512,12 +512,9 @@ async fn build_from(
     drop(listings);
     let resolve_time = resolve_started.elapsed().saturating_sub(diff_time);
 
-    let counts = count(&items);
+    let counts = count(&items, caps.emails_new_members);
     let write_calls = write_calls(&items, caps.max_batch);
-    let min_write_time = match opts.write_limit_per_min {
-        Some(limit) if limit > 0 => Duration::from_secs_f64(write_calls as f64 * 60.0 / f64::from(limit)),
-        _ => Duration::ZERO,
-    };
+    let min_write_time = min_write_time(write_calls, opts.write_limit_per_min);
     progress(&PlanProgress::Done {
         counts: counts.clone(),
     });
@@ -612,12 +609,18 @@ fn check(item: &PlanItem, space: Option<&SpaceInfo>, assignee_id: Option<&String
     None
 }
 
-/// Totals per action.
-pub(crate) fn count(items: &[PlanItem]) -> PlanCounts {
+/// Totals per action; `emails_new_members` is the target's
+/// [`Capabilities::emails_new_members`](core_api::target::Capabilities).
+pub(crate) fn count(items: &[PlanItem], emails_new_members: bool) -> PlanCounts {
     let mut counts = PlanCounts::default();
     for item in items {
         match item.action {
-            Action::Create { .. } => counts.create += 1,
+            Action::Create { .. } => {
+                counts.create += 1;
+                if emails_new_members && item.assignee_kind == AssigneeKind::User {
+                    counts.emailed += 1;
+                }
+            }
             Action::Update { .. } => counts.update += 1,
             Action::Unchanged { .. } => counts.unchanged += 1,
             Action::Delete { .. } => counts.delete += 1,
@@ -625,6 +628,14 @@ pub(crate) fn count(items: &[PlanItem]) -> PlanCounts {
         }
     }
     counts
+}
+
+/// The least time `write_calls` take at `limit` writes per minute (none: no limit).
+pub(crate) fn min_write_time(write_calls: u64, limit: Option<u32>) -> Duration {
+    match limit {
+        Some(limit) if limit > 0 => Duration::from_secs_f64(write_calls as f64 * 60.0 / f64::from(limit)),
+        _ => Duration::ZERO,
+    }
 }
 
 /// Write calls after batching writes of one space into calls of up to `max_batch`.

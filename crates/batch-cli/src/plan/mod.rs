@@ -10,8 +10,8 @@ mod resolve;
 #[cfg(test)]
 pub(crate) mod fake;
 
-pub(crate) use build::target_roles;
 pub use build::{PlanError, PlanErrorKind, PlanOptions, PlanProgress, Planned, Timings, build, build_owned};
+pub(crate) use build::{count, min_write_time, target_roles, write_calls};
 pub use resolve::{Directory, DirectoryChoice, ResolveReport, Strategy};
 
 #[cfg(test)]

@@ -121,6 +121,18 @@ pub fn render_text(plan: &Plan, out: &mut impl Write, color: bool) -> io::Result
 
     writeln!(out)?;
     writeln!(out, "{}", counts_line(&plan.counts))?;
+    if plan.counts.emailed > 0 {
+        writeln!(
+            out,
+            "{} new {} will be emailed by the target when added",
+            format::count(plan.counts.emailed),
+            if plan.counts.emailed == 1 {
+                "member"
+            } else {
+                "members"
+            },
+        )?;
+    }
     if plan.write_calls == 0 {
         writeln!(out, "no write calls needed")?;
     } else {
@@ -478,6 +490,7 @@ pub(crate) mod tests {
                 unchanged: 1,
                 delete: 1,
                 error: 3,
+                emailed: 0,
             },
             write_calls: 4,
             min_write_time: Duration::from_millis(2400),
