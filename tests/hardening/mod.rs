@@ -5,19 +5,19 @@
 //! Kept apart from `roster_e2e`'s helpers so these tests choose every target option (timeouts,
 //! credentials, limits) themselves.
 
-#![allow(dead_code, reason = "each test file uses its own part of these helpers")]
+#![allow(
+    dead_code,
+    unused_imports,
+    reason = "each test file uses its own part of these helpers"
+)]
 
 use std::collections::BTreeMap;
 use std::fs;
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 use std::process::{Child, Command, Output, Stdio};
-use std::sync::OnceLock;
 use std::time::{Duration, Instant};
 
-use sim::{
-    ApiKey, AssigneeType, Assignment, Group, OAuthClient, SimConfig, SimHandle, Space, SpaceType, Tenant,
-    User,
-};
+use sim::{ApiKey, OAuthClient, SimConfig, SimHandle, Tenant};
 
 /// The API key the tenant accepts; runs get it through [`KEY_VAR`].
 pub const KEY: &str = "hardening-key-7f3a91c2e8d4b605";
@@ -32,104 +32,24 @@ pub const SECRET_VAR: &str = "ROSTER_HARDENING_SECRET";
 /// The owner of every space, the API key and the OAuth client.
 pub const OWNER_ID: &str = "owner";
 
-/// The `roster` binary next to this test executable, built once per test process in the same
-/// profile and target directory (a no-op when it is current).
-pub fn roster_bin() -> PathBuf {
-    static BIN: OnceLock<PathBuf> = OnceLock::new();
-    BIN.get_or_init(|| {
-        let exe = std::env::current_exe().unwrap_or_default();
-        let profile_dir = exe
-            .parent()
-            .and_then(Path::parent)
-            .map(Path::to_path_buf)
-            .unwrap_or_default();
-        let bin = profile_dir.join(format!("roster{}", std::env::consts::EXE_SUFFIX));
-        let mut build = Command::new(env!("CARGO"));
-        build.args(["build", "--quiet", "-p", "batch-cli", "--bin", "roster"]);
-        match profile_dir.file_name().and_then(|n| n.to_str()) {
-            Some("debug") | None => {}
-            Some("release") => {
-                build.arg("--release");
-            }
-            Some(other) => {
-                build.args(["--profile", other]);
-            }
-        }
-        if let Some(target_dir) = profile_dir.parent() {
-            build.arg("--target-dir").arg(target_dir);
-        }
-        let built = build.current_dir(env!("CARGO_MANIFEST_DIR")).status();
-        assert!(bin.exists(), "{} is missing ({built:?})", bin.display());
-        bin
-    })
-    .clone()
-}
+pub use roster_e2e::{assign, roster_bin, wait_for};
 
-/// A tenant: an owner (holding the API key and the OAuth client, owning every space), `users`
-/// users (`user{i}@example.com`, id `u{i}`), `spaces` shared spaces (`Space {i}`, id `s{i}`)
-/// and `groups` groups (`Group {i}`, id `g{i}`), no assignments.
+/// A tenant as [`roster_e2e::tenant`] builds it, with this module's own API key and an OAuth
+/// client, so the secrets these tests search for are theirs alone.
 pub fn tenant(users: usize, spaces: usize, groups: usize) -> Tenant {
-    let mut all_users = vec![User {
-        id: OWNER_ID.to_owned(),
-        subject: "auth0|owner".to_owned(),
-        name: "Owner".to_owned(),
-        email: Some("owner@example.com".to_owned()),
-        status: "active".to_owned(),
+    let mut tenant = roster_e2e::tenant(users, spaces, groups);
+    tenant.tenant_id = "hardening".to_owned();
+    tenant.api_keys = vec![ApiKey {
+        id: "hardening-key".to_owned(),
+        key: KEY.to_owned(),
+        user_id: OWNER_ID.to_owned(),
     }];
-    all_users.extend((0..users).map(|i| User {
-        id: format!("u{i}"),
-        subject: format!("auth0|user{i}"),
-        name: format!("User {i}"),
-        email: Some(format!("user{i}@example.com")),
-        status: "active".to_owned(),
-    }));
-    Tenant {
-        version: sim::TENANT_FORMAT_VERSION,
-        tenant_id: "hardening".to_owned(),
-        api_keys: vec![ApiKey {
-            id: "hardening-key".to_owned(),
-            key: KEY.to_owned(),
-            user_id: OWNER_ID.to_owned(),
-        }],
-        oauth_clients: vec![OAuthClient {
-            client_id: CLIENT_ID.to_owned(),
-            client_secret: CLIENT_SECRET.to_owned(),
-            user_id: OWNER_ID.to_owned(),
-        }],
-        users: all_users,
-        groups: (0..groups)
-            .map(|i| Group {
-                id: format!("g{i}"),
-                name: format!("Group {i}"),
-                status: "active".to_owned(),
-                provider_type: "custom".to_owned(),
-            })
-            .collect(),
-        spaces: (0..spaces)
-            .map(|i| Space {
-                id: format!("s{i}"),
-                name: format!("Space {i}"),
-                space_type: SpaceType::Shared,
-                owner_id: OWNER_ID.to_owned(),
-                description: String::new(),
-                assignable_roles: None,
-            })
-            .collect(),
-        assignments: Vec::new(),
-        alumio: Default::default(),
-    }
-}
-
-/// Add an assignment to a tenant under construction.
-pub fn assign(tenant: &mut Tenant, space_id: &str, kind: AssigneeType, assignee_id: &str, roles: &[&str]) {
-    let id = format!("pre{}", tenant.assignments.len());
-    tenant.assignments.push(Assignment {
-        id,
-        space_id: space_id.to_owned(),
-        assignee_type: kind,
-        assignee_id: assignee_id.to_owned(),
-        roles: roles.iter().map(|r| (*r).to_owned()).collect(),
-    });
+    tenant.oauth_clients = vec![OAuthClient {
+        client_id: CLIENT_ID.to_owned(),
+        client_secret: CLIENT_SECRET.to_owned(),
+        user_id: OWNER_ID.to_owned(),
+    }];
+    tenant
 }
 
 /// Assignments as (space id, assignee id) -> sorted roles.
@@ -368,15 +288,6 @@ impl Rig {
                 serde_json::from_str(l).unwrap_or_else(|e| panic!("journal line {}: {e}: {l}", i + 2))
             })
             .collect()
-    }
-}
-
-/// Poll `check` until it is true or `timeout` passes (then panic with `what`).
-pub fn wait_for(what: &str, timeout: Duration, mut check: impl FnMut() -> bool) {
-    let deadline = Instant::now() + timeout;
-    while !check() {
-        assert!(Instant::now() < deadline, "timed out waiting for {what}");
-        std::thread::sleep(Duration::from_millis(5));
     }
 }
 
