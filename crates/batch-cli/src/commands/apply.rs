@@ -285,10 +285,16 @@ fn confirm_emails(plan: &Plan, yes: bool) -> Result<(), u8> {
         );
         return Err(crate::exit::USAGE);
     }
-    let _ = write!(
-        stderr,
+    ask(&format!(
         "{count} new members will each get an email from the target. Continue? [y/N] "
-    );
+    ))
+}
+
+/// Ask a yes/no question on the terminal; anything but `y`/`yes` (or unreadable input) means no,
+/// and nothing is sent (exit 2).
+fn ask(question: &str) -> Result<(), u8> {
+    let mut stderr = io::stderr();
+    let _ = write!(stderr, "{question}");
     let _ = stderr.flush();
     let mut answer = String::new();
     if io::stdin().read_line(&mut answer).is_ok()
@@ -351,18 +357,7 @@ fn confirm_deletes(plan: &Plan, max_deletes: usize, yes: bool, mode: &OutputMode
             report::plan::space_label(item)
         );
     }
-    let _ = write!(stderr, "delete {n} assignments? [y/N] ");
-    let _ = stderr.flush();
-    let mut answer = String::new();
-    if io::stdin().read_line(&mut answer).is_err() {
-        return Err(crate::exit::USAGE);
-    }
-    if matches!(answer.trim().to_ascii_lowercase().as_str(), "y" | "yes") {
-        Ok(())
-    } else {
-        let _ = writeln!(stderr, "nothing was sent");
-        Err(crate::exit::USAGE)
-    }
+    ask(&format!("delete {n} assignments? [y/N] "))
 }
 
 /// The rows this run does, and how many an earlier run already did. With `only_failed`, only
