@@ -21,6 +21,7 @@
 
 mod alumio;
 mod config;
+mod delay;
 mod error;
 pub mod generate;
 mod limiter;

@@ -66,6 +66,8 @@ fn classify(path: &str) -> Api {
 }
 
 async fn gate(State(s): State<Arc<Shared>>, mut req: Request, next: Next) -> Response {
+    // Latency counts from arrival, so the gate's own work is part of it rather than added to it.
+    let arrived = std::time::Instant::now();
     let path = req.uri().path().to_owned();
     if path.starts_with("/_sim/") {
         return next.run(req).await;
@@ -132,7 +134,7 @@ async fn gate(State(s): State<Arc<Shared>>, mut req: Request, next: Next) -> Res
     record.fault = fault;
     let index = s.log_start(record);
     if !delay.is_zero() {
-        tokio::time::sleep(delay).await;
+        crate::delay::until(arrived + delay).await;
     }
     // On a write, a fault may strike after the write was applied: the client must survive
     // "it worked but I did not hear back".
