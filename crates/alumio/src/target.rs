@@ -93,6 +93,7 @@ impl Target for Client {
             groups: false,
             delete: false,
             emails_new_members: true,
+            lists_whole_space: false,
         }
     }
 

@@ -400,6 +400,7 @@ mod tests {
             groups: true,
             delete: true,
             emails_new_members: false,
+            lists_whole_space: true,
         };
         recount(&mut plan, &caps, Some(60));
         assert_eq!(plan.counts.delete, 1);

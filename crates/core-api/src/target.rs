@@ -164,6 +164,10 @@ pub struct Capabilities {
     pub delete: bool,
     /// Whether adding a member sends them an email (Alumio), so the planner can warn.
     pub emails_new_members: bool,
+    /// Whether [`Target::list_assignments_of`] answers with the whole space whatever ids it is
+    /// given, so the planner may read a space before its assignees are resolved (Qlik). False
+    /// where the listing may read just the members asked for (Alumio's fallback).
+    pub lists_whole_space: bool,
 }
 
 /// How a target is driven by the engine. Every method is one logical call; the implementation

@@ -123,6 +123,7 @@ impl Target for Client {
             groups: true,
             delete: true,
             emails_new_members: false,
+            lists_whole_space: true,
         }
     }
 

@@ -258,32 +258,7 @@ fn space_json(
     caller: &Caller,
     caller_roles: Vec<String>,
 ) -> Value {
-    let assignable = space.assignable_roles();
-    let roles = if space.owner_id == caller.user_id {
-        assignable.clone()
-    } else {
-        caller_roles
-    };
-    json!({
-        "id": space.id,
-        "name": space.name,
-        "type": space.space_type,
-        "ownerId": space.owner_id,
-        "tenantId": tenant_id,
-        "description": space.description,
-        "createdAt": EPOCH,
-        "createdBy": space.owner_id,
-        "updatedAt": EPOCH,
-        "meta": {
-            "roles": roles,
-            "actions": ["change_owner", "create", "delete", "read", "update"],
-            "assignableRoles": assignable,
-        },
-        "links": {
-            "self": href(s, &format!("/api/v1/spaces/{}", space.id), &[]),
-            "assignments": href(s, &format!("/api/v1/spaces/{}/assignments", space.id), &[]),
-        },
-    })
+    serde_json::to_value(SpaceOut::new(s, tenant_id, space, caller, caller_roles)).unwrap_or(Value::Null)
 }
 
 fn caller_roles(world: &crate::state::World, space_id: &str, caller: &Caller) -> Vec<String> {
@@ -326,12 +301,12 @@ async fn list_spaces(State(s): S, Extension(caller): Extension<Caller>, RawQuery
         .filter(|sp| owner.is_none_or(|o| sp.owner_id == o))
         .collect();
     let total = matching.len();
-    let data: Vec<Value> = matching
+    let data: Vec<SpaceOut<'_>> = matching
         .iter()
         .skip(offset)
         .take(limit)
         .map(|sp| {
-            space_json(
+            SpaceOut::new(
                 &s,
                 &world.tenant.tenant_id,
                 sp,
@@ -340,9 +315,100 @@ async fn list_spaces(State(s): S, Extension(caller): Extension<Caller>, RawQuery
             )
         })
         .collect();
+    let page = SpacePage {
+        data,
+        links: links(&s, "/api/v1/spaces", &params, offset, limit, total),
+        meta: PageMeta { count: total },
+    };
+    let body = serde_json::to_vec(&page);
     drop(world);
-    let links = links(&s, "/api/v1/spaces", &params, offset, limit, total);
-    axum::Json(json!({ "data": data, "meta": { "count": total }, "links": links })).into_response()
+    json_body(&s, body)
+}
+
+/// A space as the API answers it, for a page of spaces written straight to JSON (fields in
+/// alphabetical order, as a `Value` would write them).
+#[derive(serde::Serialize)]
+#[serde(rename_all = "camelCase")]
+struct SpaceOut<'a> {
+    created_at: &'a str,
+    created_by: &'a str,
+    description: &'a str,
+    id: &'a str,
+    links: SpaceLinks,
+    meta: SpaceMeta,
+    name: &'a str,
+    owner_id: &'a str,
+    tenant_id: &'a str,
+    #[serde(rename = "type")]
+    space_type: SpaceType,
+    updated_at: &'a str,
+}
+
+#[derive(serde::Serialize)]
+struct SpaceLinks {
+    assignments: Href,
+    #[serde(rename = "self")]
+    this: Href,
+}
+
+#[derive(serde::Serialize)]
+#[serde(rename_all = "camelCase")]
+struct SpaceMeta {
+    actions: [&'static str; 5],
+    assignable_roles: Vec<String>,
+    roles: Vec<String>,
+}
+
+impl<'a> SpaceOut<'a> {
+    fn new(
+        s: &Shared,
+        tenant_id: &'a str,
+        space: &'a Space,
+        caller: &Caller,
+        caller_roles: Vec<String>,
+    ) -> Self {
+        let assignable = space.assignable_roles();
+        let roles = if space.owner_id == caller.user_id {
+            assignable.clone()
+        } else {
+            caller_roles
+        };
+        SpaceOut {
+            created_at: EPOCH,
+            created_by: &space.owner_id,
+            description: &space.description,
+            id: &space.id,
+            links: SpaceLinks {
+                assignments: Href {
+                    href: format!("{}/api/v1/spaces/{}/assignments", s.base_url, space.id),
+                },
+                this: Href {
+                    href: format!("{}/api/v1/spaces/{}", s.base_url, space.id),
+                },
+            },
+            meta: SpaceMeta {
+                actions: SPACE_ACTIONS,
+                assignable_roles: assignable,
+                roles,
+            },
+            name: &space.name,
+            owner_id: &space.owner_id,
+            tenant_id,
+            space_type: space.space_type,
+            updated_at: EPOCH,
+        }
+    }
+}
+
+/// What the caller may do with a space, as the simulator answers for every space.
+const SPACE_ACTIONS: [&str; 5] = ["change_owner", "create", "delete", "read", "update"];
+
+/// A page of spaces; fields in alphabetical order, as `json!` would write them.
+#[derive(serde::Serialize)]
+struct SpacePage<'a> {
+    data: Vec<SpaceOut<'a>>,
+    links: Value,
+    meta: PageMeta,
 }
 
 async fn get_space(
@@ -755,20 +821,7 @@ async fn delete_assignment(
 // Users and groups
 
 fn user_json(s: &Shared, tenant_id: &str, u: &User) -> Value {
-    let mut v = json!({
-        "id": u.id,
-        "tenantId": tenant_id,
-        "subject": u.subject,
-        "name": u.name,
-        "status": u.status,
-        "createdAt": EPOCH,
-        "lastUpdatedAt": EPOCH,
-        "links": { "self": href(s, &format!("/api/v1/users/{}", u.id), &[]) },
-    });
-    if let Some(email) = &u.email {
-        v["email"] = json!(email);
-    }
-    v
+    serde_json::to_value(UserOut::new(s, tenant_id, u)).unwrap_or(Value::Null)
 }
 
 fn group_json(s: &Shared, tenant_id: &str, g: &Group) -> Value {
@@ -891,14 +944,87 @@ async fn list_users(State(s): S, RawQuery(q): RawQuery) -> Response {
             .collect(),
     };
     let total = matching.len();
-    let data = matching
+    let data: Vec<UserOut<'_>> = matching
         .iter()
         .skip(offset)
         .take(limit)
-        .map(|u| user_json(&s, &world.tenant.tenant_id, u))
+        .map(|u| UserOut::new(&s, &world.tenant.tenant_id, u))
         .collect();
+    let page = UserPage {
+        data,
+        links: links(&s, "/api/v1/users", &params, offset, limit, total),
+        total_results: (params.get("totalResults") == Some("true")).then_some(total),
+    };
+    let body = serde_json::to_vec(&page);
     drop(world);
-    list_response(&s, "/api/v1/users", &params, data, offset, limit, total)
+    json_body(&s, body)
+}
+
+/// A user as the API answers it, borrowed from the tenant: a lookup's page is written straight
+/// to JSON rather than through a `Value` per user. Fields are in alphabetical order, as a `Value`
+/// would write them.
+#[derive(serde::Serialize)]
+#[serde(rename_all = "camelCase")]
+struct UserOut<'a> {
+    created_at: &'a str,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    email: Option<&'a str>,
+    id: &'a str,
+    last_updated_at: &'a str,
+    links: SelfLink,
+    name: &'a str,
+    status: &'a str,
+    subject: &'a str,
+    tenant_id: &'a str,
+}
+
+#[derive(serde::Serialize)]
+struct SelfLink {
+    #[serde(rename = "self")]
+    this: Href,
+}
+
+impl<'a> UserOut<'a> {
+    fn new(s: &Shared, tenant_id: &'a str, u: &'a User) -> Self {
+        UserOut {
+            created_at: EPOCH,
+            email: u.email.as_deref(),
+            id: &u.id,
+            last_updated_at: EPOCH,
+            links: SelfLink {
+                this: Href {
+                    href: format!("{}/api/v1/users/{}", s.base_url, u.id),
+                },
+            },
+            name: &u.name,
+            status: &u.status,
+            subject: &u.subject,
+            tenant_id,
+        }
+    }
+}
+
+/// A page of users or groups: `data`, `links`, and `totalResults` when asked for.
+#[derive(serde::Serialize)]
+struct UserPage<'a> {
+    data: Vec<UserOut<'a>>,
+    links: Value,
+    #[serde(rename = "totalResults", skip_serializing_if = "Option::is_none")]
+    total_results: Option<usize>,
+}
+
+/// A serialized body as a JSON response (a failure to serialize is the simulator's own 500).
+fn json_body(s: &Shared, body: serde_json::Result<Vec<u8>>) -> Response {
+    match body {
+        Ok(body) => ([(header::CONTENT_TYPE, "application/json")], body).into_response(),
+        Err(e) => qlik_error(
+            s,
+            StatusCode::INTERNAL_SERVER_ERROR,
+            "HTTP-500",
+            "Internal Server Error",
+            Some(&e.to_string()),
+        ),
+    }
 }
 
 async fn get_user(State(s): S, Path(user_id): Path<String>) -> Response {

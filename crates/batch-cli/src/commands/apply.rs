@@ -3,19 +3,23 @@
 
 use std::io::{self, IsTerminal, Write};
 use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::Duration;
 
 use core_api::Tier;
 use core_api::target::Target;
 
-use super::plan::{client, plan_rows, print_warnings, read_roster, runtime, usage_error};
+use super::plan::{
+    client, plan_options, plan_rows, print_warnings, read_roster, runtime, show_progress, usage_error,
+};
 use crate::cli::ApplyArgs;
-use crate::exec::{self, ExecOptions, Interrupts};
+use crate::exec::{self, ExecOptions, Interrupts, PipelineError};
 use crate::failed::{self, FailedRows};
 use crate::journal;
 use crate::model::{Action, Mode, ParsedRow, Plan, PlanItem, Reporter};
+use crate::plan::PlanProgress;
 use crate::prune::{self, Listings};
-use crate::report::{self, OutputMode, RunContext};
+use crate::report::{self, OutputMode, ResolveProgress, RunContext};
 use crate::settings::{ApplySettings, PlanSettings, ProcessEnvironment, TargetSource};
 
 /// How long in-flight writes may take to finish after the first Ctrl-C.
@@ -95,7 +99,7 @@ pub(crate) async fn run_rows(job: Job<'_>, rows: Vec<ParsedRow>, target: Arc<dyn
     let mode = OutputMode::detect(settings.plan.output.quiet, settings.plan.output.json);
     let caps = target.capabilities();
 
-    let (plan, resumed) = if let Some(max_deletes) = job.max_deletes {
+    let (mut plan, resumed) = if let Some(max_deletes) = job.max_deletes {
         let mut plan = match plan_pruned(&settings.plan, &mode, &target, rows, job.adjust).await {
             Ok(plan) => plan,
             Err(code) => return code,
@@ -132,6 +136,11 @@ pub(crate) async fn run_rows(job: Job<'_>, rows: Vec<ParsedRow>, target: Arc<dyn
         // Resume happens before planning: rows the journal has done cost no request at all.
         let (rows, resumed) = select_rows(rows, &state, &target_name, settings.only_failed);
         announce(&mut stderr, resumed, all, rows.len() as u64, settings.only_failed);
+        // Without a change to make to the whole plan first, nor a question to ask about it,
+        // writes start as soon as their rows are decided.
+        if job.adjust.is_none() && (!caps.emails_new_members || settings.yes) {
+            return plan_and_apply(settings, &mode, target.as_ref(), rows, resumed, job.rerun_args).await;
+        }
         let planned = match plan_rows(&settings.plan, &mode, target.as_ref(), rows).await {
             Ok(planned) => planned,
             Err(code) => return code,
@@ -146,41 +155,111 @@ pub(crate) async fn run_rows(job: Job<'_>, rows: Vec<ParsedRow>, target: Arc<dyn
     if let Err(code) = confirm_emails(&plan, settings.yes) {
         return code;
     }
-    {
-        let writer = match journal::Writer::open(&journal_path, &target_name, settings.fresh) {
-            Ok(writer) => writer,
-            Err(error) => return usage_error(&mut io::stderr(), &error),
-        };
-        let failed_path = failed::path_for(&settings.plan.roster);
-        let mut context = RunContext::new(&settings.plan.roster, &target_name);
-        context.failed_csv = failed_path.clone();
-        context.rerun_args = job.rerun_args;
-        context.state_dir = Some(settings.state_dir.clone());
-        // The journal first: a row is on disk before anyone is told it is done.
-        let mut reporters: Vec<Box<dyn Reporter>> = vec![
-            Box::new(writer),
-            Box::new(FailedRows::new(
-                &settings.plan.roster,
-                settings.plan.target.kind,
-                &failed_path,
-            )),
-            report::display_reporter(&mode, context),
-        ];
-        let options = ExecOptions {
-            concurrency: settings.plan.target.concurrency.max(1),
-            write_limit_per_min: settings.plan.target.limits.for_tier(Tier::Tier2),
-            drain_timeout: DRAIN_TIMEOUT,
-            resumed,
-        };
-        let mut interrupts = Interrupts::ctrl_c();
-        match exec::execute(&plan, target.as_ref(), &mut reporters, &options, &mut interrupts).await {
-            Ok(result) if result.interrupted => crate::exit::INTERRUPTED,
-            Ok(result) if result.totals.failed > 0 => crate::exit::ROWS_FAILED,
-            Ok(_) => crate::exit::OK,
-            Err(error) => {
-                let _ = writeln!(io::stderr(), "error: {error}");
-                crate::exit::ROWS_FAILED
-            }
+    let mut reporters = match open_reporters(settings, &mode, job.rerun_args) {
+        Ok(reporters) => reporters,
+        Err(code) => return code,
+    };
+    let mut interrupts = Interrupts::ctrl_c();
+    let result = exec::execute(
+        &mut plan,
+        target.as_ref(),
+        &mut reporters,
+        &exec_options(settings, resumed),
+        &mut interrupts,
+    )
+    .await;
+    exit_code(result)
+}
+
+/// Plan and execute at once ([`exec::plan_and_execute`]): the resolve progress shows until the
+/// first row is decided, then the run's.
+async fn plan_and_apply(
+    settings: &ApplySettings,
+    mode: &OutputMode,
+    target: &dyn Target,
+    rows: Vec<ParsedRow>,
+    resumed: u64,
+    rerun_args: Vec<String>,
+) -> u8 {
+    let progress = ResolveProgress::new(mode, settings.plan.output.verbose > 0);
+    let live = AtomicBool::new(true);
+    let feed = |event: &PlanProgress| {
+        if live.load(Ordering::Relaxed) {
+            show_progress(&progress, event);
+        }
+    };
+    let mut on_started = || {
+        live.store(false, Ordering::Relaxed);
+        progress.finish();
+    };
+    let mut interrupts = Interrupts::ctrl_c();
+    let result = exec::plan_and_execute(
+        rows,
+        target,
+        &plan_options(&settings.plan),
+        &feed,
+        &mut on_started,
+        || open_reporters(settings, mode, rerun_args),
+        &exec_options(settings, resumed),
+        &mut interrupts,
+    )
+    .await;
+    match result {
+        Ok(result) => exit_code(Ok(result)),
+        Err(PipelineError::Exec(error)) => exit_code(Err(error)),
+        Err(PipelineError::Open(code)) => code,
+        Err(PipelineError::Plan(error)) => {
+            let _ = writeln!(io::stderr(), "error: failed to plan: {error}");
+            crate::exit::USAGE
+        }
+    }
+}
+
+/// The run's reporters: the journal first (a row is on disk before anyone is told it is done),
+/// the failed-rows CSV, and the display. An error is reported; the `Err` is the exit code.
+fn open_reporters(
+    settings: &ApplySettings,
+    mode: &OutputMode,
+    rerun_args: Vec<String>,
+) -> Result<Vec<Box<dyn Reporter>>, u8> {
+    let target_name = &settings.plan.target.name;
+    let journal_path = journal::path_for(&settings.state_dir, target_name);
+    let writer = journal::Writer::open(&journal_path, target_name, settings.fresh)
+        .map_err(|error| usage_error(&mut io::stderr(), &error))?;
+    let failed_path = failed::path_for(&settings.plan.roster);
+    let mut context = RunContext::new(&settings.plan.roster, target_name);
+    context.failed_csv = failed_path.clone();
+    context.rerun_args = rerun_args;
+    context.state_dir = Some(settings.state_dir.clone());
+    Ok(vec![
+        Box::new(writer),
+        Box::new(FailedRows::new(
+            &settings.plan.roster,
+            settings.plan.target.kind,
+            &failed_path,
+        )),
+        report::display_reporter(mode, context),
+    ])
+}
+
+fn exec_options(settings: &ApplySettings, resumed: u64) -> ExecOptions {
+    ExecOptions {
+        concurrency: settings.plan.target.concurrency.max(1),
+        write_limit_per_min: settings.plan.target.limits.for_tier(Tier::Tier2),
+        drain_timeout: DRAIN_TIMEOUT,
+        resumed,
+    }
+}
+
+/// 130 interrupted, 1 when a row failed (or a reporter stopped the run), else 0.
+fn exit_code(result: Result<exec::RunResult, exec::ExecError>) -> u8 {
+    match result {
+        Ok(result) if result.interrupted => crate::exit::INTERRUPTED,
+        Ok(result) if result.totals.failed > 0 => crate::exit::ROWS_FAILED,
+        Ok(_) => crate::exit::OK,
+        Err(error) => {
+            let _ = writeln!(io::stderr(), "error: {error}");
+            crate::exit::ROWS_FAILED
         }
     }
 }

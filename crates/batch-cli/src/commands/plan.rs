@@ -167,7 +167,8 @@ pub(crate) async fn plan_rows(
     })
 }
 
-fn show_progress(progress: &ResolveProgress, event: &PlanProgress) {
+/// Show one planner event on the resolve progress.
+pub(crate) fn show_progress(progress: &ResolveProgress, event: &PlanProgress) {
     match event {
         PlanProgress::Resolving { directory, names } => {
             progress.phase(&directory.to_string(), 0, *names as u64);

@@ -1,9 +1,10 @@
 //! The execution loop.
 
-use std::collections::HashMap;
+use std::collections::{HashMap, VecDeque};
 use std::io;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicU32, Ordering};
+use std::task::Poll;
 use std::time::{Duration, Instant};
 
 use core_api::target::{AssignmentInfo, SpaceInfo, Target, WriteOp, WriteOutcome};
@@ -14,8 +15,10 @@ use tokio::sync::mpsc;
 use super::interrupt::Interrupts;
 use super::observe::{CTX, Ctx, Msg};
 use super::row_error;
-use crate::model::{Action, Event, Mode, Plan, PlanItem, Reporter, RowError, RowOutcome, Totals};
-use crate::plan;
+use crate::model::{
+    Action, Event, Mode, ParsedRow, Plan, PlanCounts, PlanItem, Reporter, RowError, RowOutcome, Totals,
+};
+use crate::plan::{self, Pending, PlanError, PlanErrorKind, PlanOptions, PlanProgress, Planner};
 
 /// How to execute.
 #[derive(Debug, Clone)]
@@ -84,16 +87,15 @@ struct Finished {
 }
 
 struct Loop<'a> {
-    plan: &'a Plan,
-    reporters: &'a mut [Box<dyn Reporter>],
+    plan: &'a mut Plan,
     totals: Totals,
     retrying: Vec<bool>,
     throttled_until: Option<Instant>,
 }
 
 impl Loop<'_> {
-    fn emit(&mut self, event: &Event) -> Result<(), ExecError> {
-        for reporter in self.reporters.iter_mut() {
+    fn emit(&self, reporters: &mut [Box<dyn Reporter>], event: &Event) -> Result<(), ExecError> {
+        for reporter in reporters.iter_mut() {
             reporter.on_event(self.plan, event).map_err(|e| ExecError {
                 kind: Box::new(ExecErrorKind::Report(e)),
             })?;
@@ -114,7 +116,7 @@ impl Loop<'_> {
         }
     }
 
-    fn finish(&mut self, done: Finished) -> Result<(), ExecError> {
+    fn finish(&mut self, reporters: &mut [Box<dyn Reporter>], done: Finished) -> Result<(), ExecError> {
         self.set_retrying(done.index, false);
         let t = &mut self.totals;
         t.done += 1;
@@ -132,10 +134,10 @@ impl Loop<'_> {
             attempts: done.attempts,
             totals: self.totals,
         };
-        self.emit(&event)
+        self.emit(reporters, &event)
     }
 
-    fn on_msg(&mut self, msg: Msg) -> Result<(), ExecError> {
+    fn on_msg(&mut self, reporters: &mut [Box<dyn Reporter>], msg: Msg) -> Result<(), ExecError> {
         match msg {
             Msg::Got429 => {
                 self.totals.throttled += 1;
@@ -162,7 +164,7 @@ impl Loop<'_> {
                         cause: cause.clone(),
                         totals: self.totals,
                     };
-                    self.emit(&event)?;
+                    self.emit(reporters, &event)?;
                 }
                 Ok(())
             }
@@ -173,10 +175,13 @@ impl Loop<'_> {
                     .is_none_or(|t| until > t + Duration::from_millis(500));
                 if new {
                     self.throttled_until = Some(until);
-                    self.emit(&Event::Throttled {
-                        resume_in: wait,
-                        totals: self.totals,
-                    })?;
+                    self.emit(
+                        reporters,
+                        &Event::Throttled {
+                            resume_in: wait,
+                            totals: self.totals,
+                        },
+                    )?;
                 }
                 Ok(())
             }
@@ -192,116 +197,344 @@ impl Loop<'_> {
 /// `Finished { interrupted: true }` are emitted, and rows whose write had not finished get no
 /// `RowFinished` (they are done again on resume).
 pub async fn execute(
-    plan: &Plan,
+    plan: &mut Plan,
     target: &dyn Target,
     reporters: &mut [Box<dyn Reporter>],
     opts: &ExecOptions,
     interrupts: &mut Interrupts,
 ) -> Result<RunResult, ExecError> {
-    let started = Instant::now();
-    let totals = Totals {
-        total: plan.items.len() as u64 + opts.resumed,
-        done: opts.resumed,
-        resumed: opts.resumed,
-        ..Totals::default()
+    let mut run = Run::new(plan, target, opts);
+    run.begin(reporters)?;
+    let all: Vec<usize> = (0..run.state.plan.items.len()).collect();
+    run.take_decided(reporters, &all)?;
+    run.drive(reporters, None, interrupts).await
+}
+
+/// Why a planned-while-executing run stopped before its end.
+#[derive(Debug)]
+pub(crate) enum PipelineError<E> {
+    /// The tenant could not be read before anything was decided: nothing was sent or recorded.
+    Plan(PlanError),
+    /// The reporters could not be set up (the journal could not be opened).
+    Open(E),
+    /// A reporter failed during the run.
+    Exec(ExecError),
+}
+
+/// The reads of a run that plans as it executes, with how to tell the caller about them.
+pub(crate) struct Planning<'a, 't> {
+    /// The planner, started.
+    pub planner: Planner<'t>,
+    /// Resolve progress, until the first row is decided.
+    pub progress: &'a (dyn Fn(&PlanProgress) + Sync),
+    /// Called once, when the first row is decided: resolve progress gives way to the run's.
+    pub on_started: &'a mut dyn FnMut(),
+}
+
+/// Plan `rows` and execute the plan at the same time: each row's write is sent as soon as the
+/// planner has decided it, so that the first writes leave while other names and spaces are
+/// still being read. `open` makes the reporters when the first row is decided, so that a tenant
+/// that cannot be read at all leaves no trace (not even an opened journal) and sends nothing.
+///
+/// The events are those of [`execute`]. A directory that fails to read once rows have been
+/// recorded fails the rows still undecided with its error, instead of stopping the run.
+pub(crate) async fn plan_and_execute<E>(
+    rows: Vec<ParsedRow>,
+    target: &dyn Target,
+    plan_opts: &PlanOptions,
+    progress: &(dyn Fn(&PlanProgress) + Sync),
+    on_started: &mut dyn FnMut(),
+    open: impl FnOnce() -> Result<Vec<Box<dyn Reporter>>, E>,
+    opts: &ExecOptions,
+    interrupts: &mut Interrupts,
+) -> Result<RunResult, PipelineError<E>> {
+    let rows = plan::ShrinkingPop::new(rows);
+    let (mut planner, items) = Planner::new(rows, true, target, plan_opts, true);
+    let mut plan = Plan {
+        target: plan_opts.target_name.clone(),
+        mode: plan_opts.mode,
+        items,
+        counts: PlanCounts::default(),
+        write_calls: 0,
+        min_write_time: Duration::ZERO,
     };
-    let mut state = Loop {
-        plan,
-        reporters,
-        totals,
-        retrying: vec![false; plan.items.len()],
-        throttled_until: None,
+    let mut decided = Vec::new();
+    planner.start(&mut plan.items, &mut decided, progress);
+    let mut run = Run::new(&mut plan, target, opts);
+    let mut planning = Planning {
+        planner,
+        progress,
+        on_started,
     };
-    state.emit(&Event::Started {
-        totals: state.totals,
-        write_limit_per_min: opts.write_limit_per_min,
-    })?;
-
-    for (index, item) in plan.items.iter().enumerate() {
-        let outcome = match &item.action {
-            Action::Error(error) => RowOutcome::Failed(error.clone()),
-            Action::Unchanged { .. } => RowOutcome::Unchanged,
-            _ => continue,
-        };
-        state.finish(Finished {
-            index,
-            outcome,
-            attempts: 0,
-            writes: 0,
-        })?;
-    }
-
-    let caps = target.capabilities();
-    let chunks = chunks(plan, caps.max_batch);
-    let (tx, mut rx) = mpsc::unbounded_channel::<Msg>();
-    let mut inflight = FuturesUnordered::new();
-    let mut next = 0;
-    let mut stopping = false;
-    let mut interrupted = false;
-    let mut drain_deadline: Option<tokio::time::Instant> = None;
-    let concurrency = opts.concurrency.max(1);
-
-    loop {
-        while !stopping && inflight.len() < concurrency && next < chunks.len() {
-            let indices: Arc<[usize]> = Arc::clone(&chunks[next]);
-            next += 1;
-            for &index in indices.iter() {
-                state.emit(&Event::RowStarted { index })?;
-            }
-            let ctx = Ctx {
-                indices: Arc::clone(&indices),
-                tx: tx.clone(),
-                requests: Arc::new(AtomicU32::new(0)),
-                write_requests: Arc::new(AtomicU32::new(0)),
-            };
-            let counters = Counters {
-                requests: Arc::clone(&ctx.requests),
-                writes: Arc::clone(&ctx.write_requests),
-            };
-            inflight.push(CTX.scope(ctx, run_chunk(target, plan, indices, counters)));
-        }
-        if inflight.is_empty() {
-            break;
-        }
+    // Read until the first row is decided; a tenant that cannot be read stops here.
+    while decided.is_empty() && !planning.planner.is_done() {
         tokio::select! {
-            Some(msg) = rx.recv() => state.on_msg(msg)?,
-            Some(results) = inflight.next() => {
-                for done in results {
-                    state.finish(done)?;
-                }
+            Some(answer) = planning.planner.next_answer() => {
+                planning
+                    .planner
+                    .apply(answer, &mut run.state.plan.items, &mut decided, progress)
+                    .map_err(PipelineError::Plan)?;
             }
             () = interrupts.recv() => {
-                if interrupted {
-                    // Second Ctrl-C: stop now; unfinished rows are redone on resume.
-                    break;
-                }
-                interrupted = true;
-                stopping = true;
-                drain_deadline = Some(tokio::time::Instant::now() + opts.drain_timeout);
-                state.emit(&Event::Interrupted { totals: state.totals })?;
+                planning.planner.stop();
+                run.interrupted = true;
+                break;
             }
-            () = sleep_until(drain_deadline) => break,
         }
     }
-    drop(inflight);
-    // Count what the loop has not seen yet (a 429 answered just before the end).
-    while let Ok(msg) = rx.try_recv() {
-        if matches!(msg, Msg::Got429) {
-            state.totals.throttled += 1;
+    (planning.on_started)();
+    let mut reporters = open().map_err(PipelineError::Open)?;
+    run.begin(&mut reporters).map_err(PipelineError::Exec)?;
+    if run.interrupted {
+        return run.end(&mut reporters).map_err(PipelineError::Exec);
+    }
+    run.take_decided(&mut reporters, &decided)
+        .map_err(PipelineError::Exec)?;
+    run.drive(&mut reporters, Some(planning), interrupts)
+        .await
+        .map_err(PipelineError::Exec)
+}
+
+/// One execution: the plan, the writes waiting for a slot, and the loop's state.
+struct Run<'p, 't> {
+    state: Loop<'p>,
+    target: &'t dyn Target,
+    max_batch: usize,
+    concurrency: usize,
+    drain_timeout: Duration,
+    write_limit_per_min: u32,
+    queue: VecDeque<Chunk>,
+    interrupted: bool,
+    started: Instant,
+}
+
+impl<'p, 't> Run<'p, 't> {
+    fn new(plan: &'p mut Plan, target: &'t dyn Target, opts: &ExecOptions) -> Self {
+        let totals = Totals {
+            total: plan.items.len() as u64 + opts.resumed,
+            done: opts.resumed,
+            resumed: opts.resumed,
+            ..Totals::default()
+        };
+        let n = plan.items.len();
+        Run {
+            state: Loop {
+                plan,
+                totals,
+                retrying: vec![false; n],
+                throttled_until: None,
+            },
+            target,
+            max_batch: target.capabilities().max_batch,
+            concurrency: opts.concurrency.max(1),
+            drain_timeout: opts.drain_timeout,
+            write_limit_per_min: opts.write_limit_per_min,
+            queue: VecDeque::new(),
+            interrupted: false,
+            started: Instant::now(),
         }
     }
-    state.totals.retrying = 0;
-    let elapsed = started.elapsed();
-    state.emit(&Event::Finished {
-        totals: state.totals,
-        elapsed,
-        interrupted,
-    })?;
-    Ok(RunResult {
-        totals: state.totals,
-        elapsed,
-        interrupted,
-    })
+
+    fn begin(&mut self, reporters: &mut [Box<dyn Reporter>]) -> Result<(), ExecError> {
+        self.started = Instant::now();
+        let event = Event::Started {
+            totals: self.state.totals,
+            write_limit_per_min: self.write_limit_per_min,
+        };
+        self.state.emit(reporters, &event)
+    }
+
+    /// Rows the plan has decided: those with nothing to send finish now, writes are queued (a
+    /// bulk target's grouped by space into batches).
+    fn take_decided(
+        &mut self,
+        reporters: &mut [Box<dyn Reporter>],
+        decided: &[usize],
+    ) -> Result<(), ExecError> {
+        let mut writes = Vec::new();
+        for &index in decided {
+            let outcome = match &self.state.plan.items[index].action {
+                Action::Error(error) => RowOutcome::Failed(error.clone()),
+                Action::Unchanged { .. } => RowOutcome::Unchanged,
+                Action::Create { .. } | Action::Update { .. } | Action::Delete { .. } => {
+                    writes.push(index);
+                    continue;
+                }
+            };
+            self.state.finish(
+                reporters,
+                Finished {
+                    index,
+                    outcome,
+                    attempts: 0,
+                    writes: 0,
+                },
+            )?;
+        }
+        let plan = &*self.state.plan;
+        for indices in chunks(plan, &writes, self.max_batch) {
+            self.queue.push_back(Chunk::new(plan, indices));
+        }
+        Ok(())
+    }
+
+    /// Run the queued writes, and with `planning`, the reads that decide more rows, until
+    /// both are done or an interrupt stops them.
+    async fn drive(
+        mut self,
+        reporters: &mut [Box<dyn Reporter>],
+        mut planning: Option<Planning<'_, 't>>,
+        interrupts: &mut Interrupts,
+    ) -> Result<RunResult, ExecError> {
+        let (tx, mut rx) = mpsc::unbounded_channel::<Msg>();
+        let mut inflight = FuturesUnordered::new();
+        let mut stopping = false;
+        let mut drain_deadline: Option<tokio::time::Instant> = None;
+        let mut decided = Vec::new();
+        let mode = self.state.plan.mode;
+        let target = self.target;
+
+        loop {
+            let mut sent = false;
+            while !stopping && inflight.len() < self.concurrency {
+                let Some(chunk) = self.queue.pop_front() else {
+                    break;
+                };
+                for &index in chunk.indices.iter() {
+                    self.state.emit(reporters, &Event::RowStarted { index })?;
+                }
+                let ctx = Ctx {
+                    indices: Arc::clone(&chunk.indices),
+                    tx: tx.clone(),
+                    requests: Arc::new(AtomicU32::new(0)),
+                    write_requests: Arc::new(AtomicU32::new(0)),
+                };
+                let counters = Counters {
+                    requests: Arc::clone(&ctx.requests),
+                    writes: Arc::clone(&ctx.write_requests),
+                };
+                let mut call = Box::pin(CTX.scope(ctx, run_chunk(target, mode, chunk, counters)));
+                // Polled once now, the call hands its request to a connection, which writes it as
+                // soon as this task yields, rather than after every other answer ready now.
+                if let Poll::Ready(results) = futures::poll!(call.as_mut()) {
+                    for done in results {
+                        self.state.finish(reporters, done)?;
+                    }
+                    continue;
+                }
+                inflight.push(call);
+                sent = true;
+            }
+            if sent {
+                tokio::task::yield_now().await;
+            }
+            let reading = !stopping && planning.as_ref().is_some_and(|p| !p.planner.is_done());
+            if inflight.is_empty() && !reading {
+                break;
+            }
+            tokio::select! {
+                // Finished writes first: each frees a slot for the next write, which should not
+                // wait behind a burst of lookup answers.
+                biased;
+                Some(results) = inflight.next(), if !inflight.is_empty() => {
+                    for done in results {
+                        self.state.finish(reporters, done)?;
+                    }
+                }
+                Some(msg) = rx.recv() => self.state.on_msg(reporters, msg)?,
+                Some(answer) = next_answer(planning.as_mut()), if reading => {
+                    if let Some(planning) = planning.as_mut() {
+                        decided.clear();
+                        let items = &mut self.state.plan.items;
+                        if let Err(error) = planning.planner.apply(answer, items, &mut decided, planning.progress) {
+                            // Rows already recorded stay so; the rest cannot be planned now.
+                            let mut failure = row_error_of_plan(&error);
+                            failure.message = format!("failed to plan: {}", failure.message);
+                            planning.planner.fail_undecided(&failure, items, &mut decided);
+                        }
+                        self.take_decided(reporters, &decided)?;
+                    }
+                }
+                () = interrupts.recv() => {
+                    if self.interrupted {
+                        // Second Ctrl-C: stop now; unfinished rows are redone on resume.
+                        break;
+                    }
+                    self.interrupted = true;
+                    stopping = true;
+                    if let Some(planning) = planning.as_mut() {
+                        planning.planner.stop();
+                    }
+                    drain_deadline = Some(tokio::time::Instant::now() + self.drain_timeout);
+                    self.state.emit(reporters, &Event::Interrupted { totals: self.state.totals })?;
+                }
+                () = sleep_until(drain_deadline) => break,
+            }
+        }
+        drop(inflight);
+        if let Some(planning) = planning.as_mut()
+            && !self.interrupted
+            && planning.planner.undecided() > 0
+        {
+            // Every read was answered yet some row has no action: record it rather than lose it.
+            let failure = RowError {
+                code: "internal".to_owned(),
+                http_status: None,
+                message: "the planner could not decide this row".to_owned(),
+                attempts: 0,
+            };
+            decided.clear();
+            planning
+                .planner
+                .fail_undecided(&failure, &mut self.state.plan.items, &mut decided);
+            self.take_decided(reporters, &decided)?;
+            self.queue.clear();
+        }
+        // Count what the loop has not seen yet (a 429 answered just before the end).
+        while let Ok(msg) = rx.try_recv() {
+            if matches!(msg, Msg::Got429) {
+                self.state.totals.throttled += 1;
+            }
+        }
+        self.end(reporters)
+    }
+
+    fn end(mut self, reporters: &mut [Box<dyn Reporter>]) -> Result<RunResult, ExecError> {
+        self.state.totals.retrying = 0;
+        let elapsed = self.started.elapsed();
+        self.state.emit(
+            reporters,
+            &Event::Finished {
+                totals: self.state.totals,
+                elapsed,
+                interrupted: self.interrupted,
+            },
+        )?;
+        Ok(RunResult {
+            totals: self.state.totals,
+            elapsed,
+            interrupted: self.interrupted,
+        })
+    }
+}
+
+/// The planner's next answer; pending forever without a planner (the branch is disabled then).
+async fn next_answer(planning: Option<&mut Planning<'_, '_>>) -> Option<Pending> {
+    match planning {
+        Some(planning) => planning.planner.next_answer().await,
+        None => std::future::pending().await,
+    }
+}
+
+/// A directory error as the row error of the rows it leaves undecided.
+fn row_error_of_plan(error: &PlanError) -> RowError {
+    match error.kind() {
+        PlanErrorKind::Resolve { directory, source } => {
+            let mut row = row_error(source);
+            row.message = format!("resolve {directory}: {}", row.message);
+            row
+        }
+    }
 }
 
 async fn sleep_until(deadline: Option<tokio::time::Instant>) {
@@ -311,20 +544,15 @@ async fn sleep_until(deadline: Option<tokio::time::Instant>) {
     }
 }
 
-/// The plan's writes as calls: single rows for one-at-a-time targets, otherwise rows of one space
-/// in batches of up to `max_batch`, in roster order of each space's first row.
-fn chunks(plan: &Plan, max_batch: usize) -> Vec<Arc<[usize]>> {
-    let writes = plan
-        .items
-        .iter()
-        .enumerate()
-        .filter(|(_, item)| {
-            matches!(
-                item.action,
-                Action::Create { .. } | Action::Update { .. } | Action::Delete { .. }
-            )
-        })
-        .map(|(i, _)| i);
+/// The writes among `indices` as calls: single rows for one-at-a-time targets, otherwise rows
+/// of one space in batches of up to `max_batch`, in the order of each space's first row.
+fn chunks(plan: &Plan, indices: &[usize], max_batch: usize) -> Vec<Arc<[usize]>> {
+    let writes = indices.iter().copied().filter(|&i| {
+        matches!(
+            plan.items[i].action,
+            Action::Create { .. } | Action::Update { .. } | Action::Delete { .. }
+        )
+    });
     if max_batch <= 1 {
         return writes.map(|i| Arc::from([i].as_slice())).collect();
     }
@@ -345,6 +573,27 @@ fn chunks(plan: &Plan, max_batch: usize) -> Vec<Arc<[usize]>> {
         .filter_map(|id| by_space.get(id))
         .flat_map(|rows| rows.chunks(max_batch).map(Arc::from))
         .collect()
+}
+
+/// One write call's rows, with what it sends, taken from the plan when the call is queued: the
+/// plan may change (rows decided) while the call is in flight.
+struct Chunk {
+    indices: Arc<[usize]>,
+    space: Option<Arc<SpaceInfo>>,
+    /// Each row's write; `None` when the plan lacks the assignee id.
+    ops: Vec<(usize, Option<WriteOp>)>,
+}
+
+impl Chunk {
+    fn new(plan: &Plan, indices: Arc<[usize]>) -> Chunk {
+        let ops: Vec<(usize, Option<WriteOp>)> =
+            indices.iter().map(|&i| (i, op_for(&plan.items[i]))).collect();
+        let space = ops
+            .iter()
+            .find(|(_, op)| op.is_some())
+            .and_then(|&(i, _)| plan.items[i].space_info.clone());
+        Chunk { indices, space, ops }
+    }
 }
 
 fn failed(code: &str, message: &str) -> RowOutcome {
@@ -392,22 +641,16 @@ struct Counters {
 
 /// Send one chunk's writes and settle each row, including the read-compare-update after a create
 /// finds the assignment already there.
-async fn run_chunk(
-    target: &dyn Target,
-    plan: &Plan,
-    indices: Arc<[usize]>,
-    counters: Counters,
-) -> Vec<Finished> {
+async fn run_chunk(target: &dyn Target, mode: Mode, chunk: Chunk, counters: Counters) -> Vec<Finished> {
     let Counters {
         requests,
         writes: write_requests,
     } = counters;
-    let mut results: Vec<Finished> = Vec::with_capacity(indices.len());
-    let mut ops = Vec::with_capacity(indices.len());
-    let mut sent: Vec<usize> = Vec::with_capacity(indices.len());
-    for &index in indices.iter() {
-        let item = &plan.items[index];
-        match op_for(item) {
+    let mut results: Vec<Finished> = Vec::with_capacity(chunk.ops.len());
+    let mut ops = Vec::with_capacity(chunk.ops.len());
+    let mut sent: Vec<usize> = Vec::with_capacity(chunk.ops.len());
+    for (index, op) in chunk.ops {
+        match op {
             Some(op) => {
                 ops.push(op);
                 sent.push(index);
@@ -420,7 +663,7 @@ async fn run_chunk(
             }),
         }
     }
-    let Some(space) = sent.first().and_then(|&i| plan.items[i].space_info.clone()) else {
+    let Some(space) = chunk.space.filter(|_| !sent.is_empty()) else {
         return results;
     };
     let outcomes = target.write(&space, &ops).await;
@@ -433,8 +676,7 @@ async fn run_chunk(
     // Calls made here: the chunk's write, plus an update after each 409. A client that reports
     // its requests may show more (resends, splits); the larger count is the true one.
     let mut calls: u64 = 1;
-    for &index in &sent {
-        let item = &plan.items[index];
+    for (&index, op) in sent.iter().zip(&ops) {
         let (outcome, attempts) = match outcomes.next() {
             None => (
                 failed("internal", "the target returned no result for this write"),
@@ -450,11 +692,11 @@ async fn run_chunk(
             Some(Ok(WriteOutcome::Updated(_))) => (RowOutcome::Updated, call_attempts),
             Some(Ok(WriteOutcome::Deleted)) => (RowOutcome::Deleted, call_attempts),
             Some(Ok(WriteOutcome::AlreadyExists(existing))) => {
-                if retried_alone && is_own_create(item, &existing) {
+                if retried_alone && is_own_create(op, &existing) {
                     (RowOutcome::Created, call_attempts)
                 } else {
                     let before = requests.load(Ordering::Relaxed);
-                    let (outcome, updates) = settle_existing(target, &space, plan.mode, item, existing).await;
+                    let (outcome, updates) = settle_existing(target, &space, mode, op, existing).await;
                     calls += updates;
                     let after = requests.load(Ordering::Relaxed);
                     let extra = (after - before).max(u32::try_from(updates).unwrap_or(0));
@@ -477,33 +719,38 @@ async fn run_chunk(
     results
 }
 
+/// Sorted, deduplicated roles.
+fn role_set(roles: &[String]) -> Vec<String> {
+    let mut set = roles.to_vec();
+    set.sort_unstable();
+    set.dedup();
+    set
+}
+
 /// Whether an assignment found by a create holds exactly the roles that create sent.
-fn is_own_create(item: &PlanItem, existing: &AssignmentInfo) -> bool {
-    let Action::Create { roles } = &item.action else {
+fn is_own_create(op: &WriteOp, existing: &AssignmentInfo) -> bool {
+    let WriteOp::Create { roles, .. } = op else {
         return false;
     };
-    let mut found = existing.roles.clone();
-    found.sort_unstable();
-    found.dedup();
-    let mut sent = roles.clone();
-    sent.sort_unstable();
-    sent.dedup();
-    found == sent
+    role_set(&existing.roles) == role_set(roles)
 }
 
 /// A create met an existing assignment (a 409, or a retried create whose first answer was lost):
-/// compare as the plan would have, then update or leave it.
+/// compare as the plan would have, then update or leave it. A create sends the roster's roles,
+/// so they are what the row wants.
 async fn settle_existing(
     target: &dyn Target,
     space: &SpaceInfo,
     mode: Mode,
-    item: &PlanItem,
+    op: &WriteOp,
     existing: AssignmentInfo,
 ) -> (RowOutcome, u64) {
-    let mut old = existing.roles.clone();
-    old.sort_unstable();
-    old.dedup();
-    let new = plan::target_roles(mode, &item.roles, &old);
+    let wanted: &[String] = match op {
+        WriteOp::Create { roles, .. } | WriteOp::Update { roles, .. } => roles,
+        WriteOp::Delete { .. } => &[],
+    };
+    let old = role_set(&existing.roles);
+    let new = plan::target_roles(mode, wanted, &old);
     if new == old {
         return (RowOutcome::Unchanged, 0);
     }

@@ -45,7 +45,7 @@ fn opts() -> ExecOptions {
     }
 }
 
-async fn run(fake: &Fake, plan: &Plan, recorder: &Recorder) -> RunResult {
+async fn run(fake: &Fake, plan: &mut Plan, recorder: &Recorder) -> RunResult {
     let mut reporters: Vec<Box<dyn Reporter>> = vec![Box::new(recorder.clone())];
     execute(plan, fake, &mut reporters, &opts(), &mut Interrupts::none())
         .await
@@ -65,9 +65,9 @@ fn outcome_name(o: &RowOutcome) -> &str {
 #[tokio::test]
 async fn applies_the_plan_and_a_second_run_writes_nothing() {
     let fake = tenant();
-    let plan = plan_with(&fake, mixed_rows(), Mode::Merge).await.plan;
+    let mut plan = plan_with(&fake, mixed_rows(), Mode::Merge).await.plan;
     let recorder = Recorder::default();
-    let result = run(&fake, &plan, &recorder).await;
+    let result = run(&fake, &mut plan, &recorder).await;
     assert!(!result.interrupted);
     let mut finished = recorder.finished();
     finished.sort_by_key(|(i, _)| *i);
@@ -112,9 +112,9 @@ async fn applies_the_plan_and_a_second_run_writes_nothing() {
     ));
 
     let writes = fake.writes();
-    let again = plan_with(&fake, mixed_rows(), Mode::Merge).await.plan;
+    let mut again = plan_with(&fake, mixed_rows(), Mode::Merge).await.plan;
     assert_eq!(again.counts.create + again.counts.update, 0);
-    run(&fake, &again, &Recorder::default()).await;
+    run(&fake, &mut again, &Recorder::default()).await;
     assert_eq!(fake.writes(), writes);
 }
 
@@ -151,14 +151,14 @@ async fn a_create_that_finds_the_assignment_compares_then_updates_or_skips() {
         ),
     ] {
         let fake = tenant();
-        let plan = plan_with(&fake, vec![urow(2, "S2", "user3@example.com", wanted)], mode)
+        let mut plan = plan_with(&fake, vec![urow(2, "S2", "user3@example.com", wanted)], mode)
             .await
             .plan;
         assert_eq!(plan.counts.create, 1);
         // Someone else assigns the user between plan and apply: the create meets a conflict.
         fake.assign("s2", AssigneeKind::User, "u3", existing);
         let recorder = Recorder::default();
-        let result = run(&fake, &plan, &recorder).await;
+        let result = run(&fake, &mut plan, &recorder).await;
         let finished = recorder.finished();
         assert_eq!(finished.len(), 1);
         assert_eq!(
@@ -181,9 +181,9 @@ async fn a_failed_write_fails_only_its_row_with_the_reason() {
         urow(2, "S2", "user3@example.com", &["consumer"]),
         urow(3, "S2", "user4@example.com", &["consumer"]),
     ];
-    let plan = plan_with(&fake, rows, Mode::Merge).await.plan;
+    let mut plan = plan_with(&fake, rows, Mode::Merge).await.plan;
     let recorder = Recorder::default();
-    let result = run(&fake, &plan, &recorder).await;
+    let result = run(&fake, &mut plan, &recorder).await;
     assert_eq!((result.totals.created, result.totals.failed), (1, 1));
     let failed: Vec<_> = recorder
         .finished()
@@ -214,9 +214,9 @@ async fn bulk_targets_get_writes_of_one_space_in_batches() {
         .map(|i| urow(i + 2, "S2", &format!("user{i}@example.com"), &["consumer"]))
         .collect();
     rows.push(urow(9, "S1", "user3@example.com", &["consumer"]));
-    let plan = plan_with(&fake, rows, Mode::Merge).await.plan;
+    let mut plan = plan_with(&fake, rows, Mode::Merge).await.plan;
     assert_eq!(plan.write_calls, 3);
-    let result = run(&fake, &plan, &Recorder::default()).await;
+    let result = run(&fake, &mut plan, &Recorder::default()).await;
     assert_eq!(result.totals.created, 6);
     assert_eq!(result.totals.writes, 3);
 }
@@ -256,7 +256,7 @@ async fn first_interrupt_lets_in_flight_writes_finish_and_takes_no_new_rows() {
     let rows: Vec<_> = (0..4)
         .map(|i| urow(i + 2, "S2", &format!("user{i}@example.com"), &["consumer"]))
         .collect();
-    let plan = plan_with(&fake, rows, Mode::Merge).await.plan;
+    let mut plan = plan_with(&fake, rows, Mode::Merge).await.plan;
     assert_eq!(plan.counts.create, 4);
     let recorder = Recorder::default();
     let (tx, mut interrupts) = Interrupts::channel();
@@ -265,7 +265,7 @@ async fn first_interrupt_lets_in_flight_writes_finish_and_takes_no_new_rows() {
         concurrency: 2,
         ..ExecOptions::default()
     };
-    let run = execute(&plan, &fake, &mut reporters, &options, &mut interrupts);
+    let run = execute(&mut plan, &fake, &mut reporters, &options, &mut interrupts);
     let control = async {
         wait_entered(&fake, 2).await;
         tx.send(()).unwrap();
@@ -302,12 +302,12 @@ async fn first_interrupt_lets_in_flight_writes_finish_and_takes_no_new_rows() {
 async fn second_interrupt_stops_at_once() {
     let mut fake = tenant();
     let _gate = gated(&mut fake);
-    let plan = plan_with(&fake, creates(&fake, 6), Mode::Merge).await.plan;
+    let mut plan = plan_with(&fake, creates(&fake, 6), Mode::Merge).await.plan;
     let recorder = Recorder::default();
     let (tx, mut interrupts) = Interrupts::channel();
     let mut reporters: Vec<Box<dyn Reporter>> = vec![Box::new(recorder.clone())];
     let options = opts();
-    let run = execute(&plan, &fake, &mut reporters, &options, &mut interrupts);
+    let run = execute(&mut plan, &fake, &mut reporters, &options, &mut interrupts);
     let control = async {
         wait_entered(&fake, 4).await;
         tx.send(()).unwrap();
@@ -333,14 +333,14 @@ async fn second_interrupt_stops_at_once() {
 async fn in_flight_writes_get_a_bounded_wait() {
     let mut fake = tenant();
     let _gate = gated(&mut fake);
-    let plan = plan_with(&fake, creates(&fake, 3), Mode::Merge).await.plan;
+    let mut plan = plan_with(&fake, creates(&fake, 3), Mode::Merge).await.plan;
     let (tx, mut interrupts) = Interrupts::channel();
     let mut reporters: Vec<Box<dyn Reporter>> = Vec::new();
     let options = ExecOptions {
         drain_timeout: Duration::from_millis(200),
         ..opts()
     };
-    let run = execute(&plan, &fake, &mut reporters, &options, &mut interrupts);
+    let run = execute(&mut plan, &fake, &mut reporters, &options, &mut interrupts);
     let control = async {
         wait_entered(&fake, 3).await;
         tx.send(()).unwrap();
@@ -357,10 +357,10 @@ async fn the_journal_records_every_finished_row_for_resume() {
     let dir = tempfile::tempdir().unwrap();
     let path = journal::path_for(dir.path(), "test");
     let fake = tenant();
-    let plan = plan_with(&fake, mixed_rows(), Mode::Merge).await.plan;
+    let mut plan = plan_with(&fake, mixed_rows(), Mode::Merge).await.plan;
     let writer = journal::Writer::open(&path, "test", false).unwrap();
     let mut reporters: Vec<Box<dyn Reporter>> = vec![Box::new(writer)];
-    execute(&plan, &fake, &mut reporters, &opts(), &mut Interrupts::none())
+    execute(&mut plan, &fake, &mut reporters, &opts(), &mut Interrupts::none())
         .await
         .unwrap();
     drop(reporters);
@@ -393,9 +393,9 @@ impl Reporter for Broken {
 #[tokio::test]
 async fn a_reporter_error_stops_the_run() {
     let fake = tenant();
-    let plan = plan_with(&fake, creates(&fake, 6), Mode::Merge).await.plan;
+    let mut plan = plan_with(&fake, creates(&fake, 6), Mode::Merge).await.plan;
     let mut reporters: Vec<Box<dyn Reporter>> = vec![Box::new(Broken)];
-    let err = execute(&plan, &fake, &mut reporters, &opts(), &mut Interrupts::none())
+    let err = execute(&mut plan, &fake, &mut reporters, &opts(), &mut Interrupts::none())
         .await
         .unwrap_err();
     assert!(err.to_string().contains("disk full"), "{err}");

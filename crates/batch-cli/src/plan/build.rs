@@ -1,16 +1,14 @@
-//! Building a [`Plan`]: collect names, resolve them, read assignments, and diff every row.
+//! Building a [`Plan`]: the options, progress and errors of planning, the checks and the diff
+//! of one row, and the plan's totals. The [`Planner`] does the reading and deciding.
 
 use std::collections::HashMap;
-use std::sync::Arc;
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
-use core_api::target::{AssigneeKind, AssignmentInfo, SpaceInfo, Target, TargetError};
-use futures::StreamExt;
+use core_api::target::{AssigneeKind, AssignmentInfo, Capabilities, SpaceInfo, Target, TargetError};
 use serde::Serialize;
 
-use super::resolve::{self, Directory, DirectoryChoice, ResolveReport, Strategy, Thresholds};
-use crate::exec::row_error;
-use crate::journal;
+use super::planner::Planner;
+use super::resolve::{Directory, DirectoryChoice, ResolveReport};
 use crate::model::{Action, AssigneeRef, Mode, ParsedRow, Plan, PlanCounts, PlanItem, RowError, SpaceRef};
 
 /// How to plan.
@@ -142,19 +140,15 @@ impl PlanError {
         &self.kind
     }
 
-    fn resolve(directory: Directory, source: TargetError) -> Self {
+    pub(crate) fn resolve(directory: Directory, source: TargetError) -> Self {
         PlanError {
             kind: Box::new(PlanErrorKind::Resolve { directory, source }),
         }
     }
 }
 
-const NONE: u32 = u32::MAX;
-
-/// A space to list: its index, the space, and (kind slot, assignee index) of the rows asking.
-type Listing = (usize, Arc<SpaceInfo>, Vec<(usize, u32)>);
-
-fn err(code: &str, message: String) -> Action {
+/// A row error decided by the planner (no request was made for it).
+pub(crate) fn err(code: &str, message: String) -> Action {
     Action::Error(RowError {
         code: code.to_owned(),
         http_status: None,
@@ -234,13 +228,21 @@ pub async fn build_owned(
     opts: &PlanOptions,
     progress: &(dyn Fn(&PlanProgress) + Sync),
 ) -> Result<Planned, PlanError> {
-    build_from(ShrinkingPop { rows, popped: 0 }, true, target, opts, progress).await
+    build_from(ShrinkingPop::new(rows), true, target, opts, progress).await
 }
 
-/// Yields a vector's rows from the back, giving memory back every so often.
-struct ShrinkingPop {
+/// Yields a vector's rows from the back, giving memory back every so often (the planner is told
+/// they come reversed).
+pub(crate) struct ShrinkingPop {
     rows: Vec<ParsedRow>,
     popped: usize,
+}
+
+impl ShrinkingPop {
+    /// Pop `rows` from the back.
+    pub(crate) fn new(rows: Vec<ParsedRow>) -> Self {
+        ShrinkingPop { rows, popped: 0 }
+    }
 }
 
 impl Iterator for ShrinkingPop {
@@ -267,290 +269,49 @@ async fn build_from(
     opts: &PlanOptions,
     progress: &(dyn Fn(&PlanProgress) + Sync),
 ) -> Result<Planned, PlanError> {
-    let started = Instant::now();
     let caps = target.capabilities();
-    let mut items: Vec<PlanItem> = Vec::with_capacity(rows.size_hint().0);
-    // Per item: the index of its distinct space and assignee, or NONE when the row already failed.
-    let mut row_space: Vec<u32> = Vec::with_capacity(rows.size_hint().0);
-    let mut row_assignee: Vec<u32> = Vec::with_capacity(rows.size_hint().0);
-    let mut space_index: HashMap<SpaceRef, u32> = HashMap::new();
-    let mut spaces: Vec<SpaceRef> = Vec::new();
-    // Distinct assignees per kind: users and groups are separate directories.
-    let mut assignee_index: [HashMap<AssigneeRef, u32>; 2] = [HashMap::new(), HashMap::new()];
-    let mut assignees: [Vec<AssigneeRef>; 2] = [Vec::new(), Vec::new()];
-
-    for parsed in rows {
-        let row = match parsed.row {
-            Ok(row) => row,
-            Err(problem) => {
-                let message = match &problem.column {
-                    Some(column) => format!("column {column}: {}", problem.message),
-                    None => problem.message,
-                };
-                items.push(PlanItem {
-                    line: parsed.line,
-                    key: journal::invalid_row_key(&opts.target_name, parsed.line),
-                    space: SpaceRef::Name(String::new()),
-                    space_info: None,
-                    assignee_kind: AssigneeKind::User,
-                    assignee: AssigneeRef::Name(String::new()),
-                    assignee_id: None,
-                    roles: Vec::new(),
-                    action: err("invalid_row", message),
-                });
-                row_space.push(NONE);
-                row_assignee.push(NONE);
-                continue;
-            }
-        };
-        let key = row.key(&opts.target_name);
-        let (s, a, action) = if row.assignee_kind == AssigneeKind::Group && !caps.groups {
-            let message = format!("{} targets cannot assign groups", target.kind());
-            (NONE, NONE, err("groups_unsupported", message))
-        } else {
-            let s = match space_index.get(&row.space) {
-                Some(&s) => s,
-                None => {
-                    let s = index_u32(spaces.len());
-                    space_index.insert(row.space.clone(), s);
-                    spaces.push(row.space.clone());
-                    s
-                }
-            };
-            let k = kind_slot(row.assignee_kind);
-            let a = match assignee_index[k].get(&row.assignee) {
-                Some(&a) => a,
-                None => {
-                    let a = index_u32(assignees[k].len());
-                    assignee_index[k].insert(row.assignee.clone(), a);
-                    assignees[k].push(row.assignee.clone());
-                    a
-                }
-            };
-            // A placeholder, replaced when the row is diffed.
-            (s, a, Action::Unchanged { roles: Vec::new() })
-        };
-        items.push(PlanItem {
-            line: row.line,
-            key,
-            space: row.space,
-            space_info: None,
-            assignee_kind: row.assignee_kind,
-            assignee: row.assignee,
-            assignee_id: None,
-            roles: row.roles,
-            action,
-        });
-        row_space.push(s);
-        row_assignee.push(a);
+    // Planning alone reads each space once its assignees are known, so that every listing is
+    // diffed as it arrives and dropped: a large roster never holds all its spaces at once.
+    let (mut planner, mut items) = Planner::new(rows, reversed, target, opts, false);
+    let mut decided = Vec::new();
+    planner.start(&mut items, &mut decided, progress);
+    while let Some(answer) = planner.next_answer().await {
+        decided.clear();
+        planner.apply(answer, &mut items, &mut decided, progress)?;
     }
-    if reversed {
-        items.reverse();
-        row_space.reverse();
-        row_assignee.reverse();
-    }
-    drop(space_index);
-    drop(assignee_index);
-    let read_time = started.elapsed();
-    progress(&PlanProgress::RowsRead {
-        rows: items.len() as u64,
-        spaces: spaces.len(),
-        users: assignees[0].len(),
-        groups: assignees[1].len(),
+    let (resolve, timings) = planner.finish();
+    let plan = finish_plan(items, opts, &caps);
+    progress(&PlanProgress::Done {
+        counts: plan.counts.clone(),
     });
+    Ok(Planned {
+        plan,
+        resolve,
+        timings,
+    })
+}
 
-    // Resolve the three directories concurrently: they are independent.
-    let resolve_started = Instant::now();
-    let limits = Thresholds {
-        spaces: opts.list_spaces_from,
-        users: opts.list_users_from,
-        groups: opts.list_groups_from,
-        concurrency: opts.concurrency,
-        fewest_round_trips: opts.fewest_round_trips,
-        rows: items.len(),
-    };
-    let user_refs: Vec<&AssigneeRef> = assignees[0].iter().collect();
-    let group_refs: Vec<&AssigneeRef> = assignees[1].iter().collect();
-    for (directory, names) in [
-        (Directory::Spaces, spaces.len()),
-        (Directory::Users, assignees[0].len()),
-        (Directory::Groups, assignees[1].len()),
-    ] {
-        if names > 0 {
-            progress(&PlanProgress::Resolving { directory, names });
-        }
-    }
-    let (space_res, user_res, group_res) = futures::join!(
-        async {
-            let r = resolve::spaces(target, &spaces, limits).await;
-            if let Ok((_, choice)) = &r {
-                progress(&PlanProgress::Resolved(choice.clone()));
-            }
-            r.map_err(|e| PlanError::resolve(Directory::Spaces, e))
-        },
-        async {
-            let r = resolve::assignees(target, AssigneeKind::User, &user_refs, limits).await;
-            if let Ok((_, choice)) = &r {
-                progress(&PlanProgress::Resolved(choice.clone()));
-            }
-            r.map_err(|e| PlanError::resolve(Directory::Users, e))
-        },
-        async {
-            let r = resolve::assignees(target, AssigneeKind::Group, &group_refs, limits).await;
-            if let Ok((_, choice)) = &r {
-                progress(&PlanProgress::Resolved(choice.clone()));
-            }
-            r.map_err(|e| PlanError::resolve(Directory::Groups, e))
-        },
-    );
-    let (space_infos, space_choice) = space_res?;
-    let (user_ids, user_choice) = user_res?;
-    let (group_ids, group_choice) = group_res?;
-    let mut report = ResolveReport::default();
-    for choice in [space_choice, user_choice, group_choice] {
-        if choice.strategy != Strategy::Nothing {
-            report.directories.push(choice);
-        }
-    }
-    let ids = [user_ids, group_ids];
-
-    // Checks that need no assignments; rows that pass wait for their space's listing.
-    let mut diff_time = Duration::ZERO;
-    let check_started = Instant::now();
-    let mut by_space: Vec<Vec<u32>> = vec![Vec::new(); spaces.len()];
-    // The distinct assignees each space is asked about, for targets that read members one by one.
-    let mut space_assignees: Vec<Vec<(usize, u32)>> = vec![Vec::new(); spaces.len()];
-    for (i, item) in items.iter_mut().enumerate() {
-        let (s, a) = (row_space[i], row_assignee[i]);
-        if s == NONE {
-            continue;
-        }
-        let space = space_infos.get(s as usize).and_then(Option::as_ref);
-        let assignee_id = ids[kind_slot(item.assignee_kind)]
-            .get(a as usize)
-            .and_then(Option::as_ref);
-        item.space_info = space.map(Arc::clone);
-        item.assignee_id = assignee_id.cloned();
-        if let Some(action) = check(item, space.map(Arc::as_ref), assignee_id) {
-            item.action = action;
-        } else {
-            by_space[s as usize].push(index_u32(i));
-            space_assignees[s as usize].push((kind_slot(item.assignee_kind), a));
-        }
-    }
-    drop(row_space);
-    drop(row_assignee);
-    diff_time += check_started.elapsed();
-
-    // One assignment listing per touched space; each space is diffed as soon as its list arrives
-    // and its index dropped, so only a few spaces' assignments are in memory at once.
-    let touched: Vec<(usize, Arc<SpaceInfo>)> = by_space
-        .iter()
-        .enumerate()
-        .filter(|(_, rows)| !rows.is_empty())
-        .filter_map(|(s, _)| {
-            space_infos
-                .get(s)
-                .and_then(Option::as_ref)
-                .map(|info| (s, Arc::clone(info)))
-        })
-        .collect();
-    let total = touched.len();
-    report.assignment_lists = total;
-    if total > 0 {
-        progress(&PlanProgress::Assignments { done: 0, total });
-    }
-    let ids = &ids;
-    let listings_input: Vec<Listing> = touched
-        .into_iter()
-        .map(|(s, info)| (s, info, std::mem::take(&mut space_assignees[s])))
-        .collect();
-    drop(space_assignees);
-    let mut listings = futures::stream::iter(listings_input)
-        .map(|(s, info, mut wanted)| async move {
-            wanted.sort_unstable();
-            wanted.dedup();
-            let wanted: Vec<String> = wanted
-                .into_iter()
-                .filter_map(|(k, a)| ids[k].get(a as usize).cloned().flatten())
-                .collect();
-            let result = target.list_assignments_of(&info, &wanted).await;
-            (s, info, result)
-        })
-        .buffer_unordered(opts.concurrency.max(1));
-    let mut done = 0;
-    while let Some((s, info, result)) = listings.next().await {
-        let diff_started = Instant::now();
-        let rows = std::mem::take(&mut by_space[s]);
-        match result {
-            Ok(list) => {
-                let index: HashMap<(AssigneeKind, &str), &AssignmentInfo> = list
-                    .iter()
-                    .map(|a| ((a.assignee_kind, a.assignee_id.as_str()), a))
-                    .collect();
-                for i in rows {
-                    let item = &mut items[i as usize];
-                    let existing = item
-                        .assignee_id
-                        .as_deref()
-                        .and_then(|id| index.get(&(item.assignee_kind, id)).copied());
-                    item.action = diff(opts.mode, &item.roles, existing);
-                }
-            }
-            Err(e) => {
-                let mut error = row_error(&e);
-                error.message = format!("read the assignments of space {:?}: {}", info.name, error.message);
-                for i in rows {
-                    items[i as usize].action = Action::Error(error.clone());
-                }
-            }
-        }
-        diff_time += diff_started.elapsed();
-        done += 1;
-        progress(&PlanProgress::Assignments { done, total });
-    }
-    drop(listings);
-    let resolve_time = resolve_started.elapsed().saturating_sub(diff_time);
-
+/// A plan of decided items: its counts, write calls and least write time.
+pub(crate) fn finish_plan(items: Vec<PlanItem>, opts: &PlanOptions, caps: &Capabilities) -> Plan {
     let counts = count(&items, caps.emails_new_members);
     let write_calls = write_calls(&items, caps.max_batch);
     let min_write_time = min_write_time(write_calls, opts.write_limit_per_min);
-    progress(&PlanProgress::Done {
-        counts: counts.clone(),
-    });
-    let plan = Plan {
+    Plan {
         target: opts.target_name.clone(),
         mode: opts.mode,
         items,
         counts,
         write_calls,
         min_write_time,
-    };
-    Ok(Planned {
-        plan,
-        resolve: report,
-        timings: Timings {
-            read: read_time,
-            resolve: resolve_time,
-            diff: diff_time,
-        },
-    })
-}
-
-fn index_u32(n: usize) -> u32 {
-    // Rosters beyond four billion rows are refused by memory long before this.
-    u32::try_from(n).unwrap_or(NONE - 1)
-}
-
-fn kind_slot(kind: AssigneeKind) -> usize {
-    match kind {
-        AssigneeKind::User => 0,
-        AssigneeKind::Group => 1,
     }
 }
 
 /// The row errors found before reading assignments, or `None` when the row needs a diff.
-fn check(item: &PlanItem, space: Option<&SpaceInfo>, assignee_id: Option<&String>) -> Option<Action> {
+pub(crate) fn check(
+    item: &PlanItem,
+    space: Option<&SpaceInfo>,
+    assignee_id: Option<&String>,
+) -> Option<Action> {
     let Some(space) = space else {
         return Some(err(
             "unknown_space",

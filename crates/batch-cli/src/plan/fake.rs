@@ -95,6 +95,7 @@ impl Fake {
                 groups: true,
                 delete: true,
                 emails_new_members: false,
+                lists_whole_space: true,
             },
             gate: None,
             entered: tokio::sync::watch::channel(0).0,

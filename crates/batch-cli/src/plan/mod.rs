@@ -5,13 +5,15 @@
 //! exactly it.
 
 mod build;
+mod planner;
 mod resolve;
 
 #[cfg(test)]
 pub(crate) mod fake;
 
 pub use build::{PlanError, PlanErrorKind, PlanOptions, PlanProgress, Planned, Timings, build, build_owned};
-pub(crate) use build::{count, min_write_time, target_roles, write_calls};
+pub(crate) use build::{ShrinkingPop, count, min_write_time, target_roles, write_calls};
+pub(crate) use planner::{Pending, Planner};
 pub use resolve::{Directory, DirectoryChoice, ResolveReport, Strategy};
 
 #[cfg(test)]

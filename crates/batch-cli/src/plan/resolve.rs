@@ -14,7 +14,7 @@ use core_api::target::{AssigneeKind, SpaceInfo, Target, TargetError};
 use futures::{StreamExt, TryStreamExt};
 use serde::Serialize;
 
-use crate::model::{AssigneeRef, SpaceRef};
+use crate::model::SpaceRef;
 
 /// A directory of the tenant that names are resolved against.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize)]
@@ -145,21 +145,66 @@ fn choose(
     }
 }
 
-/// The names in the groups that lookups are sent in: all at once (the target splits them into
-/// requests one after another), or, when round trips count, slices of about one request each so
-/// that they go out `concurrency` at a time. A slice is a little under the average request's
-/// share, so that names of uneven length rarely spill into a second request.
-fn lookup_groups<'a>(
-    names: &'a [String],
-    requests: usize,
-    limits: Thresholds,
-) -> futures::stream::Iter<std::slice::Chunks<'a, String>> {
-    let size = if limits.fewest_round_trips && requests > 1 {
-        (names.len() * 9 / (requests * 10)).max(1)
+/// How many names each lookup job asks for: all at once (the target splits them into requests
+/// one after another), or, when round trips count, about one request's worth, so that the jobs
+/// go out `concurrency` at a time. A job is a little under the average request's share, so that
+/// names of uneven length rarely spill into a second request.
+pub(crate) fn lookup_batch(names: usize, requests: usize, limits: Thresholds) -> usize {
+    if limits.fewest_round_trips && requests > 1 {
+        (names * 9 / (requests * 10)).max(1)
     } else {
-        names.len().max(1)
+        names.max(1)
+    }
+}
+
+/// How one directory of assignees is to be resolved, and why.
+#[derive(Debug, Clone)]
+pub(crate) struct AssigneePlan {
+    pub strategy: Strategy,
+    pub reason: String,
+    /// Lookup requests the names would take.
+    pub requests: usize,
+}
+
+/// Choose between looking `names` (lowercased emails or exact group names) up and paging the
+/// directory.
+pub(crate) fn assignee_strategy(
+    target: &dyn Target,
+    kind: AssigneeKind,
+    names: &[String],
+    limits: Thresholds,
+) -> AssigneePlan {
+    let (directory, threshold) = match kind {
+        AssigneeKind::User => (Directory::Users, limits.users),
+        AssigneeKind::Group => (Directory::Groups, limits.groups),
     };
-    futures::stream::iter(names.chunks(size))
+    let requests = match kind {
+        AssigneeKind::User => target.user_lookup_requests(names),
+        AssigneeKind::Group => target.group_lookup_requests(names),
+    };
+    let (strategy, reason) = choose(
+        directory,
+        names.len(),
+        requests,
+        threshold,
+        target.list_page_size(),
+        limits,
+    );
+    AssigneePlan {
+        strategy,
+        reason,
+        requests,
+    }
+}
+
+/// One space by name or id. The reference is owned so that a planner's boxed, `Send` future
+/// can hold the lookups.
+async fn find_space(target: &dyn Target, space: SpaceRef) -> Result<Option<Arc<SpaceInfo>>, TargetError> {
+    let found = match &space {
+        SpaceRef::Name(name) => target.find_space_by_name(name).await?,
+        SpaceRef::Id(id) => target.get_space(id).await?,
+    };
+    Ok(found.map(Arc::new))
 }
 
 /// Resolve distinct spaces. Returns one entry per input, `None` when the tenant has no such space.
@@ -195,14 +240,7 @@ pub(crate) async fn spaces(
                 .collect()
         }
         Strategy::Lookup => {
-            futures::stream::iter(refs.iter())
-                .map(|r| async move {
-                    let found = match r {
-                        SpaceRef::Name(name) => target.find_space_by_name(name).await?,
-                        SpaceRef::Id(id) => target.get_space(id).await?,
-                    };
-                    Ok::<_, TargetError>(found.map(Arc::new))
-                })
+            futures::stream::iter(refs.iter().cloned().map(|r| find_space(target, r)))
                 .buffered(limits.concurrency.max(1))
                 .try_collect()
                 .await?
@@ -211,119 +249,6 @@ pub(crate) async fn spaces(
     let found = resolved.iter().filter(|s| s.is_some()).count();
     let choice = DirectoryChoice {
         directory: Directory::Spaces,
-        names: refs.len(),
-        strategy,
-        reason,
-        found,
-        missing: refs.len() - found,
-    };
-    Ok((resolved, choice))
-}
-
-/// Resolve distinct assignees of one kind to their ids. Returns one entry per input.
-///
-/// Ids given by the roster are trusted when the directory is not listed: checking them would
-/// cost one request each, and a wrong id fails at its write with the tenant's own message.
-pub(crate) async fn assignees(
-    target: &dyn Target,
-    kind: AssigneeKind,
-    refs: &[&AssigneeRef],
-    limits: Thresholds,
-) -> Result<(Vec<Option<String>>, DirectoryChoice), TargetError> {
-    let (directory, threshold) = match kind {
-        AssigneeKind::User => (Directory::Users, limits.users),
-        AssigneeKind::Group => (Directory::Groups, limits.groups),
-    };
-    let names: Vec<String> = refs
-        .iter()
-        .filter_map(|r| match (kind, r) {
-            (AssigneeKind::User, AssigneeRef::Email(e)) => Some(e.to_lowercase()),
-            (AssigneeKind::Group, AssigneeRef::Name(n)) => Some(n.clone()),
-            _ => None,
-        })
-        .collect();
-    let requests = match kind {
-        AssigneeKind::User => target.user_lookup_requests(&names),
-        AssigneeKind::Group => target.group_lookup_requests(&names),
-    };
-    let (strategy, reason) = choose(
-        directory,
-        names.len(),
-        requests,
-        threshold,
-        target.list_page_size(),
-        limits,
-    );
-    // name (lowercased email or exact group name) -> id; and the set of known ids when listed.
-    let mut by_name: HashMap<String, String> = HashMap::new();
-    let mut ids: Option<std::collections::HashSet<String>> = None;
-    match (strategy, kind) {
-        (Strategy::Nothing, _) => {}
-        (Strategy::ListAll, AssigneeKind::User) => {
-            let users = target.list_users().await?;
-            let mut known = std::collections::HashSet::with_capacity(users.len());
-            for user in users {
-                if let Some(email) = &user.email {
-                    by_name
-                        .entry(email.to_lowercase())
-                        .or_insert_with(|| user.id.clone());
-                }
-                known.insert(user.id);
-            }
-            ids = Some(known);
-        }
-        (Strategy::ListAll, AssigneeKind::Group) => {
-            let groups = target.list_groups().await?;
-            let mut known = std::collections::HashSet::with_capacity(groups.len());
-            for group in groups {
-                by_name.entry(group.name).or_insert_with(|| group.id.clone());
-                known.insert(group.id);
-            }
-            ids = Some(known);
-        }
-        (Strategy::Lookup, AssigneeKind::User) => {
-            for users in lookup_groups(&names, requests, limits)
-                .map(|group| target.find_users_by_email(group))
-                .buffer_unordered(limits.concurrency.max(1))
-                .try_collect::<Vec<_>>()
-                .await?
-            {
-                for user in users {
-                    if let Some(email) = &user.email {
-                        by_name.entry(email.to_lowercase()).or_insert(user.id);
-                    }
-                }
-            }
-        }
-        (Strategy::Lookup, AssigneeKind::Group) => {
-            for groups in lookup_groups(&names, requests, limits)
-                .map(|group| target.find_groups_by_name(group))
-                .buffer_unordered(limits.concurrency.max(1))
-                .try_collect::<Vec<_>>()
-                .await?
-            {
-                for group in groups {
-                    by_name.entry(group.name).or_insert(group.id);
-                }
-            }
-        }
-    }
-    let resolved: Vec<Option<String>> = refs
-        .iter()
-        .map(|r| match (kind, r) {
-            (AssigneeKind::User, AssigneeRef::Email(e)) => by_name.get(&e.to_lowercase()).cloned(),
-            (AssigneeKind::Group, AssigneeRef::Name(n)) => by_name.get(n).cloned(),
-            (_, AssigneeRef::Id(id)) => match &ids {
-                Some(known) => known.contains(id).then(|| id.clone()),
-                None => Some(id.clone()),
-            },
-            // A user named by group name or a group by email cannot be resolved.
-            _ => None,
-        })
-        .collect();
-    let found = resolved.iter().filter(|r| r.is_some()).count();
-    let choice = DirectoryChoice {
-        directory,
         names: refs.len(),
         strategy,
         reason,
