@@ -238,6 +238,10 @@ pub(crate) struct Planning<'a, 't> {
 ///
 /// The events are those of [`execute`]. A directory that fails to read once rows have been
 /// recorded fails the rows still undecided with its error, instead of stopping the run.
+#[expect(
+    clippy::too_many_arguments,
+    reason = "one caller; the planning and the execution each bring their own options"
+)]
 pub(crate) async fn plan_and_execute<E>(
     rows: Vec<ParsedRow>,
     target: &dyn Target,
@@ -258,8 +262,11 @@ pub(crate) async fn plan_and_execute<E>(
         write_calls: 0,
         min_write_time: Duration::ZERO,
     };
+    let mut read_decided = Vec::new();
+    planner.start(&mut plan.items, &mut read_decided, progress);
+    // Rows that failed as they were read wait: the run starts with the tenant's first answer
+    // that decides a row, so a tenant that cannot be read at all stops it before anything.
     let mut decided = Vec::new();
-    planner.start(&mut plan.items, &mut decided, progress);
     let mut run = Run::new(&mut plan, target, opts);
     let mut planning = Planning {
         planner,
@@ -288,7 +295,8 @@ pub(crate) async fn plan_and_execute<E>(
     if run.interrupted {
         return run.end(&mut reporters).map_err(PipelineError::Exec);
     }
-    run.take_decided(&mut reporters, &decided)
+    read_decided.extend_from_slice(&decided);
+    run.take_decided(&mut reporters, &read_decided)
         .map_err(PipelineError::Exec)?;
     run.drive(&mut reporters, Some(planning), interrupts)
         .await

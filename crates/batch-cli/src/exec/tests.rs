@@ -401,3 +401,132 @@ async fn a_reporter_error_stops_the_run() {
     assert!(err.to_string().contains("disk full"), "{err}");
     assert!(fake.writes() <= 4);
 }
+
+/// Plan and execute `rows` at once against `fake`, recording the events.
+async fn pipelined(
+    fake: &Fake,
+    rows: Vec<crate::model::ParsedRow>,
+    recorder: &Recorder,
+) -> Result<RunResult, PipelineError<()>> {
+    let mut plan_opts = crate::plan::PlanOptions::new("test", Mode::Merge);
+    plan_opts.concurrency = 4;
+    let mut started = 0;
+    let mut on_started = || started += 1;
+    let result = plan_and_execute(
+        rows,
+        fake,
+        &plan_opts,
+        &|_| {},
+        &mut on_started,
+        || Ok(vec![Box::new(recorder.clone()) as Box<dyn Reporter>]),
+        &opts(),
+        &mut Interrupts::none(),
+    )
+    .await;
+    assert!(started <= 1, "told of the start {started} times");
+    result
+}
+
+#[tokio::test]
+async fn planning_while_executing_ends_each_row_as_planning_first_does() {
+    let fake = tenant();
+    let mut plan = plan_with(&fake, mixed_rows(), Mode::Merge).await.plan;
+    let first = Recorder::default();
+    run(&fake, &mut plan, &first).await;
+    let mut expected: Vec<(u64, String)> = first
+        .finished()
+        .iter()
+        .map(|(i, o)| (plan.items[*i].line, outcome_name(o).to_owned()))
+        .collect();
+    expected.sort();
+
+    let fake = tenant();
+    let second = Recorder::default();
+    let result = pipelined(&fake, mixed_rows(), &second).await.unwrap();
+    // The pipelined plan holds the rows in roster order too, so indexes name the same lines.
+    let mut got: Vec<(u64, String)> = second
+        .finished()
+        .iter()
+        .map(|(i, o)| (plan.items[*i].line, outcome_name(o).to_owned()))
+        .collect();
+    got.sort();
+    assert_eq!(got, expected);
+    assert_eq!(result.totals.done, plan.items.len() as u64);
+    assert_eq!(
+        result.totals.writes,
+        first
+            .finished()
+            .iter()
+            .filter(|(_, o)| matches!(o, RowOutcome::Created | RowOutcome::Updated))
+            .count() as u64
+    );
+    assert!(matches!(second.0.lock().first(), Some(Event::Started { .. })));
+    assert!(matches!(
+        second.last(),
+        Event::Finished {
+            interrupted: false,
+            ..
+        }
+    ));
+}
+
+#[tokio::test]
+async fn writes_start_while_other_spaces_are_still_being_read() {
+    let mut fake = tenant();
+    let gate = Arc::new(tokio::sync::Semaphore::new(0));
+    fake.listing_gate = Some(("s2".to_owned(), Arc::clone(&gate)));
+    let rows = vec![
+        urow(2, "S1", "user3@example.com", &["consumer"]),
+        urow(3, "S2", "user4@example.com", &["consumer"]),
+    ];
+    let recorder = Recorder::default();
+    let run = pipelined(&fake, rows, &recorder);
+    let check = async {
+        // S1's create is sent while S2's assignments are held unread.
+        let mut entered = fake.entered.subscribe();
+        tokio::time::timeout(Duration::from_secs(10), entered.wait_for(|n| *n >= 1))
+            .await
+            .expect("no write was sent while a listing was in flight")
+            .unwrap();
+        assert!(
+            fake.calls().contains(&"write:s1:create:u3".to_owned()),
+            "{:?}",
+            fake.calls()
+        );
+        assert!(!fake.calls().iter().any(|c| c.starts_with("write:s2")));
+        gate.add_permits(1);
+    };
+    let (result, ()) = tokio::join!(run, check);
+    let result = result.unwrap();
+    assert_eq!(result.totals.created, 2);
+    assert_eq!(fake.roles_of("s2", "u4"), Some(roles(&["consumer"])));
+}
+
+#[tokio::test]
+async fn a_tenant_that_cannot_be_read_opens_nothing_and_sends_nothing() {
+    let fake = tenant();
+    fake.state.lock().fail_spaces = Some(401);
+    let mut plan_opts = crate::plan::PlanOptions::new("test", Mode::Merge);
+    plan_opts.concurrency = 4;
+    let mut opened = false;
+    let result = plan_and_execute(
+        mixed_rows(),
+        &fake,
+        &plan_opts,
+        &|_| {},
+        &mut || {},
+        || {
+            opened = true;
+            Ok::<_, ()>(Vec::new())
+        },
+        &opts(),
+        &mut Interrupts::none(),
+    )
+    .await;
+    assert!(matches!(result, Err(PipelineError::Plan(_))));
+    assert!(
+        !opened,
+        "the reporters were opened for a run that could not start"
+    );
+    assert_eq!(fake.writes(), 0);
+}

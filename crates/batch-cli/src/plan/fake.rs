@@ -24,6 +24,8 @@ pub(crate) struct State {
     pub fail_writes: HashMap<String, (u16, u32)>,
     /// Space id -> status returned by `list_assignments`.
     pub fail_listing: HashMap<String, u16>,
+    /// A status every space read answers with (the tenant cannot be read).
+    pub fail_spaces: Option<u16>,
     /// Every call, in order: `list_spaces`, `find_users:2`, `write:s1:create:u1`, ...
     pub calls: Vec<String>,
     pub next_id: u64,
@@ -36,6 +38,8 @@ pub(crate) struct Fake {
     pub gate: Option<Arc<tokio::sync::Semaphore>>,
     /// Writes that have entered `write` (before the gate).
     pub entered: tokio::sync::watch::Sender<u64>,
+    /// When set, listing this space id waits for a permit: tests hold a read in flight.
+    pub listing_gate: Option<(String, Arc<tokio::sync::Semaphore>)>,
 }
 
 pub(crate) fn api_error(status: u16, path: &str) -> TargetError {
@@ -99,6 +103,7 @@ impl Fake {
             },
             gate: None,
             entered: tokio::sync::watch::channel(0).0,
+            listing_gate: None,
         }
     }
 
@@ -139,6 +144,13 @@ impl Fake {
             .iter()
             .filter(|c| c.starts_with("write:"))
             .count()
+    }
+
+    fn spaces_readable(&self) -> Result<(), TargetError> {
+        match self.state.lock().fail_spaces {
+            Some(status) => Err(api_error(status, "/api/v1/spaces")),
+            None => Ok(()),
+        }
     }
 
     fn log(&self, call: String) {
@@ -212,16 +224,19 @@ impl Target for Fake {
 
     async fn list_spaces(&self) -> Result<Vec<SpaceInfo>, TargetError> {
         self.log("list_spaces".into());
+        self.spaces_readable()?;
         Ok(self.state.lock().spaces.clone())
     }
 
     async fn find_space_by_name(&self, name: &str) -> Result<Option<SpaceInfo>, TargetError> {
         self.log(format!("find_space:{name}"));
+        self.spaces_readable()?;
         Ok(self.state.lock().spaces.iter().find(|s| s.name == name).cloned())
     }
 
     async fn get_space(&self, id: &str) -> Result<Option<SpaceInfo>, TargetError> {
         self.log(format!("get_space:{id}"));
+        self.spaces_readable()?;
         Ok(self.state.lock().spaces.iter().find(|s| s.id == id).cloned())
     }
 
@@ -263,6 +278,12 @@ impl Target for Fake {
 
     async fn list_assignments(&self, space: &SpaceInfo) -> Result<Vec<AssignmentInfo>, TargetError> {
         self.log(format!("list_assignments:{}", space.id));
+        if let Some((id, gate)) = &self.listing_gate
+            && *id == space.id
+            && let Ok(permit) = gate.acquire().await
+        {
+            permit.forget();
+        }
         let state = self.state.lock();
         if let Some(status) = state.fail_listing.get(&space.id) {
             return Err(api_error(

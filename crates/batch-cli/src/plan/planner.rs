@@ -159,9 +159,12 @@ enum Job {
     Listing { space: u32 },
 }
 
+/// Each distinct space found (or not), and how they were resolved.
+type ResolvedSpaces = (Vec<Option<Arc<SpaceInfo>>>, DirectoryChoice);
+
 /// A read's answer.
 enum Answer {
-    Spaces(Result<(Vec<Option<Arc<SpaceInfo>>>, DirectoryChoice), TargetError>),
+    Spaces(Result<ResolvedSpaces, TargetError>),
     Users {
         members: Option<Vec<u32>>,
         result: Result<Vec<UserInfo>, TargetError>,
@@ -825,7 +828,7 @@ impl<'t> Planner<'t> {
     fn fill(&mut self) {
         while self.critical.len() + self.reads.len() < self.concurrency {
             let jobs_ready = !self.jobs.is_empty()
-                && !(self.hold_lookups && !matches!(self.jobs.front(), Some(Job::Spaces)));
+                && (!self.hold_lookups || matches!(self.jobs.front(), Some(Job::Spaces)));
             let listing_first = self.prefer_listing || !jobs_ready;
             let job = if listing_first && let Some(s) = self.listings.pop_front() {
                 Job::Listing { space: s }
