@@ -403,7 +403,6 @@ impl<'p, 't> Run<'p, 't> {
         let target = self.target;
 
         loop {
-            let mut sent = false;
             while !stopping && inflight.len() < self.concurrency {
                 let Some(chunk) = self.queue.pop_front() else {
                     break;
@@ -422,8 +421,8 @@ impl<'p, 't> Run<'p, 't> {
                     writes: Arc::clone(&ctx.write_requests),
                 };
                 let mut call = Box::pin(CTX.scope(ctx, run_chunk(target, mode, chunk, counters)));
-                // Polled once now, the call hands its request to a connection, which writes it as
-                // soon as this task yields, rather than after every other answer ready now.
+                // Polled once now, the call hands its request to a connection at once, rather than
+                // after every other answer that is ready now has been taken.
                 if let Poll::Ready(results) = futures::poll!(call.as_mut()) {
                     for done in results {
                         self.state.finish(reporters, done)?;
@@ -431,10 +430,6 @@ impl<'p, 't> Run<'p, 't> {
                     continue;
                 }
                 inflight.push(call);
-                sent = true;
-            }
-            if sent {
-                tokio::task::yield_now().await;
             }
             let reading = !stopping && planning.as_ref().is_some_and(|p| !p.planner.is_done());
             if inflight.is_empty() && !reading {
