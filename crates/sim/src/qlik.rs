@@ -623,10 +623,7 @@ async fn list_assignments(State(s): S, Path(space_id): Path<String>, RawQuery(q)
     // Written while the lock is held, since the page borrows the stored assignments.
     let body = serde_json::to_vec(&page);
     drop(world);
-    match body {
-        Ok(body) => ([(header::CONTENT_TYPE, "application/json")], body).into_response(),
-        Err(e) => (StatusCode::INTERNAL_SERVER_ERROR, e.to_string()).into_response(),
-    }
+    json_body(&s, body)
 }
 
 async fn get_assignment(State(s): S, Path((space_id, assignment_id)): Path<(String, String)>) -> Response {

@@ -722,20 +722,12 @@ async fn run_chunk(target: &dyn Target, mode: Mode, chunk: Chunk, counters: Coun
     results
 }
 
-/// Sorted, deduplicated roles.
-fn role_set(roles: &[String]) -> Vec<String> {
-    let mut set = roles.to_vec();
-    set.sort_unstable();
-    set.dedup();
-    set
-}
-
 /// Whether an assignment found by a create holds exactly the roles that create sent.
 fn is_own_create(op: &WriteOp, existing: &AssignmentInfo) -> bool {
     let WriteOp::Create { roles, .. } = op else {
         return false;
     };
-    role_set(&existing.roles) == role_set(roles)
+    plan::role_set(&existing.roles) == plan::role_set(roles)
 }
 
 /// A create met an existing assignment (a 409, or a retried create whose first answer was lost):
@@ -752,7 +744,7 @@ async fn settle_existing(
         WriteOp::Create { roles, .. } | WriteOp::Update { roles, .. } => roles,
         WriteOp::Delete { .. } => &[],
     };
-    let old = role_set(&existing.roles);
+    let old = plan::role_set(&existing.roles);
     let new = plan::target_roles(mode, wanted, &old);
     if new == old {
         return (RowOutcome::Unchanged, 0);

@@ -402,29 +402,34 @@ async fn a_reporter_error_stops_the_run() {
     assert!(fake.writes() <= 4);
 }
 
-/// Plan and execute `rows` at once against `fake`, recording the events.
+/// Plan and execute `rows` at once against `fake`, recording the events; also says whether the
+/// reporters were opened.
 async fn pipelined(
     fake: &Fake,
     rows: Vec<crate::model::ParsedRow>,
     recorder: &Recorder,
-) -> Result<RunResult, PipelineError<()>> {
+) -> (Result<RunResult, PipelineError<()>>, bool) {
     let mut plan_opts = crate::plan::PlanOptions::new("test", Mode::Merge);
     plan_opts.concurrency = 4;
     let mut started = 0;
     let mut on_started = || started += 1;
+    let mut opened = false;
     let result = plan_and_execute(
         rows,
         fake,
         &plan_opts,
         &|_| {},
         &mut on_started,
-        || Ok(vec![Box::new(recorder.clone()) as Box<dyn Reporter>]),
+        || {
+            opened = true;
+            Ok(vec![Box::new(recorder.clone()) as Box<dyn Reporter>])
+        },
         &opts(),
         &mut Interrupts::none(),
     )
     .await;
     assert!(started <= 1, "told of the start {started} times");
-    result
+    (result, opened)
 }
 
 #[tokio::test]
@@ -442,7 +447,7 @@ async fn planning_while_executing_ends_each_row_as_planning_first_does() {
 
     let fake = tenant();
     let second = Recorder::default();
-    let result = pipelined(&fake, mixed_rows(), &second).await.unwrap();
+    let result = pipelined(&fake, mixed_rows(), &second).await.0.unwrap();
     // The pipelined plan holds the rows in roster order too, so indexes name the same lines.
     let mut got: Vec<(u64, String)> = second
         .finished()
@@ -496,7 +501,7 @@ async fn writes_start_while_other_spaces_are_still_being_read() {
         assert!(!fake.calls().iter().any(|c| c.starts_with("write:s2")));
         gate.add_permits(1);
     };
-    let (result, ()) = tokio::join!(run, check);
+    let ((result, _), ()) = tokio::join!(run, check);
     let result = result.unwrap();
     assert_eq!(result.totals.created, 2);
     assert_eq!(fake.roles_of("s2", "u4"), Some(roles(&["consumer"])));
@@ -506,27 +511,13 @@ async fn writes_start_while_other_spaces_are_still_being_read() {
 async fn a_tenant_that_cannot_be_read_opens_nothing_and_sends_nothing() {
     let fake = tenant();
     fake.state.lock().fail_spaces = Some(401);
-    let mut plan_opts = crate::plan::PlanOptions::new("test", Mode::Merge);
-    plan_opts.concurrency = 4;
-    let mut opened = false;
-    let result = plan_and_execute(
-        mixed_rows(),
-        &fake,
-        &plan_opts,
-        &|_| {},
-        &mut || {},
-        || {
-            opened = true;
-            Ok::<_, ()>(Vec::new())
-        },
-        &opts(),
-        &mut Interrupts::none(),
-    )
-    .await;
+    let recorder = Recorder::default();
+    let (result, opened) = pipelined(&fake, mixed_rows(), &recorder).await;
     assert!(matches!(result, Err(PipelineError::Plan(_))));
     assert!(
         !opened,
         "the reporters were opened for a run that could not start"
     );
+    assert!(recorder.0.lock().is_empty());
     assert_eq!(fake.writes(), 0);
 }

@@ -178,9 +178,7 @@ pub(crate) fn diff(mode: Mode, wanted: &[String], existing: Option<&AssignmentIn
             roles: wanted.to_vec(),
         };
     };
-    let mut old = existing.roles.clone();
-    old.sort_unstable();
-    old.dedup();
+    let old = role_set(&existing.roles);
     let new = target_roles(mode, wanted, &old);
     if new == old {
         Action::Unchanged { roles: old }
@@ -195,13 +193,19 @@ pub(crate) fn diff(mode: Mode, wanted: &[String], existing: Option<&AssignmentIn
 
 /// The full role list an assignee should end with, given what it has (`old`, sorted).
 pub(crate) fn target_roles(mode: Mode, wanted: &[String], old: &[String]) -> Vec<String> {
-    let mut new: Vec<String> = match mode {
+    let new: Vec<String> = match mode {
         Mode::Merge => old.iter().chain(wanted).cloned().collect(),
         Mode::Exact => wanted.to_vec(),
     };
-    new.sort_unstable();
-    new.dedup();
-    new
+    role_set(&new)
+}
+
+/// Roles sorted and deduplicated, the form roles are compared in.
+pub(crate) fn role_set(roles: &[String]) -> Vec<String> {
+    let mut set = roles.to_vec();
+    set.sort_unstable();
+    set.dedup();
+    set
 }
 
 /// Build the plan: every row becomes exactly one [`Action`].

@@ -50,6 +50,15 @@ pub(crate) fn kind_slot(kind: AssigneeKind) -> usize {
     }
 }
 
+/// The kind of assignee a directory slot holds (the inverse of [`kind_slot`]).
+fn slot_kind(slot: usize) -> AssigneeKind {
+    if slot == 0 {
+        AssigneeKind::User
+    } else {
+        AssigneeKind::Group
+    }
+}
+
 /// Rows grouped by a key (a space, an assignee), in one flat array.
 #[derive(Debug, Default)]
 struct Groups {
@@ -448,11 +457,7 @@ impl<'t> Planner<'t> {
         decided: &mut Vec<usize>,
         progress: Progress<'_>,
     ) {
-        let kind = if slot == 0 {
-            AssigneeKind::User
-        } else {
-            AssigneeKind::Group
-        };
+        let kind = slot_kind(slot);
         let dir = &self.assignees[slot];
         let names: Vec<String> = dir.refs.iter().filter_map(|r| lookup_name(kind, r)).collect();
         let plan = resolve::assignee_strategy(self.target, kind, &names, self.limits);
@@ -652,11 +657,7 @@ impl<'t> Planner<'t> {
         decided: &mut Vec<usize>,
         progress: Progress<'_>,
     ) {
-        let kind = if slot == 0 {
-            AssigneeKind::User
-        } else {
-            AssigneeKind::Group
-        };
+        let kind = slot_kind(slot);
         let members: Vec<u32> =
             members.unwrap_or_else(|| (0..self.assignees[slot].refs.len()).map(index_u32).collect());
         for a in members {
@@ -684,10 +685,9 @@ impl<'t> Planner<'t> {
         let dir = &self.assignees[slot];
         let found = dir.known.iter().filter(|k| **k == Known::Found).count();
         DirectoryChoice {
-            directory: if slot == 0 {
-                Directory::Users
-            } else {
-                Directory::Groups
+            directory: match slot_kind(slot) {
+                AssigneeKind::User => Directory::Users,
+                AssigneeKind::Group => Directory::Groups,
             },
             names: dir.refs.len(),
             strategy: dir.strategy.unwrap_or(Strategy::Nothing),
@@ -871,11 +871,7 @@ impl<'t> Planner<'t> {
                 }
             }),
             Job::Lookup { slot, members } => {
-                let kind = if slot == 0 {
-                    AssigneeKind::User
-                } else {
-                    AssigneeKind::Group
-                };
+                let kind = slot_kind(slot);
                 let names: Vec<String> = members
                     .iter()
                     .filter_map(|&a| lookup_name(kind, &self.assignees[slot].refs[a as usize]))
