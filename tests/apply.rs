@@ -90,21 +90,19 @@ fn a_fresh_load_applies_exactly_the_roster_and_a_second_run_writes_nothing() {
     assert_eq!(world.journal().len(), rows.len());
     assert!(!world.path("roster.failed.csv").exists());
 
-    // Rerun: the journal says everything is done, so nothing at all is sent.
-    let requests = world.requests().len();
-    let run = world.apply("roster.csv", &[]);
+    // Rerun: the last run ended, so this is a new run planned against the tenant: it reads,
+    // finds every row in place and writes nothing.
+    let run = world.apply("roster.csv", &["--json"]);
     assert_eq!(run.code, Some(0), "{}", run.stderr);
-    assert_eq!(
-        run.stderr.lines().next(),
-        Some(format!("resuming: {} of {} rows already done", rows.len(), rows.len()).as_str())
-    );
-    assert_eq!(
-        world.requests().len(),
-        requests,
-        "a resumed run with nothing left sends nothing"
-    );
+    assert!(!run.stderr.contains("resuming"), "{}", run.stderr);
+    assert_eq!(write_requests(&world.requests()).len(), 61);
+    let last = run.json_lines().pop().unwrap();
+    assert_eq!(last["totals"]["unchanged"], rows.len());
+    assert_eq!(last["totals"]["resumed"], 0);
+    assert_eq!(world.journal().len(), rows.len());
+    assert!(world.journal().iter().all(|r| r["outcome"] == "unchanged"));
 
-    // Without the journal the plan finds everything in place: reads, but zero writes.
+    // --fresh after an ended run is the same: reads, zero writes.
     let run = world.apply("roster.csv", &["--fresh"]);
     assert_eq!(run.code, Some(0), "{}", run.stderr);
     assert_eq!(write_requests(&world.requests()).len(), 61);

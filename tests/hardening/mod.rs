@@ -274,8 +274,8 @@ impl Rig {
         self.path(".roster/journal-sim.jsonl")
     }
 
-    /// The journal's records after the header; panics (failing the test) when any line,
-    /// including the last, is not valid JSON.
+    /// The journal's records after the header (not the run's markers); panics (failing the
+    /// test) when any line, including the last, is not valid JSON.
     pub fn journal(&self) -> Vec<serde_json::Value> {
         let text = fs::read_to_string(self.journal_path()).expect("read the journal");
         let mut lines = text.lines();
@@ -287,6 +287,7 @@ impl Rig {
             .map(|(i, l)| {
                 serde_json::from_str(l).unwrap_or_else(|e| panic!("journal line {}: {e}: {l}", i + 2))
             })
+            .filter(|line: &serde_json::Value| line.get("key").is_some())
             .collect()
     }
 }

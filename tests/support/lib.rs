@@ -329,16 +329,24 @@ impl World {
         self.sim.request_log()
     }
 
-    /// The journal's records (after the header), as JSON.
+    /// The journal's records (after the header, without the run's markers), as JSON.
     pub fn journal(&self) -> Vec<serde_json::Value> {
-        let text = self.read(".roster/journal-sim.jsonl");
-        let mut lines = text.lines();
-        let header: serde_json::Value =
-            serde_json::from_str(lines.next().unwrap_or_default()).expect("header");
-        assert_eq!(header["format"], "roster-journal");
-        lines
-            .map(|l| serde_json::from_str(l).expect("journal record"))
+        self.journal_lines()
+            .into_iter()
+            .skip(1)
+            .filter(|line| line.get("key").is_some())
             .collect()
+    }
+
+    /// Every line of the journal, header and markers included, as JSON.
+    pub fn journal_lines(&self) -> Vec<serde_json::Value> {
+        let text = self.read(".roster/journal-sim.jsonl");
+        let lines: Vec<serde_json::Value> = text
+            .lines()
+            .map(|l| serde_json::from_str(l).expect("a journal line"))
+            .collect();
+        assert_eq!(lines.first().map(|h| &h["format"]), Some(&"roster-journal".into()));
+        lines
     }
 }
 

@@ -10,6 +10,7 @@ Exit codes:
   0    every row ok
   1    some rows failed (the failed-rows CSV was written)
   2    usage, configuration or input error (nothing was sent)
+  3    plan --check: applying the roster would change the tenant
   130  interrupted (rerun the same command to resume)";
 
 /// Bulk space assignments for Qlik Cloud and Alumio, from CSV rosters.
@@ -137,6 +138,7 @@ Examples:
   roster plan roster.csv --to qlik:acme       # a qlik-cli context
   roster plan roster.csv --server https://acme.eu.qlikcloud.com
   roster plan roster.csv --to prod --mode exact --json > plan.json
+  roster plan roster.csv --to prod --check -q  # exit 3 when apply would change something
 
 Roster columns:
   space (or space_name, space_id), type (user or group), assignee (or
@@ -164,8 +166,14 @@ Examples:
   roster apply roster.failed.csv --to prod     # rerun the rows that failed
   roster apply roster.csv --to prod --only-failed
 
-Rerunning the same command resumes: rows the journal (.roster/ beside the roster) marks done are
-not sent again. --fresh ignores the journal.
+Runs: every apply plans against the tenant as it is now, so whatever drifted since the last run
+is written again. Only a run that was cut short (Ctrl-C, a kill, a crash, a lost connection)
+resumes: rerun the same command (same roster, --mode and --prune) and the rows its journal
+records done are not sent again. A rerun with another roster or settings starts a new run and
+says so. --only-failed reruns the rows that failed in the last run; --fresh starts a new run even
+after an interruption. The journal is .roster/journal-TARGET.jsonl beside the roster (see
+--state-dir); earlier runs move to .roster/history/, which keeps the last 10. One run at a time
+per journal: a second apply refuses (exit 2) while another uses it.
 
 Exit codes:
   0    every row ok
@@ -282,6 +290,11 @@ pub struct PlanArgs {
     /// does not list (`-` rows, first in each space).
     #[arg(long)]
     pub prune: bool,
+    /// Exit 3 when applying the roster would change the tenant (a create, update or delete), 0
+    /// when the tenant already matches it, 1 when nothing would change but some rows are errors:
+    /// for a scheduled drift check.
+    #[arg(long)]
+    pub check: bool,
     /// Where to send.
     #[command(flatten)]
     pub target: TargetArgs,
@@ -306,13 +319,13 @@ pub struct ApplyArgs {
     /// Rows per bulk write, for targets that write in bulk (Alumio) [default: the target's, else 50].
     #[arg(long, value_name = "N")]
     pub batch_size: Option<usize>,
-    /// Directory for the journal [default: .roster/ beside the roster].
+    /// Directory for the journal, its lock and its history [default: .roster/ beside the roster].
     #[arg(long, value_name = "DIR")]
     pub state_dir: Option<PathBuf>,
-    /// Ignore the journal of earlier runs and start over.
+    /// Start a new run even when the last one was interrupted (its records move to the history).
     #[arg(long, conflicts_with = "only_failed")]
     pub fresh: bool,
-    /// Send only the rows the journal records as failed.
+    /// Send only the rows that failed in the last run, whether it ended or was interrupted.
     #[arg(long)]
     pub only_failed: bool,
     /// Do not ask for confirmation before writing: before deleting (--prune), or before adding

@@ -6,5 +6,7 @@ pub const OK: u8 = 0;
 pub const ROWS_FAILED: u8 = 1;
 /// Usage, configuration or input error; nothing was sent.
 pub const USAGE: u8 = 2;
+/// `plan --check`: applying the roster would change the tenant.
+pub const CHANGES: u8 = 3;
 /// Interrupted; rerun the same command to resume.
 pub const INTERRUPTED: u8 = 130;

@@ -9,6 +9,7 @@ use std::time::Duration;
 use core_api::Tier;
 use core_api::target::Target;
 
+use super::runs;
 use super::plan::{
     client, plan_options, plan_rows, print_warnings, read_roster, runtime, show_progress, usage_error,
 };
@@ -16,7 +17,7 @@ use crate::cli::ApplyArgs;
 use crate::exec::{self, ExecOptions, Interrupts, PipelineError};
 use crate::failed::{self, FailedRows};
 use crate::journal;
-use crate::model::{Action, Mode, ParsedRow, Plan, PlanItem, Reporter};
+use crate::model::{Action, Mode, ParsedRow, Plan, PlanItem, Reporter, RowKey};
 use crate::plan::PlanProgress;
 use crate::prune::{self, Listings};
 use crate::report::{self, OutputMode, ResolveProgress, RunContext};
@@ -50,6 +51,7 @@ pub fn run(args: ApplyArgs) -> u8 {
         rerun_args: rerun_args(&args, &settings),
         max_deletes: args.prune.then_some(args.max_deletes),
         adjust: None,
+        lock: None,
     };
     let runtime = match runtime() {
         Ok(runtime) => runtime,
@@ -78,26 +80,46 @@ pub(crate) struct Job<'a> {
     pub max_deletes: Option<usize>,
     /// A change to the plan before it is executed.
     pub adjust: Option<Adjust<'a>>,
+    /// The journal's lock, when the caller took it before its own first request (migrate);
+    /// otherwise the run takes it before anything is sent.
+    pub lock: Option<journal::RunLock>,
 }
 
-/// Resume, plan, (prune,) execute and report `rows` of the roster at `job.settings.plan.roster`:
-/// the whole of `roster apply` after reading the file. Returns the exit code.
+/// Lock the journal, decide the run (resume, rerun the failed rows, or a new run), plan, (prune,)
+/// execute and report `rows` of the roster at `job.settings.plan.roster`: the whole of
+/// `roster apply` after reading the file. Returns the exit code.
 pub(crate) async fn run_rows(job: Job<'_>, rows: Vec<ParsedRow>, target: Arc<dyn Target>) -> u8 {
     let mut stderr = io::stderr();
     let settings = job.settings;
     let target_name = settings.plan.target.name.clone();
     let journal_path = journal::path_for(&settings.state_dir, &target_name);
-    let state = if settings.fresh {
-        journal::State::default()
-    } else {
-        match journal::read(&journal_path, &target_name) {
-            Ok(state) => state,
+    // Held to the end of the run: one run at a time per journal, refused before any request.
+    let _lock = match job.lock {
+        Some(lock) => lock,
+        None => match journal::RunLock::acquire(&journal_path) {
+            Ok(lock) => lock,
             Err(error) => return usage_error(&mut stderr, &error),
-        }
+        },
     };
+    let keys: Vec<RowKey> = rows.iter().map(|r| runs::row_key(r, &target_name)).collect();
+    let this = journal::RunInfo::new(
+        journal::roster_digest(&keys),
+        settings.plan.mode,
+        job.max_deletes.is_some(),
+    );
+    let decision = match runs::decide(settings, &journal_path, this) {
+        Ok(decision) => decision,
+        Err(code) => return code,
+    };
+    let (state, select) = (decision.state, decision.select);
+    let only_failed = select == runs::Select::OnlyFailed;
     let all = rows.len() as u64;
     let mode = OutputMode::detect(settings.plan.output.quiet, settings.plan.output.json);
     let caps = target.capabilities();
+    let opened = Opened {
+        rerun_args: job.rerun_args,
+        start: decision.start,
+    };
 
     let (mut plan, resumed) = if let Some(max_deletes) = job.max_deletes {
         let mut plan = match plan_pruned(&settings.plan, &mode, &target, rows, job.adjust).await {
@@ -107,39 +129,28 @@ pub(crate) async fn run_rows(job: Job<'_>, rows: Vec<ParsedRow>, target: Arc<dyn
         let limit = settings.plan.target.limits.for_tier(Tier::Tier2);
         let limit = (limit > 0).then_some(limit);
         let mut resumed = 0;
-        if !settings.fresh && state.keys() > 0 {
+        if select != runs::Select::All {
             plan.items.retain(|item| {
-                let done = if settings.only_failed {
-                    !state.is_failed(&item.key)
-                } else {
-                    state.is_done(&item.key)
-                };
-                if done && !settings.only_failed {
-                    resumed += 1;
-                }
-                !done
+                let (skip, done) = runs::skip(select, &state, &item.key);
+                resumed += u64::from(done);
+                !skip
             });
             prune::recount(&mut plan, &caps, limit);
         }
-        announce(
-            &mut stderr,
-            resumed,
-            all,
-            plan.items.len() as u64,
-            settings.only_failed,
-        );
+        announce(&mut stderr, resumed, all, plan.items.len() as u64, only_failed);
         if let Err(code) = confirm_deletes(&plan, max_deletes, settings.yes, &mode) {
             return code;
         }
         (plan, resumed)
     } else {
         // Resume happens before planning: rows the journal has done cost no request at all.
-        let (rows, resumed) = select_rows(rows, &state, &target_name, settings.only_failed);
-        announce(&mut stderr, resumed, all, rows.len() as u64, settings.only_failed);
+        let (rows, resumed) = select_rows(rows, &keys, &state, select);
+        announce(&mut stderr, resumed, all, rows.len() as u64, only_failed);
         // Without a change to make to the whole plan first, nor a question to ask about it,
         // writes start as soon as their rows are decided.
         if job.adjust.is_none() && (!caps.emails_new_members || settings.yes) {
-            return plan_and_apply(settings, &mode, target.as_ref(), rows, resumed, job.rerun_args).await;
+            drop((state, keys));
+            return plan_and_apply(settings, &mode, target.as_ref(), rows, resumed, opened).await;
         }
         let planned = match plan_rows(&settings.plan, &mode, target.as_ref(), rows).await {
             Ok(planned) => planned,
@@ -151,11 +162,11 @@ pub(crate) async fn run_rows(job: Job<'_>, rows: Vec<ParsedRow>, target: Arc<dyn
         }
         (plan, resumed)
     };
-    drop(state);
+    drop((state, keys));
     if let Err(code) = confirm_emails(&plan, settings.yes) {
         return code;
     }
-    let mut reporters = match open_reporters(settings, &mode, job.rerun_args) {
+    let mut reporters = match open_reporters(settings, &mode, opened) {
         Ok(reporters) => reporters,
         Err(code) => return code,
     };
@@ -171,6 +182,14 @@ pub(crate) async fn run_rows(job: Job<'_>, rows: Vec<ParsedRow>, target: Arc<dyn
     exit_code(result)
 }
 
+/// What the run's reporters are opened with.
+struct Opened {
+    /// The arguments after the roster that rerun with the same target and settings.
+    rerun_args: Vec<String>,
+    /// How the journal starts: a new run or the one it continues.
+    start: journal::Start,
+}
+
 /// Plan and execute at once ([`exec::plan_and_execute`]): the resolve progress shows until the
 /// first row is decided, then the run's.
 async fn plan_and_apply(
@@ -179,7 +198,7 @@ async fn plan_and_apply(
     target: &dyn Target,
     rows: Vec<ParsedRow>,
     resumed: u64,
-    rerun_args: Vec<String>,
+    opened: Opened,
 ) -> u8 {
     let progress = ResolveProgress::new(mode, settings.plan.output.verbose > 0);
     let live = AtomicBool::new(true);
@@ -199,7 +218,7 @@ async fn plan_and_apply(
         &plan_options(&settings.plan),
         &feed,
         &mut on_started,
-        || open_reporters(settings, mode, rerun_args),
+        || open_reporters(settings, mode, opened),
         &exec_options(settings, resumed),
         &mut interrupts,
     )
@@ -220,12 +239,13 @@ async fn plan_and_apply(
 fn open_reporters(
     settings: &ApplySettings,
     mode: &OutputMode,
-    rerun_args: Vec<String>,
+    opened: Opened,
 ) -> Result<Vec<Box<dyn Reporter>>, u8> {
     let target_name = &settings.plan.target.name;
     let journal_path = journal::path_for(&settings.state_dir, target_name);
-    let writer = journal::Writer::open(&journal_path, target_name, settings.fresh)
+    let writer = journal::Writer::open_run(&journal_path, target_name, opened.start)
         .map_err(|error| usage_error(&mut io::stderr(), &error))?;
+    let rerun_args = opened.rerun_args;
     let failed_path = failed::path_for(&settings.plan.roster);
     let mut context = RunContext::new(&settings.plan.roster, target_name);
     context.failed_csv = failed_path.clone();
@@ -439,33 +459,25 @@ fn confirm_deletes(plan: &Plan, max_deletes: usize, yes: bool, mode: &OutputMode
     ask(&format!("delete {n} assignments? [y/N] "))
 }
 
-/// The rows this run does, and how many an earlier run already did. With `only_failed`, only
-/// rows whose last journal record is a failure; otherwise every row not marked done.
+/// The rows this run does (`keys` are theirs, in order), and how many the interrupted run it
+/// continues already did.
 fn select_rows(
     rows: Vec<ParsedRow>,
+    keys: &[RowKey],
     state: &journal::State,
-    target: &str,
-    only_failed: bool,
+    select: runs::Select,
 ) -> (Vec<ParsedRow>, u64) {
-    if state.keys() == 0 && !only_failed {
+    if select == runs::Select::All {
         return (rows, 0);
     }
     let mut resumed = 0;
     let kept = rows
         .into_iter()
-        .filter(|parsed| {
-            let key = match &parsed.row {
-                Ok(row) => row.key(target),
-                Err(_) => journal::invalid_row_key(target, parsed.line),
-            };
-            if only_failed {
-                state.is_failed(&key)
-            } else if state.is_done(&key) {
-                resumed += 1;
-                false
-            } else {
-                true
-            }
+        .zip(keys)
+        .filter_map(|(parsed, key)| {
+            let (skip, done) = runs::skip(select, state, key);
+            resumed += u64::from(done);
+            (!skip).then_some(parsed)
         })
         .collect();
     (kept, resumed)

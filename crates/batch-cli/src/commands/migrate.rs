@@ -146,6 +146,18 @@ async fn migrate(args: &MigrateArgs, r: Resolved) -> u8 {
         Err(error) => return usage_error(&mut stderr, &error),
     };
 
+    // One run at a time per journal: taken before the first request, and held through the
+    // creates and the writes (the mapped roster in the state directory is this run's too).
+    let lock = if args.plan {
+        None
+    } else {
+        let journal_path = crate::journal::path_for(&r.apply.state_dir, &r.to.name);
+        match crate::journal::RunLock::acquire(&journal_path) {
+            Ok(lock) => Some(lock),
+            Err(error) => return usage_error(&mut stderr, &error),
+        }
+    };
+
     // Read both sides (reads only).
     let progress = ResolveProgress::new(&mode, args.output.verbose > 0);
     let read = read_both(args, &r, source.as_ref(), target.as_ref(), &progress).await;
@@ -277,6 +289,7 @@ async fn migrate(args: &MigrateArgs, r: Resolved) -> u8 {
         rerun_args,
         max_deletes: None,
         adjust: Some(&adjust),
+        lock,
     };
     run_rows(job, roster.rows, target).await
 }

@@ -19,7 +19,8 @@ use crate::settings::{PlanSettings, ProcessEnvironment};
 use crate::target::build_target;
 
 /// Runs `roster plan` and returns its exit code: 0 when every row can be done, 1 when some rows
-/// are errors, 2 for usage, configuration, input or tenant-access problems.
+/// are errors, 2 for usage, configuration, input or tenant-access problems; with `--check`, 3
+/// when applying the roster would change the tenant (before 1).
 pub fn run(args: PlanArgs) -> u8 {
     let mut stderr = io::stderr();
     let settings = match PlanSettings::from_args(&args, &ProcessEnvironment) {
@@ -64,7 +65,10 @@ pub fn run(args: PlanArgs) -> u8 {
             return exit::USAGE;
         }
     }
-    if plan.counts.error > 0 {
+    let counts = &plan.counts;
+    if args.check && counts.create + counts.update + counts.delete > 0 {
+        exit::CHANGES
+    } else if counts.error > 0 {
         exit::ROWS_FAILED
     } else {
         exit::OK
