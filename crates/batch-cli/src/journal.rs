@@ -674,10 +674,17 @@ impl Writer {
         }
         match start {
             Start::New(run) => {
+                let dir = dir.unwrap_or(Path::new("."));
+                // `~` never occurs in a journal's name, so the prefix is this journal's alone.
+                let prefix = format!(
+                    ".{}~",
+                    path.file_stem().map_or_else(String::new, |s| s.to_string_lossy().into_owned())
+                );
+                remove_stale_temps(dir, &prefix);
                 let temp = tempfile::Builder::new()
-                    .prefix(".journal-")
+                    .prefix(&prefix)
                     .suffix(".tmp")
-                    .tempfile_in(dir.unwrap_or(Path::new(".")))
+                    .tempfile_in(dir)
                     .map_err(|source| io_error("create", path, source))?;
                 let (file, temp) = temp.into_parts();
                 let mut writer = Writer {
@@ -805,6 +812,22 @@ impl Writer {
         self.file
             .flush()
             .map_err(|source| io_error("write", &self.path, source))
+    }
+}
+
+/// Remove the temporary files a new run of this journal left when it was killed before its first
+/// row. Only the run holding the journal's lock opens a new run, so none of them is in use.
+fn remove_stale_temps(dir: &Path, prefix: &str) {
+    let Ok(entries) = fs::read_dir(dir) else {
+        return;
+    };
+    for entry in entries.filter_map(Result::ok) {
+        let name = entry.file_name();
+        let name = name.to_string_lossy();
+        if name.starts_with(prefix) && name.ends_with(".tmp") {
+            // Best effort: a file that cannot be removed is only clutter.
+            let _ = fs::remove_file(entry.path());
+        }
     }
 }
 
@@ -1095,6 +1118,20 @@ mod tests {
         let old = history_files(&history_dir(&path), "j").unwrap();
         assert_eq!(old.len(), 1);
         assert_eq!(fs::read_to_string(&old[0]).unwrap(), before);
+    }
+
+    #[test]
+    fn a_new_run_removes_the_temporary_files_of_its_journal_only() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = path_for(dir.path(), "prod");
+        fs::write(dir.path().join(".journal-prod~abc123.tmp"), "x").unwrap();
+        fs::write(dir.path().join(".journal-prod-eu~abc123.tmp"), "x").unwrap();
+        drop(Writer::open(&path, "prod", true).unwrap());
+        let left: Vec<String> = fs::read_dir(dir.path())
+            .unwrap()
+            .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
+            .collect();
+        assert_eq!(left, [".journal-prod-eu~abc123.tmp"]);
     }
 
     #[test]

@@ -127,8 +127,9 @@ pub enum Action {
     Error(RowError),
 }
 
-/// A stable key for a row: a hash of (target, space, type, assignee, roles), so a re-sorted or
-/// edited roster still resumes. Hex, 32 characters.
+/// A stable key for a row: a hash of (target, space, type, assignee, roles), so a re-sorted roster
+/// still resumes. The journal counts a key only within its run, whose header fixes the mode and
+/// prune setting. Hex, 32 characters.
 #[derive(Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
 #[serde(transparent)]
 pub struct RowKey(pub String);

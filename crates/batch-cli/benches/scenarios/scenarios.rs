@@ -1,4 +1,4 @@
-//! The seven scenarios of the performance bar. Each starts its own `roster sim`, runs `roster`
+//! The eight scenarios of the performance bar. Each starts its own `roster sim`, runs `roster`
 //! as a measured child process, and compares what it saw with the ideal or the bar.
 
 use std::path::{Path, PathBuf};
@@ -16,7 +16,7 @@ use crate::workload::{Layout, Workload};
 const KEY_VAR: &str = "ROSTER_BENCH_API_KEY";
 
 /// Scenario names, by number.
-pub const NAMES: [&str; 7] = [
+pub const NAMES: [&str; 8] = [
     "rate-bound",
     "latency-bound",
     "client cost",
@@ -24,6 +24,7 @@ pub const NAMES: [&str; 7] = [
     "resume",
     "faults",
     "peer baseline",
+    "rerun (ended)",
 ];
 
 /// What every scenario needs.
@@ -125,7 +126,8 @@ pub fn run(ctx: &mut Ctx, id: u8) -> Outcome {
         5 => resume(ctx),
         6 => faults(ctx),
         7 => peer_baseline(ctx),
-        _ => Err(anyhow::anyhow!("there is no scenario {id} (1 to 7)")),
+        8 => rerun_ended(ctx),
+        _ => Err(anyhow::anyhow!("there is no scenario {id} (1 to 8)")),
     };
     match result {
         Ok(outcome) => outcome.settle(),
@@ -533,7 +535,56 @@ fn scale(ctx: &mut Ctx) -> Result<Outcome> {
     Ok(outcome)
 }
 
-/// Scenario 5: Every row already done in the journal: the rerun must send nothing and finish fast.
+/// The flags of scenarios 5 and 8: no limits, 32 in flight, the journal in `STATE`.
+fn unpaced_flags(state: &Path) -> Vec<String> {
+    let mut flags: Vec<String> = [
+        "--concurrency",
+        "32",
+        "--tier1-per-min",
+        "0",
+        "--tier2-per-min",
+        "0",
+        "--state-dir",
+    ]
+    .iter()
+    .map(|f| (*f).to_owned())
+    .collect();
+    flags.push(state.to_string_lossy().into_owned());
+    flags
+}
+
+/// Apply `w`'s roster once against `sim`, unmeasured, and fail unless every row was done.
+fn first_run(ctx: &Ctx, name: &str, sim: &SimProcess, roster: &Path, w: &Workload, flags: &[&str]) -> Result<Usage> {
+    let first = ctx.apply(name, sim, roster, flags, Duration::from_secs(600))?;
+    let stats = sim.stats()?;
+    if first.code != Some(0) || stats.assignees_written() != w.rows as u64 {
+        bail!(
+            "the first run did not finish (exit {}, {} of {} assigned): {}",
+            code(&first),
+            stats.assignees_written(),
+            w.rows,
+            ctx.tail(name)
+        );
+    }
+    Ok(first)
+}
+
+/// The journal in a state directory (the only `journal-*.jsonl` there).
+fn journal_in(state: &Path) -> Result<PathBuf> {
+    std::fs::read_dir(state)
+        .with_context(|| format!("read {}", state.display()))?
+        .filter_map(Result::ok)
+        .map(|e| e.path())
+        .find(|p| {
+            p.file_name()
+                .and_then(|n| n.to_str())
+                .is_some_and(|n| n.starts_with("journal-") && n.ends_with(".jsonl"))
+        })
+        .with_context(|| format!("no journal in {}", state.display()))
+}
+
+/// Scenario 5: every row of an interrupted run already done in the journal (the run was killed
+/// after its last record, before its end marker): the rerun must send nothing and finish fast.
 fn resume(ctx: &mut Ctx) -> Result<Outcome> {
     let mut outcome = Outcome::new(5, NAMES[4]);
     let w = Workload {
@@ -548,26 +599,21 @@ fn resume(ctx: &mut Ctx) -> Result<Outcome> {
         &tenant,
         &["--tier1-per-min", "0", "--tier2-per-min", "0"],
     )?;
-    let flags = [
-        "--concurrency",
-        "32",
-        "--tier1-per-min",
-        "0",
-        "--tier2-per-min",
-        "0",
-    ];
+    let state = ctx.dir.join("s5-state");
+    let flags = unpaced_flags(&state);
+    let flags: Vec<&str> = flags.iter().map(String::as_str).collect();
     // The first run does the work and fills the journal; it is not what is measured.
-    let first = ctx.apply("s5-first-run", &sim, &roster, &flags, Duration::from_secs(600))?;
+    let first = first_run(ctx, "s5-first-run", &sim, &roster, &w, &flags)?;
+    // Without its end marker the run reads as one cut short after its last row.
+    let journal = journal_in(&state)?;
+    let text = std::fs::read_to_string(&journal).with_context(|| format!("read {}", journal.display()))?;
+    let cut: String = text
+        .lines()
+        .filter(|l| !l.starts_with("{\"end\":"))
+        .map(|l| format!("{l}\n"))
+        .collect();
+    std::fs::write(&journal, cut).with_context(|| format!("write {}", journal.display()))?;
     let before = sim.stats()?;
-    if first.code != Some(0) || before.assignees_written() != w.rows as u64 {
-        bail!(
-            "the first run did not finish (exit {}, {} of {} assigned): {}",
-            code(&first),
-            before.assignees_written(),
-            w.rows,
-            ctx.tail("s5-first-run")
-        );
-    }
     let usage = ctx.apply("s5-resume", &sim, &roster, &flags, Duration::from_secs(120))?;
     let after = sim.stats()?;
     let writes = after.qlik_writes() - before.qlik_writes();
@@ -590,6 +636,79 @@ fn resume(ctx: &mut Ctx) -> Result<Outcome> {
         w.rows,
         mb(usage.max_rss),
         secs(first.wall)
+    ));
+    Ok(outcome)
+}
+
+/// Scenario 8: the same roster applied again after a run that ended, nothing changed in the
+/// tenant: a new run that plans every row against the tenant, sends zero writes and no more
+/// reads than `roster plan` of the same roster.
+fn rerun_ended(ctx: &mut Ctx) -> Result<Outcome> {
+    let mut outcome = Outcome::new(8, NAMES[7]);
+    let w = Workload {
+        rows: ctx.size(100_000, 20_000),
+        spaces: 100,
+        layout: Layout::Grid,
+        assigned: false,
+    };
+    let (tenant, roster) = w.write(&ctx.dir, "s8-rerun")?;
+    let sim = ctx.sim(
+        "s8-rerun",
+        &tenant,
+        &["--tier1-per-min", "0", "--tier2-per-min", "0"],
+    )?;
+    let flags = unpaced_flags(&ctx.dir.join("s8-state"));
+    let flags: Vec<&str> = flags.iter().map(String::as_str).collect();
+    first_run(ctx, "s8-first-run", &sim, &roster, &w, &flags)?;
+
+    // What `roster plan` reads for this roster, for comparison.
+    let roster_arg = roster.to_string_lossy();
+    let before_plan = sim.stats()?;
+    let plan = ctx.roster(
+        "s8-plan",
+        &sim,
+        &[
+            "plan",
+            roster_arg.as_ref(),
+            "--quiet",
+            "--concurrency",
+            "32",
+            "--tier1-per-min",
+            "0",
+            "--tier2-per-min",
+            "0",
+        ],
+        Duration::from_secs(120),
+    )?;
+    let before = sim.stats()?;
+    let plan_reads = before.qlik_requests() - before_plan.qlik_requests();
+
+    let usage = ctx.apply("s8-rerun", &sim, &roster, &flags, Duration::from_secs(120))?;
+    let after = sim.stats()?;
+    let writes = after.qlik_writes() - before.qlik_writes();
+    let reads = after.qlik_requests() - before.qlik_requests() - writes;
+    let wall = secs(usage.wall);
+    outcome.measured = Some(Figure::secs(wall));
+    outcome.check("writes sent", writes.to_string(), "0", writes == 0);
+    outcome.check(
+        "reads",
+        format!("{reads} (roster plan: {plan_reads})"),
+        "<= roster plan's",
+        reads <= plan_reads && plan.code == Some(0),
+    );
+    outcome.check("exit code", code(&usage), "0", usage.code == Some(0));
+    usage_details(&mut outcome, &usage);
+    outcome.detail("rows", w.rows);
+    outcome.detail("reads", reads);
+    outcome.detail("plan_reads", plan_reads);
+    outcome.detail("plan_s", secs(plan.wall));
+    outcome.note(format!(
+        "{} rows over {} spaces already in place; the rerun sent {reads} reads and {writes} writes \
+         (`roster plan` of the roster: {plan_reads} reads, {:.2} s); peak RSS {:.0} MB",
+        w.rows,
+        w.spaces,
+        secs(plan.wall),
+        mb(usage.max_rss)
     ));
     Ok(outcome)
 }
