@@ -323,10 +323,11 @@ fn only_failed_reruns_the_failed_rows_of_an_interrupted_run() {
         .collect();
     assert_eq!(finished.len(), 1);
     assert_eq!(finished[0]["row"]["assignee"], "user9@example.com");
-    // Its records join the run they retry; the run is still the interrupted one.
+    // Its records join the run they retry; every row of that run now has an outcome, so it ends.
     assert!(history(&world).is_empty());
     assert_eq!(world.journal().len(), 7);
     assert!(world.journal_lines().iter().any(|l| l["resumed"]["only_failed"] == true));
+    assert!(ended(&world));
 
     // A different mode is refused: the failed rows belong to a merge run.
     let run = world.apply("roster.csv", &["--only-failed", "--mode", "exact"]);
@@ -421,4 +422,46 @@ fn fresh_stopped_before_any_row_is_decided_keeps_the_last_run() {
     assert!(write_requests(&world.requests()).is_empty());
     assert_eq!(world.read(".roster/journal-sim.jsonl"), journal, "the last run is kept");
     assert!(history(&world).is_empty());
+}
+
+#[test]
+fn a_run_cut_by_a_lost_connection_resumes() {
+    let mut world = World::start(tenant(60, 1, 0), PACED);
+    world.write("roster.csv", &roster(0, 0..60, "consumer"));
+    let child = world.spawn_apply("roster.csv", &[]);
+    wait_for("10 writes", Duration::from_secs(30), || world.writes().len() >= 10);
+    // The tenant goes away mid-run; a new simulator (on another port) holds what was written.
+    let kept = world.sim.tenant();
+    world.replace_sim(SimConfig {
+        tier1_per_min: None,
+        tier2_per_min: None,
+        ..SimConfig::new(kept)
+    });
+    let cut = wait_child(child, Duration::from_secs(60));
+    assert_eq!(cut.code, Some(1), "the unanswered rows failed: {}", cut.stderr);
+    assert!(!ended(&world), "a run cut by the network has not ended");
+    let done: BTreeSet<String> = world
+        .journal()
+        .iter()
+        .filter(|r| r["outcome"] != "failed")
+        .map(|r| format!("u{}", r["line"].as_u64().unwrap() - 2))
+        .collect();
+    let done_count = done.len();
+    assert!(done_count >= 10 && done_count < 60, "{done_count}");
+
+    let run = world.apply("roster.csv", &[]);
+    assert_eq!(run.code, Some(0), "{}", run.stderr);
+    assert!(
+        run.stderr
+            .starts_with(&format!("resuming: {done_count} of 60 rows already done")),
+        "{}",
+        run.stderr
+    );
+    // Only rows the cut run had not finished were written, and they all are now.
+    let state = world.state();
+    for who in (0..60).map(|i| format!("u{i}")).filter(|u| !done.contains(u)) {
+        assert!(state.contains_key(&("s0".to_owned(), who.clone())), "{who}");
+    }
+    assert!(world.writes().iter().all(|w| !done.contains(&w.assignee_id)));
+    assert!(ended(&world));
 }

@@ -608,6 +608,9 @@ impl RunLock {
     }
 }
 
+/// The failure codes of rows the tenant never answered: a run with one is cut, not ended.
+pub const CUT_CODES: [&str; 2] = ["connection", "timeout"];
+
 /// How a [`Writer`] starts.
 #[derive(Debug, Clone)]
 pub enum Start {
@@ -618,8 +621,10 @@ pub enum Start {
     Continue {
         /// That run, for the header should the file turn out empty.
         run: RunInfo,
-        /// Whether that run already ended (then no second `end` is written).
-        ended: bool,
+        /// Whether this process writes the `end` marker when its rows have all reached an outcome:
+        /// not when the run already ended, nor when it takes on only some of the rows the run
+        /// has yet to finish (`--only-failed` before every row has a record).
+        write_end: bool,
         /// Whether this process reruns only the failed rows.
         only_failed: bool,
     },
@@ -642,7 +647,11 @@ pub struct Writer {
     path: PathBuf,
     line: Vec<u8>,
     pending: Option<Pending>,
+    /// No `end` marker is (or is any longer) to be written.
     ended: bool,
+    /// A row failed for want of an answer from the tenant (connection or timeout): the network
+    /// cut the run, which then resumes rather than ends.
+    cut: bool,
 }
 
 impl Writer {
@@ -656,7 +665,7 @@ impl Writer {
         } else {
             Start::Continue {
                 run,
-                ended: false,
+                write_end: true,
                 only_failed: false,
             }
         };
@@ -693,6 +702,7 @@ impl Writer {
                     line: Vec::with_capacity(256),
                     pending: None,
                     ended: false,
+                    cut: false,
                 };
                 writer.write_json(&Header {
                     format: FORMAT.to_owned(),
@@ -705,7 +715,7 @@ impl Writer {
             }
             Start::Continue {
                 run,
-                ended,
+                write_end,
                 only_failed,
             } => {
                 let mut options = OpenOptions::new();
@@ -728,7 +738,8 @@ impl Writer {
                         path: path.to_path_buf(),
                         line: Vec::with_capacity(256),
                         pending: None,
-                        ended,
+                        ended: !write_end,
+                        cut: false,
                     };
                     writer.write_json(&Header {
                         format: FORMAT.to_owned(),
@@ -752,7 +763,8 @@ impl Writer {
                     path: path.to_path_buf(),
                     line: Vec::with_capacity(256),
                     pending: Some(Pending::Marker(marker)),
-                    ended,
+                    ended: !write_end,
+                    cut: false,
                 })
             }
         }
@@ -765,14 +777,20 @@ impl Writer {
 
     /// Append one record with a single write.
     pub fn append(&mut self, record: &Record) -> Result<(), Error> {
+        self.cut |= record
+            .error
+            .as_ref()
+            .is_some_and(|e| CUT_CODES.contains(&e.code.as_str()));
         self.begin()?;
         self.write_json(record)
     }
 
-    /// Write the `end` marker: every row of the run has an outcome.
+    /// Write the `end` marker: every row of the run has an outcome. Not written when a row of
+    /// this process failed for want of an answer (connection or timeout): such a run was cut by
+    /// the network, and a rerun resumes it.
     pub fn end(&mut self) -> Result<(), Error> {
         self.begin()?;
-        if self.ended {
+        if self.ended || self.cut {
             return Ok(());
         }
         self.ended = true;
@@ -1149,7 +1167,7 @@ mod tests {
 
         let start = Start::Continue {
             run: run.clone(),
-            ended: false,
+            write_end: true,
             only_failed: false,
         };
         let mut w = Writer::open_run(&path, "prod", start).unwrap();
@@ -1164,6 +1182,48 @@ mod tests {
         let text = fs::read_to_string(&path).unwrap();
         assert_eq!(text.lines().count(), 5, "header, record, resumed, record, one end: {text}");
         assert!(text.lines().nth(2).unwrap().starts_with("{\"resumed\":"), "{text}");
+    }
+
+    #[test]
+    fn a_run_cut_by_the_network_gets_no_end_and_one_told_not_to_end_neither() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("j.jsonl");
+        let run = RunInfo::new("digest".into(), Mode::Merge, false);
+        let mut w = Writer::open_run(&path, "prod", Start::New(run.clone())).unwrap();
+        w.append(&record("a", RecordOutcome::Created)).unwrap();
+        let mut lost = record("b", RecordOutcome::Failed);
+        lost.error = Some(RowError {
+            code: "connection".into(),
+            http_status: None,
+            message: "connection refused".into(),
+            attempts: 4,
+        });
+        w.append(&lost).unwrap();
+        w.end().unwrap();
+        drop(w);
+        assert!(!read(&path, "prod").unwrap().ended);
+
+        let only_some = Start::Continue {
+            run: run.clone(),
+            write_end: false,
+            only_failed: true,
+        };
+        let mut w = Writer::open_run(&path, "prod", only_some).unwrap();
+        w.append(&record("b", RecordOutcome::Created)).unwrap();
+        w.end().unwrap();
+        drop(w);
+        assert!(!read(&path, "prod").unwrap().ended);
+
+        let resume = Start::Continue {
+            run,
+            write_end: true,
+            only_failed: false,
+        };
+        let mut w = Writer::open_run(&path, "prod", resume).unwrap();
+        w.append(&record("c", RecordOutcome::Failed)).unwrap();
+        w.end().unwrap();
+        drop(w);
+        assert!(read(&path, "prod").unwrap().ended, "a failure the tenant answered ends the run");
     }
 
     #[test]

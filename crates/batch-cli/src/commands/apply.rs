@@ -107,7 +107,7 @@ pub(crate) async fn run_rows(job: Job<'_>, rows: Vec<ParsedRow>, target: Arc<dyn
         settings.plan.mode,
         job.max_deletes.is_some(),
     );
-    let decision = match runs::decide(settings, &journal_path, this) {
+    let decision = match runs::decide(settings, &journal_path, this, &keys) {
         Ok(decision) => decision,
         Err(code) => return code,
     };

@@ -44,7 +44,12 @@ pub(crate) fn row_key(parsed: &ParsedRow, target: &str) -> RowKey {
 /// Decide the run. `this` is the run this command would start. A journal that cannot be read, and
 /// `--only-failed` with other settings than the last run's, are reported; the `Err` is the exit
 /// code (2, nothing sent). Says in one line when an interrupted run is not resumed, and why.
-pub(crate) fn decide(settings: &ApplySettings, path: &Path, this: RunInfo) -> Result<Decision, u8> {
+pub(crate) fn decide(
+    settings: &ApplySettings,
+    path: &Path,
+    this: RunInfo,
+    keys: &[RowKey],
+) -> Result<Decision, u8> {
     let mut stderr = io::stderr();
     let target = &settings.plan.target.name;
     let history = journal::history_dir(path);
@@ -97,13 +102,15 @@ pub(crate) fn decide(settings: &ApplySettings, path: &Path, this: RunInfo) -> Re
                 ),
             ));
         }
-        let ended = state.ended;
+        // Retrying the failures ends an interrupted run only when they are all it has left: every
+        // row has a record (the deletes of a prune run are not known before planning, so never).
+        let write_end = !state.ended && !this.prune && keys.iter().all(|k| state.last(k).is_some());
         return Ok(Decision {
             state,
             select: Select::OnlyFailed,
             start: Start::Continue {
                 run: last,
-                ended,
+                write_end,
                 only_failed: true,
             },
         });
@@ -119,7 +126,7 @@ pub(crate) fn decide(settings: &ApplySettings, path: &Path, this: RunInfo) -> Re
             select: Select::SkipDone,
             start: Start::Continue {
                 run: last,
-                ended: false,
+                write_end: true,
                 only_failed: false,
             },
         });
