@@ -126,12 +126,18 @@ fn drift_after_an_ended_run_is_written_again_and_plan_check_sees_it() {
     // With a row that cannot be done and nothing to write, --check says 1; with drift too, 3.
     world.write(
         "bad.csv",
-        &format!("{}Space 0,user,nobody@example.com,consumer\n", roster(0, 0..3, "consumer")),
+        &format!(
+            "{}Space 0,user,nobody@example.com,consumer\n",
+            roster(0, 0..3, "consumer")
+        ),
     );
     assert_eq!(world.plan("bad.csv", &["--check", "-q"]).code, Some(1));
     world.write(
         "more.csv",
-        &format!("{}Space 0,user,nobody@example.com,consumer\n", roster(0, 0..3, "producer")),
+        &format!(
+            "{}Space 0,user,nobody@example.com,consumer\n",
+            roster(0, 0..3, "producer")
+        ),
     );
     assert_eq!(world.plan("more.csv", &["--check", "-q"]).code, Some(3));
     assert!(world.writes().len() == 1, "plan --check writes nothing");
@@ -167,7 +173,14 @@ fn two_applies_on_one_journal_one_runs_and_the_other_refuses_before_any_request(
     // A prune run and a migration into the same journal refuse the same way.
     let prune = world.apply(
         "b.csv",
-        &["--server", &other.base_url(), "--mode", "exact", "--prune", "--yes"],
+        &[
+            "--server",
+            &other.base_url(),
+            "--mode",
+            "exact",
+            "--prune",
+            "--yes",
+        ],
     );
     assert_eq!(prune.code, Some(2), "{}", prune.stderr);
     assert!(prune.stderr.contains("in use"), "{}", prune.stderr);
@@ -204,9 +217,17 @@ fn two_applies_started_together_only_one_runs() {
     let mut codes = [c.code, d.code];
     codes.sort();
     assert_eq!(codes, [Some(0), Some(2)], "c: {}\nd: {}", c.stderr, d.stderr);
-    let (winner, loser) = if c.code == Some(0) { (0..30, &d) } else { (30..60, &c) };
+    let (winner, loser) = if c.code == Some(0) {
+        (0..30, &d)
+    } else {
+        (30..60, &c)
+    };
     assert!(loser.stderr.contains("in use"), "{}", loser.stderr);
-    assert!(loser.stdout.is_empty(), "the loser started nothing: {}", loser.stdout);
+    assert!(
+        loser.stdout.is_empty(),
+        "the loser started nothing: {}",
+        loser.stdout
+    );
     // Only the winner's rows were written, each once, and each has exactly one record.
     let written: BTreeSet<String> = world.writes().iter().map(|w| w.assignee_id.clone()).collect();
     let expected: BTreeSet<String> = winner.map(|i| format!("u{i}")).collect();
@@ -222,7 +243,9 @@ fn a_killed_run_leaves_no_lock_behind_and_resumes_without_resending_its_finished
     world.write("roster.csv", &roster(0, 0..60, "consumer"));
     let mut child = world.spawn_apply("roster.csv", &[]);
     let pid = child.id();
-    wait_for("10 writes", Duration::from_secs(30), || world.writes().len() >= 10);
+    wait_for("10 writes", Duration::from_secs(30), || {
+        world.writes().len() >= 10
+    });
     child.kill().unwrap();
     let killed = wait_child(child, Duration::from_secs(10));
     assert_eq!(killed.code, None, "killed by the signal");
@@ -241,7 +264,12 @@ fn a_killed_run_leaves_no_lock_behind_and_resumes_without_resending_its_finished
     let before = world.writes().len();
 
     let run = world.apply("roster.csv", &[]);
-    assert_eq!(run.code, Some(0), "the killed run's lock does not block: {}", run.stderr);
+    assert_eq!(
+        run.code,
+        Some(0),
+        "the killed run's lock does not block: {}",
+        run.stderr
+    );
     assert!(
         run.stderr
             .starts_with(&format!("resuming: {} of 60 rows already done", done.len())),
@@ -264,7 +292,13 @@ fn a_killed_run_leaves_no_lock_behind_and_resumes_without_resending_its_finished
 fn an_interrupted_run_resumes_only_with_the_same_mode() {
     let mut t = tenant(10, 1, 0);
     for who in 0..5 {
-        assign(&mut t, "s0", AssigneeType::User, &format!("u{who}"), &["consumer", "producer"]);
+        assign(
+            &mut t,
+            "s0",
+            AssigneeType::User,
+            &format!("u{who}"),
+            &["consumer", "producer"],
+        );
     }
     let world = World::start(t, Limits::NONE);
     world.write("roster.csv", &roster(0, 0..10, "consumer"));
@@ -309,7 +343,10 @@ fn only_failed_reruns_the_failed_rows_of_an_interrupted_run() {
     let world = World::start(tenant(5, 1, 0), Limits::NONE);
     world.write(
         "roster.csv",
-        &format!("{}Space 0,user,user9@example.com,consumer\n", roster(0, 0..5, "consumer")),
+        &format!(
+            "{}Space 0,user,user9@example.com,consumer\n",
+            roster(0, 0..5, "consumer")
+        ),
     );
     let run = world.apply("roster.csv", &[]);
     assert_eq!(run.code, Some(1), "{}", run.stderr);
@@ -326,7 +363,12 @@ fn only_failed_reruns_the_failed_rows_of_an_interrupted_run() {
     // Its records join the run they retry; every row of that run now has an outcome, so it ends.
     assert!(history(&world).is_empty());
     assert_eq!(world.journal().len(), 7);
-    assert!(world.journal_lines().iter().any(|l| l["resumed"]["only_failed"] == true));
+    assert!(
+        world
+            .journal_lines()
+            .iter()
+            .any(|l| l["resumed"]["only_failed"] == true)
+    );
     assert!(ended(&world));
 
     // A different mode is refused: the failed rows belong to a merge run.
@@ -340,14 +382,13 @@ fn a_version_1_journal_is_read_as_a_legacy_run() {
     let world = World::start(tenant(5, 1, 0), Limits::NONE);
     world.write(
         "roster.csv",
-        &format!("{}Space 0,user,user9@example.com,consumer\n", roster(0, 0..5, "consumer")),
+        &format!(
+            "{}Space 0,user,user9@example.com,consumer\n",
+            roster(0, 0..5, "consumer")
+        ),
     );
     let to_version_1 = || {
-        let records: String = world
-            .journal()
-            .iter()
-            .map(|r| format!("{r}\n"))
-            .collect();
+        let records: String = world.journal().iter().map(|r| format!("{r}\n")).collect();
         world.write(
             ".roster/journal-sim.jsonl",
             &format!("{{\"format\":\"roster-journal\",\"version\":1,\"target\":\"sim\"}}\n{records}"),
@@ -369,7 +410,11 @@ fn a_version_1_journal_is_read_as_a_legacy_run() {
     assert_eq!(finished, 1);
     let old = history(&world);
     assert_eq!(old.len(), 1);
-    assert!(old[0].starts_with("{\"format\":\"roster-journal\",\"version\":1,"), "{}", old[0]);
+    assert!(
+        old[0].starts_with("{\"format\":\"roster-journal\",\"version\":1,"),
+        "{}",
+        old[0]
+    );
     let header = &world.journal_lines()[0];
     assert_eq!(header["version"], 2);
     assert_eq!(header["run"]["mode"], "merge");
@@ -420,7 +465,11 @@ fn fresh_stopped_before_any_row_is_decided_keeps_the_last_run() {
     let run = wait_child(child, Duration::from_secs(30));
     assert_eq!(run.code, Some(130));
     assert!(write_requests(&world.requests()).is_empty());
-    assert_eq!(world.read(".roster/journal-sim.jsonl"), journal, "the last run is kept");
+    assert_eq!(
+        world.read(".roster/journal-sim.jsonl"),
+        journal,
+        "the last run is kept"
+    );
     assert!(history(&world).is_empty());
 }
 
@@ -429,7 +478,9 @@ fn a_run_cut_by_a_lost_connection_resumes() {
     let mut world = World::start(tenant(60, 1, 0), PACED);
     world.write("roster.csv", &roster(0, 0..60, "consumer"));
     let child = world.spawn_apply("roster.csv", &[]);
-    wait_for("10 writes", Duration::from_secs(30), || world.writes().len() >= 10);
+    wait_for("10 writes", Duration::from_secs(30), || {
+        world.writes().len() >= 10
+    });
     // The tenant goes away mid-run; a new simulator (on another port) holds what was written.
     let kept = world.sim.tenant();
     world.replace_sim(SimConfig {

@@ -345,7 +345,10 @@ impl World {
             .lines()
             .map(|l| serde_json::from_str(l).expect("a journal line"))
             .collect();
-        assert_eq!(lines.first().map(|h| &h["format"]), Some(&"roster-journal".into()));
+        assert_eq!(
+            lines.first().map(|h| &h["format"]),
+            Some(&"roster-journal".into())
+        );
         lines
     }
 }

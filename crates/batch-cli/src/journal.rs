@@ -479,9 +479,7 @@ fn apply_line(
             state.ended = true;
             Ok(())
         }
-        Line {
-            resumed: Some(_), ..
-        } => Ok(()),
+        Line { resumed: Some(_), .. } => Ok(()),
         Line { key: Some(_), .. } => Err(corrupt("a record without an outcome".to_owned())),
         _ => Err(corrupt("neither a record nor a run marker".to_owned())),
     }
@@ -687,7 +685,8 @@ impl Writer {
                 // `~` never occurs in a journal's name, so the prefix is this journal's alone.
                 let prefix = format!(
                     ".{}~",
-                    path.file_stem().map_or_else(String::new, |s| s.to_string_lossy().into_owned())
+                    path.file_stem()
+                        .map_or_else(String::new, |s| s.to_string_lossy().into_owned())
                 );
                 remove_stale_temps(dir, &prefix);
                 let temp = tempfile::Builder::new()
@@ -1180,8 +1179,15 @@ mod tests {
         assert!(state.is_done(&RowKey("a".into())));
         assert_eq!(state.records, 2);
         let text = fs::read_to_string(&path).unwrap();
-        assert_eq!(text.lines().count(), 5, "header, record, resumed, record, one end: {text}");
-        assert!(text.lines().nth(2).unwrap().starts_with("{\"resumed\":"), "{text}");
+        assert_eq!(
+            text.lines().count(),
+            5,
+            "header, record, resumed, record, one end: {text}"
+        );
+        assert!(
+            text.lines().nth(2).unwrap().starts_with("{\"resumed\":"),
+            "{text}"
+        );
     }
 
     #[test]
@@ -1223,7 +1229,10 @@ mod tests {
         w.append(&record("c", RecordOutcome::Failed)).unwrap();
         w.end().unwrap();
         drop(w);
-        assert!(read(&path, "prod").unwrap().ended, "a failure the tenant answered ends the run");
+        assert!(
+            read(&path, "prod").unwrap().ended,
+            "a failure the tenant answered ends the run"
+        );
     }
 
     #[test]
@@ -1244,7 +1253,11 @@ mod tests {
         assert!(state.is_done(&RowKey("a".into())));
         assert!(state.is_failed(&RowKey("b".into())));
         // A version-2 header must name its run.
-        fs::write(&path, "{\"format\":\"roster-journal\",\"version\":2,\"target\":\"prod\"}\n").unwrap();
+        fs::write(
+            &path,
+            "{\"format\":\"roster-journal\",\"version\":2,\"target\":\"prod\"}\n",
+        )
+        .unwrap();
         let err = read(&path, "prod").unwrap_err();
         assert!(err.to_string().contains("no \"run\""), "{err}");
     }
@@ -1256,7 +1269,8 @@ mod tests {
         for i in 0..HISTORY_KEEP + 3 {
             let run = RunInfo::new(format!("{i}"), Mode::Merge, false);
             let mut w = Writer::open_run(&path, "prod", Start::New(run)).unwrap();
-            w.append(&record(&format!("k{i}"), RecordOutcome::Created)).unwrap();
+            w.append(&record(&format!("k{i}"), RecordOutcome::Created))
+                .unwrap();
             w.end().unwrap();
         }
         let old = history_files(&history_dir(&path), "journal-prod").unwrap();
@@ -1266,7 +1280,11 @@ mod tests {
         assert!(newest.contains(&format!("\"k{}\"", HISTORY_KEEP + 1)), "{newest}");
         let oldest = fs::read_to_string(&old[0]).unwrap();
         assert!(oldest.contains("\"k2\""), "{oldest}");
-        assert!(read(&path, "prod").unwrap().is_done(&RowKey(format!("k{}", HISTORY_KEEP + 2))));
+        assert!(
+            read(&path, "prod")
+                .unwrap()
+                .is_done(&RowKey(format!("k{}", HISTORY_KEEP + 2)))
+        );
     }
 
     #[test]

@@ -554,7 +554,14 @@ fn unpaced_flags(state: &Path) -> Vec<String> {
 }
 
 /// Apply `w`'s roster once against `sim`, unmeasured, and fail unless every row was done.
-fn first_run(ctx: &Ctx, name: &str, sim: &SimProcess, roster: &Path, w: &Workload, flags: &[&str]) -> Result<Usage> {
+fn first_run(
+    ctx: &Ctx,
+    name: &str,
+    sim: &SimProcess,
+    roster: &Path,
+    w: &Workload,
+    flags: &[&str],
+) -> Result<Usage> {
     let first = ctx.apply(name, sim, roster, flags, Duration::from_secs(600))?;
     let stats = sim.stats()?;
     if first.code != Some(0) || stats.assignees_written() != w.rows as u64 {

@@ -9,10 +9,10 @@ use std::time::Duration;
 use core_api::Tier;
 use core_api::target::Target;
 
-use super::runs;
 use super::plan::{
     client, plan_options, plan_rows, print_warnings, read_roster, runtime, show_progress, usage_error,
 };
+use super::runs;
 use crate::cli::ApplyArgs;
 use crate::exec::{self, ExecOptions, Interrupts, PipelineError};
 use crate::failed::{self, FailedRows};
