@@ -498,7 +498,7 @@ fn a_run_cut_by_a_lost_connection_resumes() {
         .map(|r| format!("u{}", r["line"].as_u64().unwrap() - 2))
         .collect();
     let done_count = done.len();
-    assert!(done_count >= 10 && done_count < 60, "{done_count}");
+    assert!((10..60).contains(&done_count), "{done_count}");
 
     let run = world.apply("roster.csv", &[]);
     assert_eq!(run.code, Some(0), "{}", run.stderr);
