@@ -26,11 +26,17 @@ fn roster(space: usize, users: std::ops::Range<usize>, roles: &str) -> String {
     text
 }
 
-/// Writes are paced at 600 a minute on both sides: a run of N rows lasts about N/10 seconds.
-const PACED: Limits = Limits {
-    tier1: None,
-    tier2: Some(600),
-};
+/// A tenant that answers every request after 50 ms, and runs with 2 writes in flight: a run of N
+/// rows lasts at least N/40 seconds, whatever the rate limits allow.
+fn slow_world(users: usize, spaces: usize) -> World {
+    let mut config = SimConfig::new(tenant(users, spaces, 0));
+    config.tier1_per_min = None;
+    config.tier2_per_min = None;
+    config.latency = Duration::from_millis(50);
+    let mut world = World::with_config(config, Limits::NONE);
+    world.set_concurrency(2);
+    world
+}
 
 /// Remove the journal's `end` marker: what a run killed after its last record looks like.
 fn cut_the_end(world: &World) {
@@ -145,7 +151,7 @@ fn drift_after_an_ended_run_is_written_again_and_plan_check_sees_it() {
 
 #[test]
 fn two_applies_on_one_journal_one_runs_and_the_other_refuses_before_any_request() {
-    let world = World::start(tenant(60, 2, 0), PACED);
+    let world = slow_world(60, 2);
     world.write("a.csv", &roster(0, 0..40, "consumer"));
     world.write("b.csv", &roster(1, 0..10, "consumer"));
 
@@ -207,7 +213,7 @@ fn two_applies_on_one_journal_one_runs_and_the_other_refuses_before_any_request(
 
 #[test]
 fn two_applies_started_together_only_one_runs() {
-    let world = World::start(tenant(60, 2, 0), PACED);
+    let world = slow_world(60, 2);
     world.write("c.csv", &roster(1, 0..30, "consumer"));
     world.write("d.csv", &roster(1, 30..60, "consumer"));
     let c = world.spawn_apply("c.csv", &["--json"]);
@@ -239,7 +245,7 @@ fn two_applies_started_together_only_one_runs() {
 
 #[test]
 fn a_killed_run_leaves_no_lock_behind_and_resumes_without_resending_its_finished_rows() {
-    let world = World::start(tenant(60, 1, 0), PACED);
+    let world = slow_world(60, 1);
     world.write("roster.csv", &roster(0, 0..60, "consumer"));
     let mut child = world.spawn_apply("roster.csv", &[]);
     let pid = child.id();
@@ -475,7 +481,7 @@ fn fresh_stopped_before_any_row_is_decided_keeps_the_last_run() {
 
 #[test]
 fn a_run_cut_by_a_lost_connection_resumes() {
-    let mut world = World::start(tenant(60, 1, 0), PACED);
+    let mut world = slow_world(60, 1);
     world.write("roster.csv", &roster(0, 0..60, "consumer"));
     let child = world.spawn_apply("roster.csv", &[]);
     wait_for("10 writes", Duration::from_secs(30), || {

@@ -409,7 +409,9 @@ the source name); @FILE.csv reads a source,target map (unlisted names stay).
 Qlik to Alumio starts from consumer, dataconsumer, basicconsumer -> ROLE_USER; producer,
 contributor, publisher, codeveloper -> ROLE_EDITOR; facilitator -> ROLE_ADMINISTRATOR.
 
-Rerunning the same command resumes (journal in the state directory, .roster/ by default).";
+Rerunning the same command resumes a run that was cut short (journal in the state directory,
+.roster/ by default); after a run that ended it starts a new one, planned against the target as it
+is now. One run at a time per journal: a second one refuses (exit 2) while another uses it.";
 
 /// `roster export`: a tenant's assignments as a roster.
 #[derive(Debug, Clone, Args)]
