@@ -96,7 +96,8 @@ pub(crate) async fn run_rows(job: Job<'_>, rows: Vec<ParsedRow>, target: Arc<dyn
         }
     };
     let all = rows.len() as u64;
-    let mode = OutputMode::detect(settings.plan.output.quiet, settings.plan.output.json);
+    let mode = OutputMode::detect(settings.plan.output.quiet, settings.plan.output.json)
+        .for_verbosity(settings.plan.output.verbose);
     let caps = target.capabilities();
 
     let (mut plan, resumed) = if let Some(max_deletes) = job.max_deletes {
@@ -209,7 +210,10 @@ async fn plan_and_apply(
         Err(PipelineError::Exec(error)) => exit_code(Err(error)),
         Err(PipelineError::Open(code)) => code,
         Err(PipelineError::Plan(error)) => {
-            let _ = writeln!(io::stderr(), "error: failed to plan: {error}");
+            let message = format!("failed to plan: {error}");
+            let message =
+                crate::hint::with_hint(message, crate::hint::in_plan(&error), &settings.plan.target);
+            let _ = writeln!(io::stderr(), "error: {message}");
             crate::exit::USAGE
         }
     }
@@ -318,7 +322,9 @@ pub(crate) async fn plan_pruned(
     )
     .await
     {
-        let _ = writeln!(stderr, "error: failed to plan the deletes: {error}");
+        let message = format!("failed to plan the deletes: {error}");
+        let message = crate::hint::with_hint(message, &error, &settings.target);
+        let _ = writeln!(stderr, "error: {message}");
         return Err(crate::exit::USAGE);
     }
     Ok(plan)
