@@ -157,10 +157,16 @@ fn with_closed_stdout(w: &World, args: &[&str]) -> (Option<i32>, String) {
 #[test]
 fn a_closed_stdout_ends_a_command_quietly() {
     let w = world();
+    w.write(
+        "roster.csv",
+        "space,type,assignee,roles\nSpace 1,user,user0@example.com,consumer\n",
+    );
     for args in [
         vec!["completions", "bash"],
         vec!["completions", "zsh"],
         vec!["export", "--from", "sim", "-o", "-"],
+        vec!["plan", "roster.csv", "--to", "sim"],
+        vec!["apply", "roster.csv", "--to", "sim", "--json"],
     ] {
         let (code, stderr) = with_closed_stdout(&w, &args);
         assert!(!stderr.contains("panicked"), "{args:?}: {stderr}");
@@ -366,7 +372,11 @@ fn very_verbose_logs_every_request_without_secrets() {
 
     // Without -vv, no request lines.
     let run = w.plan("roster.csv", &["-v"]);
-    assert!(!run.stderr.lines().any(|l| l.starts_with("request: ")), "{}", run.stderr);
+    assert!(
+        !run.stderr.lines().any(|l| l.starts_with("request: ")),
+        "{}",
+        run.stderr
+    );
 }
 
 /// A TLS server with a self-signed certificate for 127.0.0.1, made and served by `openssl`.

@@ -197,7 +197,8 @@ pub struct TargetArgs {
     /// <config dir>/roster/roster.toml].
     #[arg(long, value_name = "PATH")]
     pub config: Option<PathBuf>,
-    /// Tenant URL, e.g. https://acme.eu.qlikcloud.com; with --to, replaces the target's server.
+    /// Tenant URL, e.g. https://acme.eu.qlikcloud.com (https:// when no scheme is given; a
+    /// trailing /api/v1 is fine); with --to, replaces the target's server.
     #[arg(long, value_name = "URL")]
     pub server: Option<String>,
     /// Vendor of the tenant [default: the target's kind, else qlik].

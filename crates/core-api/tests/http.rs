@@ -303,7 +303,9 @@ async fn a_refused_connection_fails_at_once_until_the_server_has_answered() {
 async fn a_refused_connection_after_an_answer_is_retried() {
     // A server that answers one request, closes the connection and stops listening: a restart.
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
-    let url: Url = format!("http://{}", listener.local_addr().unwrap()).parse().unwrap();
+    let url: Url = format!("http://{}", listener.local_addr().unwrap())
+        .parse()
+        .unwrap();
     tokio::spawn(async move {
         use tokio::io::{AsyncReadExt, AsyncWriteExt};
         let (mut socket, _) = listener.accept().await.unwrap();

@@ -261,6 +261,11 @@ fn exit_code(result: Result<exec::RunResult, exec::ExecError>) -> u8 {
         Ok(result) if result.interrupted => crate::exit::INTERRUPTED,
         Ok(result) if result.totals.failed > 0 => crate::exit::ROWS_FAILED,
         Ok(_) => crate::exit::OK,
+        // `roster apply --json | head`: the reader went away. Every row done so far is in the
+        // journal and a rerun resumes; the run ends quietly, as any command does.
+        Err(error) if matches!(error.kind(), exec::ExecErrorKind::Report(e) if crate::pipe::is_closed_pipe(e)) => {
+            crate::pipe::CLOSED_PIPE_EXIT
+        }
         Err(error) => {
             let _ = writeln!(io::stderr(), "error: {error}");
             crate::exit::ROWS_FAILED
