@@ -317,7 +317,8 @@ impl HttpClient {
     /// connection before the server has ever answered (nothing listens at the address, and
     /// retrying would only delay saying so).
     pub(crate) fn worth_retrying(&self, error: &Error) -> bool {
-        error.is_retryable() && !(error.is_refused() && !self.inner.answered.load(Ordering::Relaxed))
+        let answered = self.inner.answered.load(Ordering::Relaxed);
+        error.is_retryable() && (answered || !error.is_refused())
     }
 
     /// One attempt on the wire, without retries: status, `retry-after` and body. Transport
