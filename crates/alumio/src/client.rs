@@ -106,7 +106,9 @@ impl std::fmt::Debug for Client {
 
 impl Client {
     /// Builds the client; checks the settings, sends nothing.
-    pub fn new(config: Config) -> Result<Self, Error> {
+    pub fn new(mut config: Config) -> Result<Self, Error> {
+        // The base URL is the API's root; `https://env.alumio.com` means `.../api/v1` too.
+        config.http.server = core_api::ensure_path_suffix(&config.http.server, &["api", "v1"]);
         if matches!(config.http.credentials, Credentials::OAuth { .. }) {
             return Err(Error::config(
                 "use an API key for Alumio: it does not take OAuth client credentials",

@@ -544,6 +544,22 @@ pub(crate) fn duplicate(error: &Error) -> Error {
             path: path.clone(),
             cause: cause.clone(),
         },
+        ErrorKind::Tls {
+            method,
+            path,
+            problem,
+            cause,
+        } => ErrorKind::Tls {
+            method: method.clone(),
+            path: path.clone(),
+            problem: *problem,
+            cause: cause.clone(),
+        },
+        ErrorKind::Refused { method, path, cause } => ErrorKind::Refused {
+            method: method.clone(),
+            path: path.clone(),
+            cause: cause.clone(),
+        },
         ErrorKind::Token { source } => ErrorKind::Token {
             source: duplicate(source),
         },

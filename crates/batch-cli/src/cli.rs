@@ -205,7 +205,8 @@ pub struct TargetArgs {
     /// <config dir>/roster/roster.toml].
     #[arg(long, value_name = "PATH")]
     pub config: Option<PathBuf>,
-    /// Tenant URL, e.g. https://acme.eu.qlikcloud.com; with --to, replaces the target's server.
+    /// Tenant URL, e.g. https://acme.eu.qlikcloud.com (https:// when no scheme is given; a
+    /// trailing /api/v1 is fine); with --to, replaces the target's server.
     #[arg(long, value_name = "URL")]
     pub server: Option<String>,
     /// Vendor of the tenant [default: the target's kind, else qlik].
@@ -386,6 +387,7 @@ Examples:
   roster export --from prod -o prod.csv
   roster export --from prod --space Finance --space 604f1a2b -o finance.csv
   roster export --from qlik:acme --type shared,managed -o acme.csv
+  roster export --from prod --space Finance -o -     # who is in Finance, on the terminal
 
 The file is a roster (space, type, assignee, roles) with the ids in the extra columns space_id
 and assignee_id; space owners are listed as `# owner of SPACE: EMAIL` comment lines. Applied back
@@ -425,7 +427,8 @@ pub struct ExportArgs {
     /// Only spaces of these types (shared, managed, data), comma-separated.
     #[arg(long = "type", value_name = "TYPES", value_delimiter = ',')]
     pub types: Vec<String>,
-    /// The roster file to write.
+    /// The roster file to write, or `-` for standard output. A file is replaced only once the
+    /// export is complete; a FIFO or device (e.g. /dev/stdout) is written in place.
     #[arg(long, short = 'o', value_name = "FILE.csv")]
     pub output: PathBuf,
     /// Config file with named targets [default: $ROSTER_CONFIG, else ./roster.toml].

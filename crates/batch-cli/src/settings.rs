@@ -212,6 +212,16 @@ impl SettingsError {
     pub fn hint_text(&self) -> Option<&str> {
         self.hint.as_deref()
     }
+
+    /// The same error for a command that names its target with `flag` (`--from`) rather than
+    /// `--to`, so the hint names a flag the command has.
+    #[must_use]
+    pub fn for_flag(mut self, flag: &str) -> Self {
+        if let Some(hint) = &mut self.hint {
+            *hint = hint.replace("--to ", &format!("{flag} "));
+        }
+        self
+    }
 }
 
 /// Where a target's settings came from.

@@ -13,13 +13,15 @@ use crate::settings::TargetSettings;
 #[non_exhaustive]
 pub enum BuildTargetError {
     /// The client refused the settings (plain http to a remote host, a bad URL, ...).
-    #[error("cannot use target \"{name}\": {source}")]
+    #[error("cannot use target \"{name}\": {source}{}", hint.as_ref().map(|h| format!("\nhint: {h}")).unwrap_or_default())]
     Client {
         /// The target's name.
         name: String,
         /// The client's reason.
         #[source]
         source: core_api::Error,
+        /// What to do about it, when there is something to say.
+        hint: Option<String>,
     },
 }
 
@@ -47,23 +49,24 @@ pub fn build_target(
 ) -> Result<Arc<dyn Target>, BuildTargetError> {
     match settings.kind {
         TargetKind::Qlik => {
-            let client = qlik::Client::new(client_config(settings, observer)).map_err(|source| {
-                BuildTargetError::Client {
-                    name: settings.name.clone(),
-                    source,
-                }
-            })?;
+            let client = qlik::Client::new(client_config(settings, observer))
+                .map_err(|source| client_error(settings, source))?;
             Ok(Arc::new(client))
         }
         TargetKind::Alumio => {
             let config = alumio::Config::from_http(client_config(settings, observer))
                 .with_batch_size(settings.batch_size);
-            let client = alumio::Client::new(config).map_err(|source| BuildTargetError::Client {
-                name: settings.name.clone(),
-                source,
-            })?;
+            let client = alumio::Client::new(config).map_err(|source| client_error(settings, source))?;
             Ok(Arc::new(client))
         }
+    }
+}
+
+fn client_error(settings: &TargetSettings, source: core_api::Error) -> BuildTargetError {
+    BuildTargetError::Client {
+        name: settings.name.clone(),
+        hint: crate::hint::for_error(&source, settings),
+        source,
     }
 }
 

@@ -184,7 +184,7 @@ impl OAuth {
                 }),
                 Err(error) => error,
             };
-            if !error.is_retryable() || !policy.allows_another(attempt) {
+            if !http.worth_retrying(&error) || !policy.allows_another(attempt) {
                 return Err(error.with_attempts(attempt, start.elapsed()));
             }
             tokio::time::sleep(policy.backoff(attempt)).await;

@@ -9,6 +9,7 @@ use url::{Host, Url};
 
 use crate::Error;
 use crate::credentials::Credentials;
+use crate::error::ErrorKind;
 use crate::limit::RateLimits;
 use crate::observe::Observer;
 use crate::retry::RetryPolicy;
@@ -88,10 +89,7 @@ impl ClientConfig {
             "https" => {}
             "http" if self.allow_http || is_loopback(&host) => {}
             "http" => {
-                return Err(Error::config(format!(
-                    "connect to `{url}` over plain http: it is only allowed for loopback addresses; \
-                     use https, or allow plain http explicitly"
-                )));
+                return Err(ErrorKind::PlainHttp { url: url.to_string() }.into());
             }
             other => {
                 return Err(Error::config(format!(
@@ -107,6 +105,48 @@ impl ClientConfig {
         }
         Ok(url)
     }
+}
+
+/// The path segments of `url`, trailing slashes (empty segments) left out.
+fn segments(url: &Url) -> Vec<String> {
+    let mut segments: Vec<String> = url
+        .path_segments()
+        .map(|s| s.map(str::to_owned).collect())
+        .unwrap_or_default();
+    while segments.last().is_some_and(String::is_empty) {
+        segments.pop();
+    }
+    segments
+}
+
+/// `url` without `suffix` (path segments, e.g. `["api", "v1"]`) at the end of its path, and
+/// without a trailing slash: for an API whose paths the client adds itself, so that
+/// `https://acme.eu.qlikcloud.com/api/v1/` and `https://acme.eu.qlikcloud.com` mean the same.
+pub fn strip_path_suffix(url: &Url, suffix: &[&str]) -> Url {
+    let mut kept = segments(url);
+    if kept.len() >= suffix.len() && kept[kept.len() - suffix.len()..].iter().eq(suffix.iter()) {
+        kept.truncate(kept.len() - suffix.len());
+    }
+    with_segments(url, &kept)
+}
+
+/// `url` with `suffix` at the end of its path unless it is there already (trailing slashes
+/// ignored): for an API whose base URL includes its root, so that `https://env.alumio.com` and
+/// `https://env.alumio.com/api/v1/` mean the same.
+pub fn ensure_path_suffix(url: &Url, suffix: &[&str]) -> Url {
+    let mut kept = segments(url);
+    if !(kept.len() >= suffix.len() && kept[kept.len() - suffix.len()..].iter().eq(suffix.iter())) {
+        kept.extend(suffix.iter().map(|s| (*s).to_owned()));
+    }
+    with_segments(url, &kept)
+}
+
+fn with_segments(url: &Url, segments: &[String]) -> Url {
+    let mut out = url.clone();
+    if let Ok(mut path) = out.path_segments_mut() {
+        path.clear().extend(segments);
+    }
+    out
 }
 
 fn is_loopback(host: &Host<&str>) -> bool {
@@ -156,6 +196,37 @@ mod tests {
         assert!(allowed.checked_server().is_ok());
         assert!(config("ftp://x.example").checked_server().is_err());
         assert!(config("https://u:p@x.example").checked_server().is_err());
+    }
+
+    #[test]
+    fn api_roots_are_taken_with_or_without() {
+        let url = |s: &str| Url::parse(s).unwrap();
+        for given in [
+            "https://acme.example",
+            "https://acme.example/",
+            "https://acme.example/api/v1",
+            "https://acme.example/api/v1/",
+            "https://acme.example/api/v1//",
+        ] {
+            assert_eq!(
+                strip_path_suffix(&url(given), &["api", "v1"]).as_str(),
+                "https://acme.example/",
+                "{given}"
+            );
+            assert_eq!(
+                ensure_path_suffix(&url(given), &["api", "v1"]).as_str(),
+                "https://acme.example/api/v1",
+                "{given}"
+            );
+        }
+        assert_eq!(
+            ensure_path_suffix(&url("http://127.0.0.1:9/alumio/"), &["api", "v1"]).as_str(),
+            "http://127.0.0.1:9/alumio/api/v1"
+        );
+        assert_eq!(
+            strip_path_suffix(&url("http://127.0.0.1:9/tenant/api/v2"), &["api", "v1"]).as_str(),
+            "http://127.0.0.1:9/tenant/api/v2"
+        );
     }
 
     #[test]

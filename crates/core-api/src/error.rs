@@ -85,6 +85,37 @@ pub enum ErrorKind {
         /// The innermost cause, as text.
         cause: String,
     },
+    /// The TLS handshake failed. Never retried: the same handshake fails the same way.
+    #[error("{method} {path}: {problem} ({cause})")]
+    Tls {
+        /// Request method.
+        method: Method,
+        /// Request path.
+        path: String,
+        /// What kind of TLS failure.
+        problem: TlsProblem,
+        /// The innermost cause, as text.
+        cause: String,
+    },
+    /// Nothing accepted the connection at the server's address (TCP reset on connect).
+    #[error("{method} {path}: connection refused, nothing listens at that address ({cause})")]
+    Refused {
+        /// Request method.
+        method: Method,
+        /// Request path.
+        path: String,
+        /// The innermost cause, as text.
+        cause: String,
+    },
+    /// Plain `http://` to a host other than loopback, without [`crate::ClientConfig::allow_http`].
+    #[error(
+        "connect to `{url}` over plain http: it is only allowed for loopback addresses, since the \
+         credentials would travel unencrypted; use https, or allow plain http explicitly"
+    )]
+    PlainHttp {
+        /// The server URL.
+        url: String,
+    },
     /// The response body was not what the API documents.
     #[error("{method} {path}: could not decode the response ({source})")]
     Decode {
@@ -113,6 +144,46 @@ pub enum ErrorKind {
         /// The link, without query.
         href: String,
     },
+}
+
+/// Why a TLS handshake failed.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum TlsProblem {
+    /// The server's certificate is not trusted: unknown issuer (self-signed), expired, or for
+    /// another name.
+    Certificate,
+    /// The server did not answer in TLS: most often a plain-http server reached as https.
+    NotTls,
+    /// Any other handshake failure.
+    Handshake,
+}
+
+impl fmt::Display for TlsProblem {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(match self {
+            TlsProblem::Certificate => "the server's TLS certificate is not trusted",
+            TlsProblem::NotTls => "the server did not answer in TLS",
+            TlsProblem::Handshake => "the TLS handshake failed",
+        })
+    }
+}
+
+/// What the user can change so that a call that failed this way succeeds; the command line
+/// words it as a hint naming its own flags.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum Remedy {
+    /// Trust the certificate (install its issuer), or skip verification for a test tenant.
+    TrustCertificate,
+    /// The server speaks plain http: give the URL with `http://`.
+    UsePlainHttp,
+    /// Allow plain http to a host other than loopback, or use https.
+    AllowPlainHttp,
+    /// Nothing listens at the address: check the URL and port, and that the server runs.
+    CheckAddress,
+    /// The credential was refused (401): check the API key or OAuth client.
+    CheckCredential,
 }
 
 /// Formats the "(after N attempts in T)" suffix only when the call was retried.
@@ -220,12 +291,37 @@ impl Error {
     }
 
     /// Whether sending the same request again may succeed: 429, 500, 502, 503, 504, timeouts and
-    /// connection failures. Other 4xx never are.
+    /// connection failures (a refused connection included: a server restarting refuses for a
+    /// moment). Other 4xx never are, nor TLS failures: certificates and protocols do not change
+    /// between attempts.
     pub fn is_retryable(&self) -> bool {
         match &*self.effective().kind {
             ErrorKind::Api { status, .. } => is_retryable_status(*status),
-            ErrorKind::Timeout { .. } | ErrorKind::Connection { .. } => true,
+            ErrorKind::Timeout { .. } | ErrorKind::Connection { .. } | ErrorKind::Refused { .. } => true,
             _ => false,
+        }
+    }
+
+    /// Whether the server's address refused the connection: nothing listens there.
+    pub fn is_refused(&self) -> bool {
+        matches!(&*self.effective().kind, ErrorKind::Refused { .. })
+    }
+
+    /// What the user can change so that the call succeeds, when the error says.
+    pub fn remedy(&self) -> Option<Remedy> {
+        match &*self.effective().kind {
+            ErrorKind::Tls {
+                problem: TlsProblem::Certificate,
+                ..
+            } => Some(Remedy::TrustCertificate),
+            ErrorKind::Tls {
+                problem: TlsProblem::NotTls,
+                ..
+            } => Some(Remedy::UsePlainHttp),
+            ErrorKind::PlainHttp { .. } => Some(Remedy::AllowPlainHttp),
+            ErrorKind::Refused { .. } => Some(Remedy::CheckAddress),
+            ErrorKind::Api { status, .. } if status.as_u16() == 401 => Some(Remedy::CheckCredential),
+            _ => None,
         }
     }
 
@@ -241,12 +337,13 @@ impl Error {
 
     /// A short, stable machine code for reports and the failed-rows CSV: `not_found`, `conflict`,
     /// `forbidden`, `auth`, `rate_limited`, `server`, `invalid`, `client`, `timeout`,
-    /// `connection`, `decode`, `config`.
+    /// `connection` (refused connections too), `tls`, `decode`, `config`.
     pub fn kind_code(&self) -> &'static str {
         if matches!(&*self.kind, ErrorKind::Token { .. }) {
             return match self.effective().kind_code() {
                 "timeout" => "timeout",
                 "connection" => "connection",
+                "tls" => "tls",
                 "server" => "server",
                 "rate_limited" => "rate_limited",
                 _ => "auth",
@@ -264,9 +361,10 @@ impl Error {
                 _ => "client",
             },
             ErrorKind::Timeout { .. } => "timeout",
-            ErrorKind::Connection { .. } => "connection",
+            ErrorKind::Connection { .. } | ErrorKind::Refused { .. } => "connection",
+            ErrorKind::Tls { .. } => "tls",
             ErrorKind::Decode { .. } => "decode",
-            ErrorKind::Config(_) => "config",
+            ErrorKind::Config(_) | ErrorKind::PlainHttp { .. } => "config",
             ErrorKind::Invalid(_) => "invalid",
             ErrorKind::ForeignLink { .. } => "invalid",
             ErrorKind::Token { .. } => "auth",

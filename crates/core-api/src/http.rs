@@ -2,6 +2,7 @@
 //! limiting, retries and observer events around each request.
 
 use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::{Duration, Instant};
 
 use bytes::Bytes;
@@ -14,7 +15,7 @@ use url::Url;
 use crate::Error;
 use crate::auth::Auth;
 use crate::config::ClientConfig;
-use crate::error::{ErrorKind, Problem, root_cause};
+use crate::error::{ErrorKind, Problem, TlsProblem, root_cause};
 use crate::limit::Limiters;
 use crate::observe::{Event, Observer, ThrottleSource, Tier};
 use crate::retry::RetryPolicy;
@@ -107,6 +108,10 @@ struct Inner {
     retry: RetryPolicy,
     observer: Option<Arc<dyn Observer>>,
     vendor: Vendor,
+    /// Whether the server has answered at least once. Until it has, a refused connection means
+    /// nothing listens at the address (a wrong URL or port) and is not retried; afterwards it
+    /// is a restart or a blip, and retried.
+    answered: AtomicBool,
 }
 
 impl std::fmt::Debug for HttpClient {
@@ -147,6 +152,7 @@ impl HttpClient {
                 retry: config.retry,
                 observer: config.observer,
                 vendor,
+                answered: AtomicBool::new(false),
             }),
         })
     }
@@ -260,7 +266,16 @@ impl HttpClient {
                     }
                     error
                 }
-                Err(error) => error,
+                Err(error) => {
+                    self.emit(Event::RequestFailed {
+                        tier: request.tier,
+                        method: &request.method,
+                        path,
+                        latency: sent.elapsed(),
+                        cause: &error,
+                    });
+                    error
+                }
             };
             // A 429 pauses the whole tier, whether or not this call tries again.
             let paused_until = (error.status() == Some(429)).then(|| {
@@ -276,7 +291,7 @@ impl HttpClient {
                 });
                 until
             });
-            if !error.is_retryable() || !self.inner.retry.allows_another(attempt) {
+            if !self.worth_retrying(&error) || !self.inner.retry.allows_another(attempt) {
                 return Err(error.with_attempts(attempt, start.elapsed()));
             }
             let delay = match paused_until {
@@ -296,6 +311,14 @@ impl HttpClient {
                 tokio::time::sleep(delay).await;
             }
         }
+    }
+
+    /// Whether a failed attempt is worth sending again: a retryable error, except a refused
+    /// connection before the server has ever answered (nothing listens at the address, and
+    /// retrying would only delay saying so).
+    pub(crate) fn worth_retrying(&self, error: &Error) -> bool {
+        let answered = self.inner.answered.load(Ordering::Relaxed);
+        error.is_retryable() && (answered || !error.is_refused())
     }
 
     /// One attempt on the wire, without retries: status, `retry-after` and body. Transport
@@ -321,27 +344,64 @@ impl HttpClient {
         let response = builder.send().await.map_err(transport)?;
         let status = response.status();
         let retry_after = response.headers().get(RETRY_AFTER).and_then(parse_retry_after);
+        self.inner.answered.store(true, Ordering::Relaxed);
         let body = response.bytes().await.map_err(transport)?;
         Ok((status, retry_after, body))
     }
 }
 
 fn transport_error(method: &Method, path: &str, error: &reqwest::Error) -> Error {
+    let method = method.clone();
+    let path = path.to_owned();
     let cause = root_cause(error);
     let kind = if error.is_timeout() {
-        ErrorKind::Timeout {
-            method: method.clone(),
-            path: path.to_owned(),
+        ErrorKind::Timeout { method, path, cause }
+    } else if let Some(problem) = tls_problem(error) {
+        ErrorKind::Tls {
+            method,
+            path,
+            problem,
             cause,
         }
+    } else if io_errors(error).any(|e| e.kind() == std::io::ErrorKind::ConnectionRefused) {
+        ErrorKind::Refused { method, path, cause }
     } else {
-        ErrorKind::Connection {
-            method: method.clone(),
-            path: path.to_owned(),
-            cause,
-        }
+        ErrorKind::Connection { method, path, cause }
     };
     kind.into()
+}
+
+/// Every error in `error`'s chain. An io error hides the error it wraps from `source()`, so the
+/// walk also steps into each io error's inner error (`get_ref`).
+fn chain<'a>(
+    error: &'a (dyn std::error::Error + 'static),
+) -> impl Iterator<Item = &'a (dyn std::error::Error + 'static)> {
+    std::iter::successors(Some(error), |e| {
+        let inner = e
+            .downcast_ref::<std::io::Error>()
+            .and_then(std::io::Error::get_ref)
+            .map(|inner| inner as &(dyn std::error::Error + 'static));
+        inner.or_else(|| e.source())
+    })
+}
+
+/// The io errors in an error's chain.
+fn io_errors<'a>(error: &'a (dyn std::error::Error + 'static)) -> impl Iterator<Item = &'a std::io::Error> {
+    chain(error).filter_map(|e| e.downcast_ref::<std::io::Error>())
+}
+
+/// The kind of TLS failure in a transport error's chain, if it is one.
+fn tls_problem(error: &reqwest::Error) -> Option<TlsProblem> {
+    let tls = chain(error).find_map(|e| e.downcast_ref::<rustls::Error>())?;
+    Some(match tls {
+        rustls::Error::InvalidCertificate(_) | rustls::Error::NoCertificatesPresented => {
+            TlsProblem::Certificate
+        }
+        rustls::Error::InvalidMessage(_)
+        | rustls::Error::InappropriateMessage { .. }
+        | rustls::Error::InappropriateHandshakeMessage { .. } => TlsProblem::NotTls,
+        _ => TlsProblem::Handshake,
+    })
 }
 
 /// `retry-after` in seconds (integer or decimal). The HTTP-date form is not used by the APIs

@@ -12,7 +12,8 @@
 //!   shared pause after any 429 of the tier (`retry-after` plus jitter).
 //! - Retries (429, 500, 502, 503, 504, timeouts, connection failures) happen inside the call; the
 //!   returned [`Error`] says how many attempts were made and for how long ([`Error::attempts`],
-//!   [`Error::elapsed`]).
+//!   [`Error::elapsed`]). TLS failures are never retried, nor is a refused connection before the
+//!   server has answered once (nothing listens there); [`Error::remedy`] says what would fix them.
 //! - [`Observer::on_event`] runs synchronously on the task that awaits the call, so a
 //!   `tokio::task_local!` set around the call identifies the row an [`Event::RetryScheduled`]
 //!   or [`Event::Throttled`] belongs to. See [`Observer`].
@@ -41,9 +42,9 @@ mod page;
 mod retry;
 pub mod target;
 
-pub use config::{ClientConfig, Timeouts};
+pub use config::{ClientConfig, Timeouts, ensure_path_suffix, strip_path_suffix};
 pub use credentials::{Credentials, Secret};
-pub use error::{Error, ErrorKind, Problem, is_retryable_status};
+pub use error::{Error, ErrorKind, Problem, Remedy, TlsProblem, is_retryable_status};
 pub use http::{HttpClient, Request, Response, Vendor};
 pub use limit::RateLimits;
 pub use observe::{Event, Observer, ThrottleSource, Tier};

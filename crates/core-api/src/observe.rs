@@ -78,6 +78,20 @@ pub enum Event<'a> {
         /// Time on the wire for this attempt.
         latency: Duration,
     },
+    /// An attempt got no response: the connection, TLS or the timeout failed. Whether it is
+    /// retried follows as [`Event::RetryScheduled`] (or the call ends with this cause).
+    RequestFailed {
+        /// The tier.
+        tier: Tier,
+        /// Method.
+        method: &'a Method,
+        /// Path, no query.
+        path: &'a str,
+        /// Time from sending to the failure.
+        latency: Duration,
+        /// Why.
+        cause: &'a Error,
+    },
     /// Requests of a tier are paused by a 429 until `until`. The call that got the 429 reports
     /// it with [`ThrottleSource::Received429`] (once per 429 received: count these for "429s
     /// received"); every call that then waits for the pause, including that one before its

@@ -7,7 +7,8 @@ use rand::Rng;
 /// Exponential backoff with full jitter, a capped delay and a capped number of attempts.
 ///
 /// Retried: 429, 500, 502, 503, 504, timeouts and connection failures (see
-/// [`crate::Error::is_retryable`]). A 429 waits for the server's `retry-after` (plus jitter)
+/// [`crate::Error::is_retryable`]). Never retried: TLS failures, and a refused connection before
+/// the server has answered once (nothing listens at the address). A 429 waits for the server's `retry-after` (plus jitter)
 /// instead of the backoff, and that wait is never scaled: the server enforces it.
 #[derive(Debug, Clone, PartialEq)]
 pub struct RetryPolicy {

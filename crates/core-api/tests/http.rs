@@ -279,7 +279,7 @@ async fn retries_timeouts() {
 }
 
 #[tokio::test]
-async fn connection_failures_are_retried_then_classified() {
+async fn a_refused_connection_fails_at_once_until_the_server_has_answered() {
     // A port nobody listens on: bind, note the port, drop the listener.
     let port = std::net::TcpListener::bind("127.0.0.1:0")
         .unwrap()
@@ -293,6 +293,40 @@ async fn connection_failures_are_retried_then_classified() {
         .await
         .unwrap_err();
     assert_eq!(err.kind_code(), "connection");
+    assert!(err.is_refused());
+    assert_eq!(err.remedy(), Some(core_api::Remedy::CheckAddress));
+    // Nothing ever answered there: a wrong URL or port, not worth retrying.
+    assert_eq!(err.attempts(), 1);
+}
+
+#[tokio::test]
+async fn a_refused_connection_after_an_answer_is_retried() {
+    // A server that answers one request, closes the connection and stops listening: a restart.
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let url: Url = format!("http://{}", listener.local_addr().unwrap())
+        .parse()
+        .unwrap();
+    tokio::spawn(async move {
+        use tokio::io::{AsyncReadExt, AsyncWriteExt};
+        let (mut socket, _) = listener.accept().await.unwrap();
+        drop(listener);
+        let mut request = [0u8; 4096];
+        let _ = socket.read(&mut request).await;
+        let _ = socket
+            .write_all(b"HTTP/1.1 200 OK\r\ncontent-length: 2\r\nconnection: close\r\n\r\n{}")
+            .await;
+    });
+    let client = HttpClient::new(config(url, Credentials::api_key("k")), VENDOR).unwrap();
+    let first: serde_json::Value = client
+        .get_json(client.url("/x").unwrap(), Tier::Tier1)
+        .await
+        .unwrap();
+    assert_eq!(first, json!({}));
+    let err = client
+        .get_json::<serde_json::Value>(client.url("/x").unwrap(), Tier::Tier1)
+        .await
+        .unwrap_err();
+    assert!(err.is_refused(), "{err}");
     assert!(err.is_retryable());
     assert_eq!(err.attempts(), RetryPolicy::fast_for_tests().max_attempts);
 }

@@ -30,8 +30,10 @@ pub struct Client {
 }
 
 impl Client {
-    /// Builds the client; checks the settings, sends nothing.
-    pub fn new(config: Config) -> Result<Self, Error> {
+    /// Builds the client; checks the settings, sends nothing. The server URL may name the API's
+    /// root (`https://acme.eu.qlikcloud.com/api/v1`) or not: the client adds `/api/v1` itself.
+    pub fn new(mut config: Config) -> Result<Self, Error> {
+        config.server = core_api::strip_path_suffix(&config.server, &["api", "v1"]);
         Ok(Client {
             http: HttpClient::new(config, VENDOR)?,
         })

@@ -114,7 +114,8 @@ pub(crate) async fn run_rows(job: Job<'_>, rows: Vec<ParsedRow>, target: Arc<dyn
     let (state, select) = (decision.state, decision.select);
     let only_failed = select == runs::Select::OnlyFailed;
     let all = rows.len() as u64;
-    let mode = OutputMode::detect(settings.plan.output.quiet, settings.plan.output.json);
+    let mode = OutputMode::detect(settings.plan.output.quiet, settings.plan.output.json)
+        .for_verbosity(settings.plan.output.verbose);
     let caps = target.capabilities();
     let opened = Opened {
         rerun_args: job.rerun_args,
@@ -228,7 +229,10 @@ async fn plan_and_apply(
         Err(PipelineError::Exec(error)) => exit_code(Err(error)),
         Err(PipelineError::Open(code)) => code,
         Err(PipelineError::Plan(error)) => {
-            let _ = writeln!(io::stderr(), "error: failed to plan: {error}");
+            let message = format!("failed to plan: {error}");
+            let message =
+                crate::hint::with_hint(message, crate::hint::in_plan(&error), &settings.plan.target);
+            let _ = writeln!(io::stderr(), "error: {message}");
             crate::exit::USAGE
         }
     }
@@ -277,6 +281,11 @@ fn exit_code(result: Result<exec::RunResult, exec::ExecError>) -> u8 {
         Ok(result) if result.interrupted => crate::exit::INTERRUPTED,
         Ok(result) if result.totals.failed > 0 => crate::exit::ROWS_FAILED,
         Ok(_) => crate::exit::OK,
+        // `roster apply --json | head`: the reader went away. Every row done so far is in the
+        // journal and a rerun resumes; the run ends quietly, as any command does.
+        Err(error) if matches!(error.kind(), exec::ExecErrorKind::Report(e) if crate::pipe::is_closed_pipe(e)) => {
+            crate::pipe::CLOSED_PIPE_EXIT
+        }
         Err(error) => {
             let _ = writeln!(io::stderr(), "error: {error}");
             crate::exit::ROWS_FAILED
@@ -338,7 +347,9 @@ pub(crate) async fn plan_pruned(
     )
     .await
     {
-        let _ = writeln!(stderr, "error: failed to plan the deletes: {error}");
+        let message = format!("failed to plan the deletes: {error}");
+        let message = crate::hint::with_hint(message, &error, &settings.target);
+        let _ = writeln!(stderr, "error: {message}");
         return Err(crate::exit::USAGE);
     }
     Ok(plan)

@@ -13,8 +13,15 @@ pub fn run(shell: Shell) -> u8 {
     let mut stdout = std::io::stdout().lock();
     match write(shell, &mut stdout) {
         Ok(()) => exit::OK,
-        // A closed pipe (`roster completions bash | head`) is not worth an error message.
-        Err(_) => exit::USAGE,
+        // `roster completions bash | head`: the reader's choice, ended quietly.
+        Err(error) if crate::pipe::is_closed_pipe(&error) => crate::pipe::CLOSED_PIPE_EXIT,
+        Err(error) => {
+            let _ = writeln!(
+                std::io::stderr(),
+                "error: failed to write the completion script: {error}"
+            );
+            exit::USAGE
+        }
     }
 }
 
@@ -22,7 +29,11 @@ pub fn run(shell: Shell) -> u8 {
 pub fn write(shell: Shell, out: &mut dyn Write) -> std::io::Result<()> {
     let mut command = Cli::command();
     let name = command.get_name().to_owned();
-    clap_complete::generate(shell, &mut command, name, out);
+    // clap_complete panics when its writer fails, so the script is made in memory first and
+    // written here, where a closed pipe is an error like any other.
+    let mut script = Vec::new();
+    clap_complete::generate(shell, &mut command, name, &mut script);
+    out.write_all(&script)?;
     out.flush()
 }
 

@@ -18,6 +18,7 @@ use super::plan::{plan_rows, print_warnings, runtime, usage_error};
 use crate::cli::MigrateArgs;
 use crate::exit;
 use crate::export::{self, People, Selection, SpaceExport};
+use crate::hint::with_hint;
 use crate::migrate::mapping::{self, Mapped, Options, Source, TargetView};
 use crate::migrate::{IdentityMap, RoleMap, SpaceRename};
 use crate::model::{Action, Plan, RowError};
@@ -37,8 +38,10 @@ struct Resolved {
 }
 
 fn resolve(args: &MigrateArgs, warnings: &mut Vec<String>) -> Result<Resolved, String> {
-    let from = named_target(&args.from, args.config.as_deref(), warnings).map_err(|e| e.to_string())?;
-    let mut to = named_target(&args.to, args.config.as_deref(), warnings).map_err(|e| e.to_string())?;
+    let from =
+        named_target(&args.from, "--from", args.config.as_deref(), warnings).map_err(|e| e.to_string())?;
+    let mut to =
+        named_target(&args.to, "--to", args.config.as_deref(), warnings).map_err(|e| e.to_string())?;
     if from.name == to.name {
         return Err(format!(
             "--from and --to name the same target ({}); migrate copies between two tenants",
@@ -136,12 +139,16 @@ pub fn run(args: MigrateArgs) -> u8 {
 
 async fn migrate(args: &MigrateArgs, r: Resolved) -> u8 {
     let mut stderr = io::stderr();
-    let mode = OutputMode::detect(args.output.quiet, args.output.json);
-    let source = match build_target(&r.from, None) {
+    let mode = OutputMode::detect(args.output.quiet, args.output.json).for_verbosity(args.output.verbose);
+    let verbose = args.output.verbose;
+    let source = match build_target(&r.from, report::requests::observer(verbose, None)) {
         Ok(target) => target,
         Err(error) => return usage_error(&mut stderr, &error),
     };
-    let target = match build_target(&r.to, Some(crate::exec::observer())) {
+    let target = match build_target(
+        &r.to,
+        report::requests::observer(verbose, Some(crate::exec::observer())),
+    ) {
         Ok(target) => target,
         Err(error) => return usage_error(&mut stderr, &error),
     };
@@ -308,9 +315,13 @@ async fn read_both(
         types: args.types.clone(),
     };
     progress.phase("source spaces", 0, 1);
-    let (spaces, missing) = export::select_spaces(source, &selection)
-        .await
-        .map_err(|e| format!("failed to list the spaces of {}: {e}", r.from.name))?;
+    let (spaces, missing) = export::select_spaces(source, &selection).await.map_err(|e| {
+        with_hint(
+            format!("failed to list the spaces of {}: {e}", r.from.name),
+            &e,
+            &r.from,
+        )
+    })?;
     progress.phase("source spaces", 1, 1);
     if !missing.is_empty() {
         return Err(format!(
@@ -324,9 +335,10 @@ async fn read_both(
         ));
     }
     progress.phase("source users and groups", 0, 1);
-    let people = People::read(source)
-        .await
-        .map_err(|e| format!("failed to list the users and groups of {}: {e}", r.from.name))?;
+    let people = People::read(source).await.map_err(|e| {
+        let message = format!("failed to list the users and groups of {}: {e}", r.from.name);
+        with_hint(message, &e, &r.from)
+    })?;
     progress.phase("source users and groups", 1, 1);
     let total = spaces.len() as u64;
     let mut exports: Vec<SpaceExport> = Vec::with_capacity(spaces.len());
@@ -337,7 +349,13 @@ async fn read_both(
         Ok(())
     })
     .await
-    .map_err(|e| format!("failed to read {}: {e}", r.from.name))?;
+    .map_err(|e| {
+        let message = format!("failed to read {}: {e}", r.from.name);
+        match crate::hint::in_export(&e) {
+            Some(client) => with_hint(message, client, &r.from),
+            None => message,
+        }
+    })?;
 
     let caps = target.capabilities();
     let mut members: HashMap<String, Vec<UserInfo>> = HashMap::new();
@@ -383,7 +401,7 @@ async fn read_both(
             }
         }
     );
-    let read_err = |e: core_api::Error| format!("failed to read {}: {e}", r.to.name);
+    let read_err = |e: core_api::Error| with_hint(format!("failed to read {}: {e}", r.to.name), &e, &r.to);
     let view = TargetView {
         kind: target.kind(),
         spaces: spaces.map_err(read_err)?,

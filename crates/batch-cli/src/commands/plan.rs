@@ -32,7 +32,8 @@ pub fn run(args: PlanArgs) -> u8 {
         Ok(roster) => roster,
         Err(code) => return code,
     };
-    let mode = OutputMode::detect(settings.output.quiet, settings.output.json);
+    let mode = OutputMode::detect(settings.output.quiet, settings.output.json)
+        .for_verbosity(settings.output.verbose);
     let runtime = match runtime() {
         Ok(runtime) => runtime,
         Err(code) => return code,
@@ -123,7 +124,8 @@ pub(crate) fn runtime() -> Result<tokio::runtime::Runtime, u8> {
 /// The tenant's client, with the engine's observer installed so retries and throttling become
 /// row events. Sends nothing.
 pub(crate) fn client(settings: &PlanSettings) -> Result<Arc<dyn Target>, u8> {
-    build_target(&settings.target, Some(crate::exec::observer())).map_err(|error| {
+    let observer = report::requests::observer(settings.output.verbose, Some(crate::exec::observer()));
+    build_target(&settings.target, observer).map_err(|error| {
         let _ = writeln!(io::stderr(), "error: {error}");
         exit::USAGE
     })
@@ -166,7 +168,9 @@ pub(crate) async fn plan_rows(
         );
     }
     result.map_err(|error| {
-        let _ = writeln!(io::stderr(), "error: failed to plan: {error}");
+        let message = format!("failed to plan: {error}");
+        let message = crate::hint::with_hint(message, crate::hint::in_plan(&error), &settings.target);
+        let _ = writeln!(io::stderr(), "error: {message}");
         exit::USAGE
     })
 }

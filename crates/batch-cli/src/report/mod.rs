@@ -21,6 +21,7 @@ pub mod json;
 pub mod lines;
 pub mod mode;
 pub mod plan;
+pub mod requests;
 pub mod resolve;
 pub mod status;
 pub mod summary;

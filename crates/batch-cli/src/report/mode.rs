@@ -121,6 +121,16 @@ impl OutputMode {
         resolve(&Environment::detect(), quiet, json)
     }
 
+    /// The mode when every request is logged (`-vv`): plain lines instead of a bar, since a bar
+    /// redrawn in place and log lines on the same stderr garble each other.
+    #[must_use]
+    pub fn for_verbosity(mut self, verbose: u8) -> Self {
+        if verbose >= super::requests::LOG_REQUESTS_FROM && self.display == Display::Bar {
+            self.display = Display::Lines;
+        }
+        self
+    }
+
     /// Plain lines without colour and JSON off: what tests and pipes see.
     pub fn plain() -> Self {
         Self {

@@ -1,0 +1,113 @@
+//! `-vv`: one line on stderr for every request the client sends, as it ends:
+//!
+//! ```text
+//! request: GET /api/v1/spaces -> 200 in 12.3ms
+//! request: POST /api/v1/spaces/604f1a/assignments -> 429 in 3.1ms
+//! request: GET /api/v1/users -> failed in 1.0ms: GET /api/v1/users: connection refused, ...
+//! ```
+//!
+//! Method, path (never the query, which can hold names and emails of a lookup), status and time on
+//! the wire. Credentials never reach an [`Event`], so they cannot reach this log; token requests
+//! are not logged at all.
+
+use std::io::Write;
+use std::sync::Arc;
+
+use core_api::{Event, Observer};
+use parking_lot::Mutex;
+
+/// The verbosity (`-v` count) from which every request is logged.
+pub const LOG_REQUESTS_FROM: u8 = 2;
+
+/// Logs each request's end to a writer (stderr in the CLI), then passes the event on.
+pub struct RequestLog {
+    out: Mutex<Box<dyn Write + Send>>,
+    next: Option<Arc<dyn Observer>>,
+}
+
+impl RequestLog {
+    /// Log to `out`, and hand every event to `next` as well.
+    pub fn new(out: Box<dyn Write + Send>, next: Option<Arc<dyn Observer>>) -> Self {
+        RequestLog {
+            out: Mutex::new(out),
+            next,
+        }
+    }
+}
+
+/// The observer for a client: `next` (the engine's, or none), with every request logged on
+/// stderr when `verbose` asks for it.
+pub fn observer(verbose: u8, next: Option<Arc<dyn Observer>>) -> Option<Arc<dyn Observer>> {
+    if verbose >= LOG_REQUESTS_FROM {
+        Some(Arc::new(RequestLog::new(Box::new(std::io::stderr()), next)))
+    } else {
+        next
+    }
+}
+
+/// The log line for an event, for those that end a request.
+pub fn line(event: &Event<'_>) -> Option<String> {
+    match event {
+        Event::ResponseReceived {
+            method,
+            path,
+            status,
+            latency,
+            ..
+        } => Some(format!("request: {method} {path} -> {status} in {latency:.1?}")),
+        Event::RequestFailed {
+            method,
+            path,
+            latency,
+            cause,
+            ..
+        } => Some(format!(
+            "request: {method} {path} -> failed in {latency:.1?}: {cause}"
+        )),
+        _ => None,
+    }
+}
+
+impl Observer for RequestLog {
+    fn on_event(&self, event: &Event<'_>) {
+        if let Some(line) = line(event) {
+            let mut out = self.out.lock();
+            // A log line that cannot be written is not worth stopping a run for.
+            let _ = writeln!(out, "{line}");
+        }
+        if let Some(next) = &self.next {
+            next.on_event(event);
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use std::time::Duration;
+
+    use core_api::{Method, Tier};
+
+    use super::*;
+
+    #[test]
+    fn a_line_per_finished_request() {
+        let sent = Event::RequestSent {
+            tier: Tier::Tier1,
+            method: &Method::GET,
+            path: "/api/v1/spaces",
+            attempt: 1,
+        };
+        assert_eq!(line(&sent), None);
+        let received = Event::ResponseReceived {
+            tier: Tier::Tier2,
+            method: &Method::POST,
+            path: "/api/v1/spaces/s1/assignments",
+            status: 201,
+            latency: Duration::from_micros(12_345),
+        };
+        assert_eq!(
+            line(&received).as_deref(),
+            Some("request: POST /api/v1/spaces/s1/assignments -> 201 in 12.3ms")
+        );
+    }
+}
