@@ -400,7 +400,12 @@ async fn create_missing(target: &dyn Target, mapped: &mut Mapped, stderr: &mut i
             .await
         {
             Ok(_) => {
-                let _ = writeln!(stderr, "created space {:?} ({})", space.name, space.space_type);
+                let _ = writeln!(
+                    stderr,
+                    "created space {:?}{}",
+                    space.name,
+                    mapping::type_suffix(&space.space_type)
+                );
             }
             Err(error) => {
                 let _ = writeln!(stderr, "error: failed to create space {:?}: {error}", space.name);

@@ -174,6 +174,10 @@ fn space_heading(label: &str, items: &[&PlanItem]) -> String {
     match items.iter().find_map(|i| i.space_info.as_ref()) {
         Some(info) if info.space_type.is_empty() => label.to_owned(),
         Some(info) => format!("{label} ({})", info.space_type),
+        // A space a migration would create (`migrate --plan`) has rows to create and no type yet.
+        None if items.iter().any(|i| matches!(i.action, Action::Create { .. })) => {
+            format!("{label} (to be created)")
+        }
         // Only a space that was looked up can be "not found"; invalid rows are never looked up.
         None if items.iter().any(|i| is_error(i, "unknown_space")) => format!("{label} (not found)"),
         None if label.is_empty() => "(no space given)".to_owned(),
