@@ -683,7 +683,7 @@ fn command_line_conflicts() {
 
 #[test]
 fn every_flag_is_documented() {
-    for name in ["plan", "apply", "completions", "export", "migrate"] {
+    for name in ["plan", "apply", "completions", "export", "migrate", "sim"] {
         let mut command = Cli::command();
         let sub = command.find_subcommand_mut(name).unwrap();
         for arg in sub.get_arguments() {
@@ -715,7 +715,7 @@ fn every_variable_is_listed_once() {
 fn help_texts() {
     let mut command = Cli::command().term_width(100);
     command.build();
-    for name in ["plan", "apply", "completions", "export", "migrate"] {
+    for name in ["plan", "apply", "completions", "export", "migrate", "sim"] {
         let help = command
             .find_subcommand_mut(name)
             .unwrap()
