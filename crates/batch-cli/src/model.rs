@@ -58,8 +58,9 @@ pub struct RowProblem {
     pub message: String,
     /// What the row's space, type and assignee cells say, as written: reports name the row
     /// as the roster does even though it cannot be used.
+    /// Boxed: most rows are valid, and a row's size counts in a million-row roster.
     #[serde(default)]
-    pub said: RowSaid,
+    pub said: Box<RowSaid>,
 }
 
 /// A row's space, type and assignee cells as written (trimmed), whether or not they are valid.

@@ -269,7 +269,7 @@ impl<'t> Planner<'t> {
                         None => problem.message,
                     };
                     // Named as the row names them, so the plan shows the row the user wrote.
-                    let said = problem.said;
+                    let said = *problem.said;
                     let (assignee_kind, stated_type) = if said.kind.eq_ignore_ascii_case("group") {
                         (AssigneeKind::Group, None)
                     } else if said.kind.eq_ignore_ascii_case("user") {

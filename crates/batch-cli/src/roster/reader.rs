@@ -516,7 +516,9 @@ struct Problems<'h> {
     header: &'h [String],
     first_column: Option<usize>,
     messages: Vec<String>,
-    said: RowSaid,
+    /// The row, to say what it gives once it is found invalid (valid rows never pay for it).
+    layout: &'h Layout,
+    record: &'h ByteRecord,
 }
 
 /// The row's space, type and assignee cells as written, for a row that turns out invalid.
@@ -576,7 +578,8 @@ fn parse_row(
         header,
         first_column: None,
         messages: Vec::new(),
-        said: said(layout, record),
+        layout,
+        record,
     };
 
     let space = match layout.space {
@@ -725,7 +728,7 @@ impl Problems<'_> {
             line,
             column: self.first_column.and_then(|i| self.header.get(i)).cloned(),
             message: self.messages.join("; "),
-            said: self.said,
+            said: Box::new(said(self.layout, self.record)),
         }
     }
 }
@@ -866,7 +869,7 @@ fn dedupe(roster: &mut Roster) {
                 .insert(parsed.line, cells.into_iter().map(Box::from).collect());
         }
         let said = match &parsed.row {
-            Ok(row) => RowSaid {
+            Ok(row) => Box::new(RowSaid {
                 space: match &row.space {
                     SpaceRef::Name(v) | SpaceRef::Id(v) => v.clone(),
                 },
@@ -874,7 +877,7 @@ fn dedupe(roster: &mut Roster) {
                 assignee: match &row.assignee {
                     AssigneeRef::Email(v) | AssigneeRef::Name(v) | AssigneeRef::Id(v) => v.clone(),
                 },
-            },
+            }),
             Err(problem) => problem.said.clone(),
         };
         parsed.row = Err(RowProblem {
