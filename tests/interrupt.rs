@@ -5,7 +5,7 @@ use std::io::{BufRead, BufReader};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
-use roster_e2e::{Limits, World, interrupt, tenant, wait_child, wait_for, write_requests};
+use roster_e2e::{Limits, SimConfig, World, interrupt, tenant, wait_child, wait_for, write_requests};
 
 const ROWS: usize = 10;
 
@@ -108,4 +108,27 @@ fn a_second_ctrl_c_stops_at_once_and_the_journal_stays_whole() {
     let run = world.apply("roster.csv", &[]);
     assert_eq!(run.code, Some(0), "{}", run.stderr);
     assert_eq!(world.state().len(), ROWS);
+}
+
+#[test]
+fn ctrl_c_while_the_last_writes_are_on_the_wire_is_no_early_stop() {
+    // Every answer takes a second: the three writes are all on the wire at the Ctrl-C.
+    let mut config = SimConfig::new(tenant(3, 1, 0));
+    config.latency = Duration::from_millis(1000);
+    config.tier1_per_min = None;
+    config.tier2_per_min = None;
+    let world = World::with_config(config, Limits::NONE);
+    world.write("roster.csv", &roster(3));
+
+    let child = world.spawn_apply("roster.csv", &[]);
+    wait_for("3 writes sent", Duration::from_secs(30), || {
+        write_count(&world) >= 3
+    });
+    interrupt(&child);
+    let run = wait_child(child, Duration::from_secs(30));
+    // They finish, and nothing is left to resume: not "stopped early: 3 of 3 rows done".
+    assert_eq!(run.code, Some(0), "{}", run.stderr);
+    assert!(!run.stderr.contains("stopped early"), "{}", run.stderr);
+    assert!(run.stderr.contains("done: 3 rows"), "{}", run.stderr);
+    assert_eq!(world.state().len(), 3);
 }

@@ -723,4 +723,7 @@ fn help_texts() {
             .to_string();
         insta::assert_snapshot!(format!("{name}_help"), help);
     }
+    // The overview, with the exit-code table every command's own table is a part of.
+    let help = command.render_long_help().to_string();
+    insta::assert_snapshot!("roster_help", help);
 }
