@@ -40,12 +40,13 @@ fn after_ctrl_c_rows_waiting_for_the_rate_limit_are_not_sent() {
     assert_eq!(run.code, Some(130), "{}", run.stderr);
     assert!(run.stderr.contains("stopped early"), "{}", run.stderr);
 
-    // At most the one write that was on the wire when the signal came; before, every row
-    // waiting for the limiter went out after Ctrl-C, two a second.
+    // At most the write on the wire when the signal came (and, on a loaded machine, the one
+    // paced half a second later while the signal was on its way); before, every row waiting
+    // for the limiter went out after Ctrl-C, two a second.
     let written = write_count(&world);
     assert!(
-        written <= at_interrupt + 1,
-        "{} writes after Ctrl-C (at most 1 may have been on the wire)",
+        written <= at_interrupt + 2,
+        "{} writes after Ctrl-C",
         written - at_interrupt
     );
     assert!(written < ROWS, "rows are left for the resume");
