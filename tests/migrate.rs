@@ -381,3 +381,45 @@ fn export_selects_spaces_by_name_id_and_type_and_refuses_unknown_ones() {
     assert!(!pair.path("nope.csv").exists());
     assert!(pair.a.write_log().is_empty());
 }
+
+#[test]
+fn migrate_plan_names_spaces_to_create_without_a_type_flags_empty_groups_and_says_owners() {
+    let mut a = tenant(2, 2, 1);
+    assign(&mut a, "s0", AssigneeType::User, "u0", &["consumer"]);
+    assign(&mut a, "s0", AssigneeType::Group, "g0", &["producer"]);
+    assign(&mut a, "s1", AssigneeType::User, "u1", &["facilitator"]);
+    let a = rebrand(a, "a-");
+    let mut b = tenant(0, 0, 0);
+    b.alumio.api_keys.push(sim::AlumioApiKey {
+        id: "e2e".into(),
+        key: "alumio-e2e-key".into(),
+    });
+    for i in 0..2 {
+        b.alumio.users.push(sim::AlumioUser {
+            email: format!("user{i}@example.com"),
+            name: format!("User {i}"),
+        });
+    }
+    let pair = Pair::start(a, b, Kind::Alumio);
+
+    let run = pair.migrate(&["--create-missing-spaces", "--plan"]);
+    assert_eq!(run.code, Some(0), "{}\n{}", run.stdout, run.stderr);
+    let out = &run.stdout;
+    // Alumio spaces have no type: none is made up from the source's.
+    assert!(out.contains("+ space \"Space 0\" will be created\n"), "{out}");
+    assert!(!out.contains("(shared)") && !out.contains("(managed)"), "{out}");
+    // The plan heads them as spaces to create, not as spaces that were looked for in vain.
+    assert!(out.contains("\nSpace 0 (to be created)\n"), "{out}");
+    assert!(out.contains("\nSpace 1 (to be created)\n"), "{out}");
+    assert!(!out.contains("(not found)"), "{out}");
+    // A group without members carries nobody over: said, not left silent.
+    assert!(
+        out.contains("! space \"Space 0\": group \"Group 0\" expands to no users"),
+        "{out}"
+    );
+    // The source's owners are not assignments and are not copied: said.
+    assert!(out.contains("space owners are not copied"), "{out}");
+    assert!(out.contains("\"Space 0\": owner owner@example.com"), "{out}");
+    assert!(out.contains("\"Space 1\": owner owner@example.com"), "{out}");
+    assert!(pair.b.alumio_members().is_empty());
+}

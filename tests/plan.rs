@@ -245,3 +245,48 @@ fn a_qlik_cli_context_is_a_target() {
         "the key is never printed"
     );
 }
+
+#[test]
+fn invalid_rows_keep_the_space_type_and_assignee_they_give() {
+    let world = World::start(tenant_with_assignments(), Limits::NONE);
+    world.write(
+        "roster.csv",
+        "space,type,assignee,roles\n\
+         Space 0,user,user0@example.com,consumer\n\
+         Space 0,user,user5@example.com,Can fly\n\
+         Space 1,grp,Group 1,consumer\n\
+         Nowhere,user,not-an-email,consumer\n",
+    );
+    let run = world.plan("roster.csv", &["--json"]);
+    assert_eq!(run.code, Some(1), "{}", run.stderr);
+    let plan: serde_json::Value = serde_json::from_str(&run.stdout).expect("plan JSON");
+    let items = plan["items"].as_array().expect("items");
+    let line = |n: u64| {
+        items
+            .iter()
+            .find(|i| i["line"] == n)
+            .unwrap_or_else(|| panic!("line {n} in {items:?}"))
+    };
+    assert_eq!(line(3)["space"], "Space 0");
+    assert_eq!(line(3)["assignee"], "user5@example.com");
+    assert_eq!(line(3)["assignee_kind"], "user");
+    assert_eq!(line(4)["space"], "Space 1");
+    assert_eq!(line(4)["assignee"], "Group 1");
+    assert_eq!(line(4)["stated_type"], "grp");
+    assert!(line(4).get("assignee_kind").is_none(), "{}", line(4));
+    assert_eq!(line(5)["space"], "Nowhere");
+    assert_eq!(line(5)["assignee"], "not-an-email");
+    for n in 3..=5 {
+        assert_eq!(line(n)["error"]["code"], "invalid_row", "{}", line(n));
+    }
+
+    let run = world.plan("roster.csv", &[]);
+    assert_eq!(run.code, Some(1), "{}", run.stderr);
+    let text = &run.stdout;
+    assert!(!text.contains("\n (not found)"), "{text}");
+    assert!(!text.contains("Nowhere (not found)"), "never looked up: {text}");
+    assert!(text.contains("\nNowhere\n"), "{text}");
+    assert!(text.contains("! user   user5@example.com"), "{text}");
+    assert!(text.contains("! grp    Group 1"), "{text}");
+    assert!(text.contains("! user   not-an-email"), "{text}");
+}

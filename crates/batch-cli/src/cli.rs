@@ -6,12 +6,14 @@ use std::path::PathBuf;
 use clap::{Args, Parser, Subcommand};
 
 const EXIT_CODES: &str = "\
-Exit codes:
-  0    every row ok
-  1    some rows failed (the failed-rows CSV was written)
-  2    usage, configuration or input error (nothing was sent)
+Exit codes (each command's --help has its own table):
+  0    done: every row ok (apply, migrate), no row with an error (plan), the file written (export)
+  1    apply, migrate: some rows failed (the failed-rows CSV was written);
+       plan, migrate --plan: some rows have errors (shown with !)
+  2    usage, configuration or input error, a tenant that cannot be read, or a journal in use by
+       another run (nothing was sent)
   3    plan --check: applying the roster would change the tenant
-  130  interrupted (rerun the same command to resume)";
+  130  interrupted (apply, migrate: rerun the same command to resume)";
 
 /// Bulk space assignments for Qlik Cloud and Alumio, from CSV rosters.
 #[derive(Debug, Parser)]
@@ -39,16 +41,34 @@ pub enum Command {
         shell: clap_complete::Shell,
     },
     /// Serve a simulated Qlik Cloud (and Alumio) tenant on loopback until Ctrl-C.
+    #[command(after_help = SIM_EXAMPLES)]
     Sim(SimArgs),
     /// Watch a whole run: `roster apply` against a simulated tenant, with throttling, retries,
     /// bad rows and a rerun of the failed rows. Nothing leaves the machine.
     Demo(DemoArgs),
     /// Write every assignment of a tenant's spaces as a roster; sends only reads.
-    #[command(after_help = EXPORT_EXAMPLES)]
+    ///
+    /// The source is named like the target of plan and apply, with the same flags: here the
+    /// target name is given with --from instead of --to.
+    #[command(
+        after_help = EXPORT_EXAMPLES,
+        mut_arg("to", |arg| arg
+            .long("from")
+            .short(None)
+            .help("Source: a name from roster.toml, or `qlik:CONTEXT` for a qlik-cli context \
+                   (`qlik:` alone for qlik-cli's current context) [default: the config's \
+                   default target]")),
+    )]
     Export(ExportArgs),
     /// Copy assignments from one tenant to another: export, map, plan and apply in one run,
     /// resumably.
-    #[command(after_help = MIGRATE_EXAMPLES)]
+    #[command(
+        after_help = MIGRATE_EXAMPLES,
+        mut_arg("to", |arg| arg
+            .help("Destination: a name from roster.toml, or `qlik:CONTEXT` for a qlik-cli context \
+                   (`qlik:` alone for qlik-cli's current context) [default: the config's \
+                   default target]")),
+    )]
     Migrate(MigrateArgs),
 }
 
@@ -146,6 +166,12 @@ Roster columns:
   such as \"Can view\", separated by ; or |). Other columns are carried to the
   failed-rows CSV.
 
+Exit codes:
+  0    no row has an error (with --check: and the tenant already matches the roster)
+  1    some rows have errors (shown with !; apply would fail them)
+  2    usage, configuration or input error, or a tenant that cannot be read
+  3    --check only: applying the roster would change the tenant (comes before 1)
+
 Environment:
   ROSTER_CONFIG           config file to use instead of ./roster.toml
   QLIK_API_KEY            API key of a --server target, unless --api-key-env
@@ -162,7 +188,8 @@ Examples:
 const APPLY_EXAMPLES: &str = "\
 Examples:
   roster apply roster.csv --to prod
-  roster apply roster.csv --to prod --mode exact --yes
+  roster apply roster.csv --to prod --mode exact
+  roster apply roster.csv --to prod --mode exact --prune   # asks before deleting
   roster apply roster.failed.csv --to prod     # rerun the rows that failed
   roster apply roster.csv --to prod --only-failed
 
@@ -173,15 +200,35 @@ records done are not sent again. A rerun with another roster or settings starts 
 says so. --only-failed reruns the rows that failed in the last run; --fresh starts a new run even
 after an interruption. The journal is .roster/journal-TARGET.jsonl beside the roster (see
 --state-dir); earlier runs move to .roster/history/, which keeps the last 10. One run at a time
-per journal: a second apply refuses (exit 2) while another uses it.
+per journal: a second apply refuses (exit 2) while another uses it. After Ctrl-C nothing new is
+sent: requests already on the wire finish, the other rows wait for the rerun; a second Ctrl-C
+stops at once.
 
 Exit codes:
   0    every row ok
   1    some rows failed (the failed-rows CSV was written)
-  2    usage, configuration or input error (nothing was sent)
+  2    usage, configuration or input error, a tenant that cannot be read, or a journal in use by
+       another run (nothing was sent)
   130  interrupted (rerun the same command to resume)
 
 Environment: see `roster plan --help`.";
+
+const SIM_EXAMPLES: &str = "\
+Examples:
+  roster sim --addr 127.0.0.1:18901 --qlik-only > sim.txt &
+  export QLIK_API_KEY=$(sed -n 2p sim.txt)
+  roster plan roster.csv --server http://127.0.0.1:18901
+
+  roster sim --tenant data/tenant-large.json --tier2-per-min 60 --fault-rate 0.02
+
+Standard output: line 1 is the base URL; then one API key per line, first the Qlik Cloud keys,
+then the Alumio keys, each in the tenant file's order. Standard error names each key and the
+stdout line it is on (a Qlik key on line 2 goes with --kind qlik, an Alumio key with --kind
+alumio and the Alumio URL). The keys are the tenant file's test keys, not secrets.
+
+Exit codes:
+  0    stopped with Ctrl-C
+  2    the tenant file or a flag is wrong, or the address is taken";
 
 /// Which vendor a target speaks, as typed on the command line.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
@@ -206,7 +253,7 @@ pub struct TargetArgs {
     #[arg(long, value_name = "PATH")]
     pub config: Option<PathBuf>,
     /// Tenant URL, e.g. https://acme.eu.qlikcloud.com (https:// when no scheme is given; a
-    /// trailing /api/v1 is fine); with --to, replaces the target's server.
+    /// trailing /api/v1 is fine); with a target name, replaces the target's server.
     #[arg(long, value_name = "URL")]
     pub server: Option<String>,
     /// Vendor of the tenant [default: the target's kind, else qlik].
@@ -391,7 +438,14 @@ Examples:
 
 The file is a roster (space, type, assignee, roles) with the ids in the extra columns space_id
 and assignee_id; space owners are listed as `# owner of SPACE: EMAIL` comment lines. Applied back
-to the same tenant it changes nothing.";
+to the same tenant it changes nothing. The file appears only once complete.
+
+Exit codes:
+  0    the file was written
+  2    usage, configuration or output error, or a tenant that cannot be read (no file written)
+  130  interrupted (no file written)
+
+Environment: see `roster plan --help`.";
 
 const MIGRATE_EXAMPLES: &str = "\
 Examples:
@@ -411,16 +465,25 @@ the source name); @FILE.csv reads a source,target map (unlisted names stay).
 Qlik to Alumio starts from consumer, dataconsumer, basicconsumer -> ROLE_USER; producer,
 contributor, publisher, codeveloper -> ROLE_EDITOR; facilitator -> ROLE_ADMINISTRATOR.
 
+The target flags (--server, key sources, rates, TLS) apply to the destination, --to; the source,
+--from, is a target of roster.toml or a qlik-cli context, with its own settings.
+
 Rerunning the same command resumes a run that was cut short (journal in the state directory,
 .roster/ by default); after a run that ended it starts a new one, planned against the target as it
-is now. One run at a time per journal: a second one refuses (exit 2) while another uses it.";
+is now. One run at a time per journal: a second one refuses (exit 2) while another uses it.
+
+Exit codes:
+  0    every row ok (with --plan: no row has an error)
+  1    some rows failed, the failed-rows CSV was written (with --plan: some rows have errors)
+  2    usage, configuration or input error, a tenant that cannot be read, or a journal in use by
+       another run (nothing was sent)
+  130  interrupted (rerun the same command to resume)
+
+Environment: see `roster plan --help`.";
 
 /// `roster export`: a tenant's assignments as a roster.
 #[derive(Debug, Clone, Args)]
 pub struct ExportArgs {
-    /// Source: a target name from roster.toml, or `qlik:CONTEXT` for a qlik-cli context.
-    #[arg(long, value_name = "NAME")]
-    pub from: String,
     /// Only these spaces, by name or id (repeat the flag for several) [default: every space].
     #[arg(long = "space", value_name = "NAME_OR_ID")]
     pub spaces: Vec<String>,
@@ -431,15 +494,15 @@ pub struct ExportArgs {
     /// export is complete; a FIFO or device (e.g. /dev/stdout) is written in place.
     #[arg(long, short = 'o', value_name = "FILE.csv")]
     pub output: PathBuf,
-    /// Config file with named targets [default: $ROSTER_CONFIG, else ./roster.toml].
-    #[arg(long, value_name = "PATH")]
-    pub config: Option<PathBuf>,
     /// Space listings in flight at once [default: the target's, else 8].
     #[arg(long, value_name = "N")]
     pub concurrency: Option<usize>,
-    /// Print nothing but errors (no progress, no closing line).
+    /// Print only the summary (no progress).
     #[arg(long, short = 'q')]
     pub quiet: bool,
+    /// The source, named with --from (or --server), and how to reach it.
+    #[command(flatten)]
+    pub target: TargetArgs,
 }
 
 /// `roster migrate`: assignments from one tenant to another.
@@ -448,12 +511,6 @@ pub struct MigrateArgs {
     /// Source: a target name from roster.toml, or `qlik:CONTEXT`.
     #[arg(long, value_name = "NAME")]
     pub from: String,
-    /// Destination: a target name from roster.toml, or `qlik:CONTEXT`.
-    #[arg(long, short = 't', value_name = "NAME")]
-    pub to: String,
-    /// Config file with named targets [default: $ROSTER_CONFIG, else ./roster.toml].
-    #[arg(long, value_name = "PATH")]
-    pub config: Option<PathBuf>,
     /// Only these source spaces, by name or id (repeat the flag for several).
     #[arg(long = "space", value_name = "NAME_OR_ID")]
     pub spaces: Vec<String>,
@@ -491,9 +548,13 @@ pub struct MigrateArgs {
     /// Ignore the journal of earlier runs and start over.
     #[arg(long)]
     pub fresh: bool,
-    /// Do not ask for confirmation before writing.
+    /// Do not ask for confirmation before writing: before adding more than 10 members to Alumio
+    /// spaces, which emails each of them.
     #[arg(long, short = 'y')]
     pub yes: bool,
+    /// The destination (--to or --server) and how to reach it.
+    #[command(flatten)]
+    pub target: TargetArgs,
     /// Output.
     #[command(flatten)]
     pub output: OutputArgs,

@@ -56,6 +56,23 @@ pub struct RowProblem {
     pub column: Option<String>,
     /// A lowercase fragment, e.g. `unknown role "Can fly"`.
     pub message: String,
+    /// What the row's space, type and assignee cells say, as written: reports name the row
+    /// as the roster does even though it cannot be used.
+    /// Boxed: most rows are valid, and a row's size counts in a million-row roster.
+    #[serde(default)]
+    pub said: Box<RowSaid>,
+}
+
+/// A row's space, type and assignee cells as written (trimmed), whether or not they are valid.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct RowSaid {
+    /// The space cell (name or id).
+    pub space: String,
+    /// The type cell (`user`, `group`, or whatever else the row says); for a roster with an
+    /// email column and a group column and no type column, the kind of the filled column.
+    pub kind: String,
+    /// The assignee cell (email, group name or id).
+    pub assignee: String,
 }
 
 /// What the reader yields for each record: the row or why it cannot be used.
@@ -149,6 +166,9 @@ pub struct PlanItem {
     pub assignee_kind: AssigneeKind,
     /// The assignee as the roster names it.
     pub assignee: AssigneeRef,
+    /// The row's type as written when it is neither `user` nor `group` (the row is invalid and
+    /// `assignee_kind` means nothing then).
+    pub stated_type: Option<String>,
     /// The resolved user or group id, when it resolved.
     pub assignee_id: Option<String>,
     /// The roles the roster asks for (normalised).

@@ -211,6 +211,7 @@ pub async fn add_deletes(
                 assignee_kind: a.assignee_kind,
                 assignee: AssigneeRef::Id(a.assignee_id.clone()),
                 assignee_id: Some(a.assignee_id.clone()),
+                stated_type: None,
                 roles: roles.clone(),
                 action: Action::Delete {
                     assignment_id: a.id,
@@ -373,6 +374,7 @@ mod tests {
             assignee_kind: AssigneeKind::User,
             assignee: AssigneeRef::Id("u".into()),
             assignee_id: Some("u".into()),
+            stated_type: None,
             roles: vec!["consumer".into()],
             action,
         };

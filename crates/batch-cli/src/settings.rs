@@ -420,6 +420,62 @@ impl ApplySettings {
     }
 }
 
+/// The target of a command that names it with [`TargetArgs`] beside its own `--concurrency`
+/// (export, migrate): found and checked as plan's and apply's is, so that a flag means the
+/// same everywhere. Warnings (file permissions, `--insecure`) are added to `warnings`.
+pub fn resolve_target(
+    args: &TargetArgs,
+    concurrency: Option<usize>,
+    env: &dyn Environment,
+    warnings: &mut Vec<Warning>,
+) -> Result<TargetSettings, SettingsError> {
+    let config = find_config(args.config.as_deref(), env)?;
+    let mut target = TargetSettings::resolve(args, config.as_ref(), env, warnings)?;
+    if let Some(n) = concurrency {
+        target.concurrency = checked_concurrency(n)?;
+    }
+    Ok(target)
+}
+
+/// The flags that name `args`' target again, for the rerun line of a summary: `--to NAME`
+/// (unless the target came from `--server` alone), `--config`, `--server`, the key sources and
+/// the rates. Secrets are never among them (`--api-key-stdin` must be given again).
+pub fn target_words(args: &TargetArgs, source: &TargetSource) -> Vec<String> {
+    let mut words: Vec<String> = Vec::new();
+    let mut push = |flag: &str, value: Option<String>| {
+        if let Some(value) = value {
+            words.push(flag.to_owned());
+            words.push(value);
+        }
+    };
+    push("--config", args.config.as_ref().map(|p| p.display().to_string()));
+    if !matches!(source, TargetSource::CommandLine) {
+        push("--to", args.to.clone());
+    }
+    push("--server", args.server.clone());
+    push("--kind", args.kind.map(|k| format!("{k:?}").to_lowercase()));
+    push("--api-key-env", args.api_key_env.clone());
+    push(
+        "--api-key-file",
+        args.api_key_file.as_ref().map(|p| p.display().to_string()),
+    );
+    push("--client-id", args.client_id.clone());
+    push("--client-secret-env", args.client_secret_env.clone());
+    push(
+        "--client-secret-file",
+        args.client_secret_file.as_ref().map(|p| p.display().to_string()),
+    );
+    push("--tier1-per-min", args.tier1_per_min.map(|n| n.to_string()));
+    push("--tier2-per-min", args.tier2_per_min.map(|n| n.to_string()));
+    if args.insecure {
+        words.push("--insecure".to_owned());
+    }
+    if args.allow_http {
+        words.push("--allow-http".to_owned());
+    }
+    words
+}
+
 /// `.roster/` in the roster's directory.
 pub fn default_state_dir(roster: &Path) -> PathBuf {
     match roster.parent() {

@@ -11,10 +11,10 @@ use crate::exit;
 use crate::export::{self, CsvExport, People, Selection};
 use crate::hint::with_hint;
 use crate::report::{self, OutputMode, ResolveProgress};
-use crate::settings::{ProcessEnvironment, SettingsError, TargetSettings, find_config};
+use crate::settings::{ProcessEnvironment, SettingsError, TargetSettings, find_config, resolve_target};
 use crate::target::build_target;
 
-/// Resolve a named target (`--from NAME`) the way `--to NAME` is resolved; hints name `flag`.
+/// Resolve a named target (`migrate --from NAME`) the way `--to NAME` is resolved; hints name `flag`.
 pub(crate) fn named_target(
     name: &str,
     flag: &str,
@@ -35,13 +35,21 @@ pub(crate) fn named_target(
 pub fn run(args: ExportArgs) -> u8 {
     let mut stderr = io::stderr();
     let mut warnings = Vec::new();
-    let mut settings = match named_target(&args.from, "--from", args.config.as_deref(), &mut warnings) {
+    let settings = match resolve_target(&args.target, args.concurrency, &ProcessEnvironment, &mut warnings) {
         Ok(settings) => settings,
+        // The same resolution as --to: its hint names --to, which export spells --from.
+        Err(error) if error.message() == "no target given" => {
+            return usage_error(
+                &mut stderr,
+                &format!(
+                    "{}\nhint: name the source with --from NAME (a target in roster.toml), --from \
+                     qlik:CONTEXT (a qlik-cli context) or --server URL",
+                    error.message()
+                ),
+            );
+        }
         Err(error) => return usage_error(&mut stderr, &error),
     };
-    if let Some(n) = args.concurrency {
-        settings.concurrency = n.clamp(1, crate::settings::MAX_CONCURRENCY);
-    }
     print_warnings(&mut stderr, &warnings);
     let mode = OutputMode::detect(args.quiet, false);
     let runtime = match runtime() {
@@ -157,7 +165,8 @@ async fn export(args: &ExportArgs, settings: &TargetSettings, mode: &OutputMode)
     if let Err(error) = finished {
         return write_failed(&mut stderr, &settings.name, &error);
     }
-    if !args.quiet {
+    // The summary, with or without -q (which, as in apply, leaves only the summary).
+    {
         let _ = writeln!(
             stderr,
             "exported {} assignments of {} spaces from {} to {}",

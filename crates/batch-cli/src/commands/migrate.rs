@@ -25,7 +25,10 @@ use crate::model::{Action, Plan, RowError};
 use crate::prune;
 use crate::report::{self, OutputMode, ResolveProgress};
 use crate::roster;
-use crate::settings::{ApplySettings, OutputSettings, PlanSettings, STATE_DIR_NAME, TargetSettings};
+use crate::settings::{
+    self, ApplySettings, OutputSettings, PlanSettings, ProcessEnvironment, STATE_DIR_NAME, TargetSettings,
+    resolve_target,
+};
 use crate::target::build_target;
 
 /// Everything resolved before the run.
@@ -38,24 +41,16 @@ struct Resolved {
 }
 
 fn resolve(args: &MigrateArgs, warnings: &mut Vec<String>) -> Result<Resolved, String> {
-    let from =
-        named_target(&args.from, "--from", args.config.as_deref(), warnings).map_err(|e| e.to_string())?;
-    let mut to =
-        named_target(&args.to, "--to", args.config.as_deref(), warnings).map_err(|e| e.to_string())?;
+    let from = named_target(&args.from, "--from", args.target.config.as_deref(), warnings)
+        .map_err(|e| e.to_string())?;
+    // The destination: the same flags, resolution and checks as plan's and apply's target.
+    let to = resolve_target(&args.target, args.concurrency, &ProcessEnvironment, warnings)
+        .map_err(|e| e.to_string())?;
     if from.name == to.name {
         return Err(format!(
             "--from and --to name the same target ({}); migrate copies between two tenants",
             to.name
         ));
-    }
-    if let Some(n) = args.concurrency {
-        if !(1..=crate::settings::MAX_CONCURRENCY).contains(&n) {
-            return Err(format!(
-                "concurrency must be between 1 and {} (got {n})",
-                crate::settings::MAX_CONCURRENCY
-            ));
-        }
-        to.concurrency = n;
     }
     let identities = match &args.identity_map {
         Some(path) => IdentityMap::load(path)?,
@@ -431,7 +426,12 @@ async fn create_missing(target: &dyn Target, mapped: &mut Mapped, stderr: &mut i
             .await
         {
             Ok(_) => {
-                let _ = writeln!(stderr, "created space {:?} ({})", space.name, space.space_type);
+                let _ = writeln!(
+                    stderr,
+                    "created space {:?}{}",
+                    space.name,
+                    mapping::type_suffix(&space.space_type)
+                );
             }
             Err(error) => {
                 let _ = writeln!(stderr, "error: failed to create space {:?}: {error}", space.name);
@@ -487,11 +487,7 @@ fn write_generated(mapped: &Mapped, path: &Path) -> io::Result<()> {
 /// `--to T --config C --state-dir D`: an apply of the failed rows against the same target and
 /// journal.
 fn rerun_args(args: &MigrateArgs, r: &Resolved) -> Vec<String> {
-    let mut words = vec!["--to".to_owned(), args.to.clone()];
-    if let Some(config) = &args.config {
-        words.push("--config".to_owned());
-        words.push(config.display().to_string());
-    }
+    let mut words = settings::target_words(&args.target, &r.to.source);
     words.push("--state-dir".to_owned());
     words.push(r.apply.state_dir.display().to_string());
     if r.apply.plan.mode == crate::model::Mode::Exact {

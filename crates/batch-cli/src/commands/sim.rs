@@ -133,12 +133,26 @@ async fn serve(args: SimArgs) -> u8 {
     }
 
     let tenant = handle.tenant();
+    // Which stdout line holds which key: line 1 is the URL, then the keys in the order printed.
+    let mut line = 1;
+    let mut numbered = |ids: Vec<&str>| -> String {
+        if ids.is_empty() {
+            return "none".to_owned();
+        }
+        ids.iter()
+            .map(|id| {
+                line += 1;
+                format!("{id:?} on stdout line {line}")
+            })
+            .collect::<Vec<_>>()
+            .join(", ")
+    };
     if qlik {
         let names: Vec<&str> = tenant.api_keys.iter().map(|k| k.id.as_str()).collect();
         report(&format!(
             "Qlik Cloud API at {}/api/v1 (API keys: {}; OAuth clients: {}; stats at {}/_sim/stats)",
             handle.base_url(),
-            names.join(", "),
+            numbered(names),
             tenant
                 .oauth_clients
                 .iter()
@@ -153,7 +167,7 @@ async fn serve(args: SimArgs) -> u8 {
         report(&format!(
             "Alumio API at {} (API keys: {})",
             handle.alumio_base_url(),
-            names.join(", ")
+            numbered(names)
         ));
     }
     report("Serving until Ctrl-C.");

@@ -25,6 +25,22 @@ impl Interrupts {
     /// itself: the run decides. Must be called inside a tokio runtime.
     pub fn ctrl_c() -> Interrupts {
         let (tx, rx) = Interrupts::channel();
+        // One listener for the whole run: a second Ctrl-C that comes while the first is being
+        // handled is kept, not lost between two listeners.
+        #[cfg(unix)]
+        {
+            use tokio::signal::unix::{SignalKind, signal};
+            if let Ok(mut sigint) = signal(SignalKind::interrupt()) {
+                tokio::spawn(async move {
+                    while sigint.recv().await.is_some() {
+                        if tx.send(()).is_err() {
+                            break;
+                        }
+                    }
+                });
+                return rx;
+            }
+        }
         tokio::spawn(async move {
             while tokio::signal::ctrl_c().await.is_ok() {
                 if tx.send(()).is_err() {

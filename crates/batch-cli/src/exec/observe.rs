@@ -6,7 +6,7 @@
 //! no context and are ignored here.
 
 use std::sync::Arc;
-use std::sync::atomic::{AtomicU32, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicU32, Ordering};
 use std::time::{Duration, Instant};
 
 use core_api::{Event, Observer, Tier};
@@ -40,6 +40,9 @@ pub(crate) struct Ctx {
     /// Of those, write (Tier 2) requests: a bulk target may resend or split a batch, and a
     /// retried create tells a lost answer from a row someone else created.
     pub write_requests: Arc<AtomicU32>,
+    /// Whether a request of these rows is on the wire now (sent, its answer not yet in): after
+    /// Ctrl-C such a call may finish, while one waiting to send is dropped.
+    pub on_wire: Arc<AtomicBool>,
 }
 
 tokio::task_local! {
@@ -61,6 +64,7 @@ impl Observer for EngineObserver {
         let _ = CTX.try_with(|ctx| {
             let msg = match event {
                 Event::RequestSent { attempt, tier, .. } => {
+                    ctx.on_wire.store(true, Ordering::Relaxed);
                     ctx.requests.fetch_add(1, Ordering::Relaxed);
                     if *tier == Tier::Tier2 {
                         ctx.write_requests.fetch_add(1, Ordering::Relaxed);
@@ -73,7 +77,14 @@ impl Observer for EngineObserver {
                         return;
                     }
                 }
-                Event::ResponseReceived { status: 429, .. } => Msg::Got429,
+                Event::ResponseReceived { status, .. } => {
+                    ctx.on_wire.store(false, Ordering::Relaxed);
+                    if *status == 429 {
+                        Msg::Got429
+                    } else {
+                        return;
+                    }
+                }
                 Event::Throttled { until, wait, .. } => Msg::Throttled {
                     until: *until,
                     wait: *wait,
@@ -83,15 +94,19 @@ impl Observer for EngineObserver {
                     delay,
                     cause,
                     ..
-                } => Msg::Retrying {
-                    indices: Arc::clone(&ctx.indices),
-                    attempt: attempt + 1,
-                    delay: *delay,
-                    cause: match cause.status() {
-                        Some(status) => format!("HTTP {status}"),
-                        None => cause.kind_code().to_owned(),
-                    },
-                },
+                } => {
+                    // A transport error has no response: the attempt is over all the same.
+                    ctx.on_wire.store(false, Ordering::Relaxed);
+                    Msg::Retrying {
+                        indices: Arc::clone(&ctx.indices),
+                        attempt: attempt + 1,
+                        delay: *delay,
+                        cause: match cause.status() {
+                            Some(status) => format!("HTTP {status}"),
+                            None => cause.kind_code().to_owned(),
+                        },
+                    }
+                }
                 _ => return,
             };
             // The loop may be gone after a second Ctrl-C; nothing to tell then.

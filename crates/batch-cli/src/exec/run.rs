@@ -3,7 +3,7 @@
 use std::collections::{HashMap, VecDeque};
 use std::io;
 use std::sync::Arc;
-use std::sync::atomic::{AtomicU32, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicU32, Ordering};
 use std::task::Poll;
 use std::time::{Duration, Instant};
 
@@ -11,6 +11,7 @@ use core_api::target::{AssignmentInfo, SpaceInfo, Target, WriteOp, WriteOutcome}
 use futures::StreamExt;
 use futures::stream::FuturesUnordered;
 use tokio::sync::mpsc;
+use tokio_util::sync::CancellationToken;
 
 use super::interrupt::Interrupts;
 use super::observe::{CTX, Ctx, Msg};
@@ -192,10 +193,12 @@ impl Loop<'_> {
 /// Execute a plan: emit `Started`, a `RowFinished` for every row the plan already decided
 /// (errors and unchanged rows), then run the writes, and end with `Finished`.
 ///
-/// On the first interrupt no new writes start; those in flight may finish within
-/// `drain_timeout`. On the second the run stops at once. Either way `Interrupted` and
-/// `Finished { interrupted: true }` are emitted, and rows whose write had not finished get no
-/// `RowFinished` (they are done again on resume).
+/// On the first interrupt nothing new is sent: rows still queued, and calls waiting for the rate
+/// limiter, a retry's backoff or a 429's pause, are dropped; only requests already on the wire
+/// may finish, within `drain_timeout`. On the second the run stops at once. Either way
+/// `Interrupted` and `Finished` are emitted, and rows whose write had not finished get no
+/// `RowFinished` (they are done again on resume). `Finished` says `interrupted: true` only when
+/// rows are left for a resume.
 pub async fn execute(
     plan: &mut Plan,
     target: &dyn Target,
@@ -397,6 +400,8 @@ impl<'p, 't> Run<'p, 't> {
         let (tx, mut rx) = mpsc::unbounded_channel::<Msg>();
         let mut inflight = FuturesUnordered::new();
         let mut stopping = false;
+        // Cancelled at the first interrupt: calls with no request on the wire give up then.
+        let stop = CancellationToken::new();
         let mut drain_deadline: Option<tokio::time::Instant> = None;
         let mut decided = Vec::new();
         let mode = self.state.plan.mode;
@@ -415,16 +420,19 @@ impl<'p, 't> Run<'p, 't> {
                     tx: tx.clone(),
                     requests: Arc::new(AtomicU32::new(0)),
                     write_requests: Arc::new(AtomicU32::new(0)),
+                    on_wire: Arc::new(AtomicBool::new(false)),
                 };
                 let counters = Counters {
                     requests: Arc::clone(&ctx.requests),
                     writes: Arc::clone(&ctx.write_requests),
                 };
-                let mut call = Box::pin(CTX.scope(ctx, run_chunk(target, mode, chunk, counters)));
+                let on_wire = Arc::clone(&ctx.on_wire);
+                let call = CTX.scope(ctx, run_chunk(target, mode, chunk, counters));
+                let mut call = Box::pin(unless_stopped(call, on_wire, stop.clone()));
                 // Polled once now, the call hands its request to a connection at once, rather than
                 // after every other answer that is ready now has been taken.
                 if let Poll::Ready(results) = futures::poll!(call.as_mut()) {
-                    for done in results {
+                    for done in results.into_iter().flatten() {
                         self.state.finish(reporters, done)?;
                     }
                     continue;
@@ -440,7 +448,8 @@ impl<'p, 't> Run<'p, 't> {
                 // wait behind a burst of lookup answers.
                 biased;
                 Some(results) = inflight.next(), if !inflight.is_empty() => {
-                    for done in results {
+                    // `None`: a call dropped at the interrupt; its rows stay undone.
+                    for done in results.into_iter().flatten() {
                         self.state.finish(reporters, done)?;
                     }
                 }
@@ -465,6 +474,7 @@ impl<'p, 't> Run<'p, 't> {
                     }
                     self.interrupted = true;
                     stopping = true;
+                    stop.cancel();
                     if let Some(planning) = planning.as_mut() {
                         planning.planner.stop();
                     }
@@ -504,6 +514,11 @@ impl<'p, 't> Run<'p, 't> {
 
     fn end(mut self, reporters: &mut [Box<dyn Reporter>]) -> Result<RunResult, ExecError> {
         self.state.totals.retrying = 0;
+        // An interrupt that came when every row was already done left nothing to resume: the
+        // run ended as it would have.
+        if self.state.totals.done >= self.state.totals.total {
+            self.interrupted = false;
+        }
         let elapsed = self.started.elapsed();
         self.state.emit(
             reporters,
@@ -538,6 +553,29 @@ fn row_error_of_plan(error: &PlanError) -> RowError {
             row
         }
     }
+}
+
+/// `call`, unless `stop` is cancelled while it has no request on the wire (it waits for the rate
+/// limiter, a retry's backoff or a 429's pause): then `None`, and what it would have sent next is
+/// never sent. A call whose request is on the wire goes on until that request's answer.
+async fn unless_stopped<F: Future>(
+    call: F,
+    on_wire: Arc<AtomicBool>,
+    stop: CancellationToken,
+) -> Option<F::Output> {
+    let mut call = std::pin::pin!(call);
+    let mut stopped = std::pin::pin!(stop.cancelled_owned());
+    std::future::poll_fn(|cx| {
+        if let Poll::Ready(output) = call.as_mut().poll(cx) {
+            return Poll::Ready(Some(output));
+        }
+        // Polled again only when the call wakes (its answer came) or at the cancellation.
+        if !on_wire.load(Ordering::Relaxed) && stopped.as_mut().poll(cx).is_ready() {
+            return Poll::Ready(None);
+        }
+        Poll::Pending
+    })
+    .await
 }
 
 async fn sleep_until(deadline: Option<tokio::time::Instant>) {

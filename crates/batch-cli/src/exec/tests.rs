@@ -299,6 +299,86 @@ async fn first_interrupt_lets_in_flight_writes_finish_and_takes_no_new_rows() {
 }
 
 #[tokio::test]
+async fn first_interrupt_drops_the_writes_still_waiting_to_be_sent() {
+    let mut fake = tenant();
+    let gate = gated(&mut fake);
+    let send_gate = Arc::new(tokio::sync::Semaphore::new(1));
+    fake.send_gate = Some(Arc::clone(&send_gate));
+    let mut plan = plan_with(&fake, creates(&fake, 6), Mode::Merge).await.plan;
+    let recorder = Recorder::default();
+    let (tx, mut interrupts) = Interrupts::channel();
+    let mut reporters: Vec<Box<dyn Reporter>> = vec![Box::new(recorder.clone())];
+    let options = opts();
+    let run = execute(&mut plan, &fake, &mut reporters, &options, &mut interrupts);
+    let control = async {
+        // One write is on the wire; the others wait to be sent, as behind a rate limiter.
+        wait_entered(&fake, 1).await;
+        tx.send(()).unwrap();
+        let mut waited = 0;
+        while !recorder
+            .0
+            .lock()
+            .iter()
+            .any(|e| matches!(e, Event::Interrupted { .. }))
+        {
+            tokio::task::yield_now().await;
+            waited += 1;
+            assert!(waited < 100_000);
+        }
+        // Were the waiting writes still there, these permits would send them.
+        send_gate.add_permits(10);
+        gate.add_permits(10);
+    };
+    let (result, ()) = tokio::time::timeout(Duration::from_secs(10), async { tokio::join!(run, control) })
+        .await
+        .unwrap();
+    let result = result.unwrap();
+    assert!(result.interrupted);
+    assert_eq!(fake.writes(), 1, "only the write on the wire was sent");
+    assert_eq!(result.totals.created, 1);
+    assert_eq!(recorder.finished().len(), 1);
+}
+
+#[tokio::test]
+async fn an_interrupt_after_the_last_row_leaves_nothing_to_resume() {
+    let mut fake = tenant();
+    let gate = gated(&mut fake);
+    let mut plan = plan_with(&fake, creates(&fake, 2), Mode::Merge).await.plan;
+    let recorder = Recorder::default();
+    let (tx, mut interrupts) = Interrupts::channel();
+    let mut reporters: Vec<Box<dyn Reporter>> = vec![Box::new(recorder.clone())];
+    let options = opts();
+    let run = execute(&mut plan, &fake, &mut reporters, &options, &mut interrupts);
+    let control = async {
+        wait_entered(&fake, 2).await;
+        tx.send(()).unwrap();
+        let mut waited = 0;
+        while !recorder
+            .0
+            .lock()
+            .iter()
+            .any(|e| matches!(e, Event::Interrupted { .. }))
+        {
+            tokio::task::yield_now().await;
+            waited += 1;
+            assert!(waited < 100_000);
+        }
+        gate.add_permits(10);
+    };
+    let (result, ()) = tokio::join!(run, control);
+    let result = result.unwrap();
+    assert_eq!(result.totals.created, 2);
+    assert!(!result.interrupted, "every row is done: nothing to resume");
+    assert!(matches!(
+        recorder.last(),
+        Event::Finished {
+            interrupted: false,
+            ..
+        }
+    ));
+}
+
+#[tokio::test]
 async fn second_interrupt_stops_at_once() {
     let mut fake = tenant();
     let _gate = gated(&mut fake);

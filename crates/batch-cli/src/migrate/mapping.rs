@@ -144,6 +144,9 @@ pub struct Mapped {
     pub expansions: Vec<Expansion>,
     /// How identities matched.
     pub matches: Matches,
+    /// Source spaces with an owner, as (source space name, owner): an owner is not an
+    /// assignment, so it is not carried over.
+    pub owners: Vec<(String, String)>,
 }
 
 impl Mapped {
@@ -293,6 +296,9 @@ pub fn map(source: &Source, target: &TargetView, opts: &Options, target_name: &s
     let mut new_group_names: Vec<String> = Vec::new();
     for export in &source.spaces {
         let source_space = &export.space;
+        if let Some(owner) = &export.owner {
+            mapped.owners.push((source_space.name.clone(), owner.clone()));
+        }
         let name = opts
             .rename
             .as_ref()
@@ -308,7 +314,12 @@ pub fn map(source: &Source, target: &TargetView, opts: &Options, target_name: &s
                 if !mapped.new_spaces.iter().any(|s| s.name == name) {
                     mapped.new_spaces.push(NewSpace {
                         name: name.clone(),
-                        space_type: source_space.space_type.clone(),
+                        // Alumio spaces have no type.
+                        space_type: if target.kind == TargetKind::Alumio {
+                            String::new()
+                        } else {
+                            source_space.space_type.clone()
+                        },
                         description: source_space.description.clone(),
                     });
                 }
@@ -531,6 +542,15 @@ pub fn write_csv(mapped: &Mapped, out: impl io::Write) -> io::Result<u64> {
     Ok(mapped.rows.len() as u64)
 }
 
+/// ` (shared)` for a space type, nothing for a target whose spaces have none.
+pub fn type_suffix(space_type: &str) -> String {
+    if space_type.is_empty() {
+        String::new()
+    } else {
+        format!(" ({space_type})")
+    }
+}
+
 /// The mapping report: what matched how, what will be created, which groups expand to whom, and
 /// every row that cannot be mapped.
 pub fn report(mapped: &Mapped, from: &str, to: &str, spaces: usize) -> String {
@@ -549,24 +569,43 @@ pub fn report(mapped: &Mapped, from: &str, to: &str, spaces: usize) -> String {
     for space in &mapped.new_spaces {
         let _ = writeln!(
             out,
-            "  + space {:?} ({}) will be created",
-            space.name, space.space_type
+            "  + space {:?}{} will be created",
+            space.name,
+            type_suffix(&space.space_type)
         );
     }
     for group in &mapped.new_groups {
         let _ = writeln!(out, "  + group {group:?} will be created (custom)");
     }
     for e in &mapped.expansions {
+        if e.members.is_empty() {
+            let _ = writeln!(
+                out,
+                "  ! space {:?}: group {:?} expands to no users (it has no members the target \
+                 knows): nobody gets its roles",
+                e.space, e.group
+            );
+            continue;
+        }
         let noun = if e.members.len() == 1 { "user" } else { "users" };
         let _ = writeln!(
             out,
-            "  space {:?}: group {:?} expands to {} {noun}{}{}",
+            "  space {:?}: group {:?} expands to {} {noun}: {}",
             e.space,
             e.group,
             e.members.len(),
-            if e.members.is_empty() { "" } else { ": " },
             e.members.join(", ")
         );
+    }
+    if !mapped.owners.is_empty() {
+        let _ = writeln!(
+            out,
+            "  space owners are not copied (an owner is not an assignment; {to} makes its API \
+             key's user the owner of the spaces it creates):"
+        );
+        for (space, owner) in &mapped.owners {
+            let _ = writeln!(out, "    {space:?}: owner {owner}");
+        }
     }
     let problems: Vec<&MappedRow> = mapped.problems().collect();
     if problems.is_empty() {

@@ -36,6 +36,8 @@ pub(crate) struct Fake {
     pub caps: Capabilities,
     /// When set, each write waits for a permit: tests hold writes in flight.
     pub gate: Option<Arc<tokio::sync::Semaphore>>,
+    /// When set, each write waits for a permit before it is sent (as for a rate limiter).
+    pub send_gate: Option<Arc<tokio::sync::Semaphore>>,
     /// Writes that have entered `write` (before the gate).
     pub entered: tokio::sync::watch::Sender<u64>,
     /// When set, listing this space id waits for a permit: tests hold a read in flight.
@@ -102,6 +104,7 @@ impl Fake {
                 lists_whole_space: true,
             },
             gate: None,
+            send_gate: None,
             entered: tokio::sync::watch::channel(0).0,
             listing_gate: None,
         }
@@ -295,6 +298,23 @@ impl Target for Fake {
     }
 
     async fn write(&self, space: &SpaceInfo, ops: &[WriteOp]) -> Vec<Result<WriteOutcome, TargetError>> {
+        if let Some(gate) = &self.send_gate {
+            // Waiting to send, as a call waits for the rate limiter.
+            match gate.acquire().await {
+                Ok(permit) => permit.forget(),
+                Err(_) => return ops.iter().map(|_| Err(api_error(503, "/closed"))).collect(),
+            }
+        }
+        // Tell the engine's observer what a client would: the request is on the wire, then
+        // answered.
+        let observer = crate::exec::observer();
+        let path = format!("/api/v1/spaces/{}/assignments", space.id);
+        observer.on_event(&core_api::Event::RequestSent {
+            tier: core_api::Tier::Tier2,
+            method: &Method::POST,
+            path: &path,
+            attempt: 1,
+        });
         self.entered.send_modify(|n| *n += 1);
         if let Some(gate) = &self.gate {
             match gate.acquire().await {
@@ -302,6 +322,13 @@ impl Target for Fake {
                 Err(_) => return ops.iter().map(|_| Err(api_error(503, "/closed"))).collect(),
             }
         }
+        observer.on_event(&core_api::Event::ResponseReceived {
+            tier: core_api::Tier::Tier2,
+            method: &Method::POST,
+            path: &path,
+            status: 200,
+            latency: std::time::Duration::ZERO,
+        });
         ops.iter().map(|op| self.apply(space, op)).collect()
     }
 

@@ -268,13 +268,23 @@ impl<'t> Planner<'t> {
                         Some(column) => format!("column {column}: {}", problem.message),
                         None => problem.message,
                     };
+                    // Named as the row names them, so the plan shows the row the user wrote.
+                    let said = *problem.said;
+                    let (assignee_kind, stated_type) = if said.kind.eq_ignore_ascii_case("group") {
+                        (AssigneeKind::Group, None)
+                    } else if said.kind.eq_ignore_ascii_case("user") {
+                        (AssigneeKind::User, None)
+                    } else {
+                        (AssigneeKind::User, Some(said.kind))
+                    };
                     items.push(PlanItem {
                         line: parsed.line,
                         key: journal::invalid_row_key(&opts.target_name, parsed.line),
-                        space: SpaceRef::Name(String::new()),
+                        space: SpaceRef::Name(said.space),
                         space_info: None,
-                        assignee_kind: AssigneeKind::User,
-                        assignee: AssigneeRef::Name(String::new()),
+                        assignee_kind,
+                        assignee: AssigneeRef::Name(said.assignee),
+                        stated_type,
                         assignee_id: None,
                         roles: Vec::new(),
                         action: err("invalid_row", message),
@@ -308,6 +318,7 @@ impl<'t> Planner<'t> {
                 space_info: None,
                 assignee_kind: row.assignee_kind,
                 assignee: row.assignee,
+                stated_type: None,
                 assignee_id: None,
                 roles: row.roles,
                 action,

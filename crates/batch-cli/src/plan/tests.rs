@@ -66,6 +66,11 @@ pub(crate) fn mixed_rows() -> Vec<ParsedRow> {
                 line: 11,
                 column: Some("roles".into()),
                 message: "unknown role \"x\"".into(),
+                said: Box::new(crate::model::RowSaid {
+                    space: "S2".into(),
+                    kind: "grp".into(),
+                    assignee: "user5@example.com".into(),
+                }),
             }),
         },
     ]

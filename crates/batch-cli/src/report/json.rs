@@ -40,7 +40,10 @@ struct RowJson<'a> {
     space: &'a str,
     #[serde(skip_serializing_if = "Option::is_none")]
     space_id: Option<&'a str>,
-    assignee_kind: AssigneeKind,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    assignee_kind: Option<AssigneeKind>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    stated_type: Option<&'a str>,
     assignee: &'a str,
     #[serde(skip_serializing_if = "Option::is_none")]
     assignee_id: Option<&'a str>,
@@ -103,7 +106,8 @@ fn row(plan: &Plan, index: usize) -> Option<RowJson<'_>> {
         key: &item.key.0,
         space: space_label(item),
         space_id: item.space_info.as_ref().map(|s| s.id.as_str()),
-        assignee_kind: item.assignee_kind,
+        assignee_kind: super::plan::json_kind(item),
+        stated_type: item.stated_type.as_deref(),
         assignee: assignee_label(item),
         assignee_id: item.assignee_id.as_deref(),
     })

@@ -46,6 +46,22 @@ pub fn assignee_label(item: &PlanItem) -> &str {
     }
 }
 
+/// The assignee's type as the row gives it: `user`, `group`, or, for an invalid row, whatever
+/// its type cell says (`?` when empty).
+pub fn kind_label(item: &PlanItem) -> String {
+    match &item.stated_type {
+        Some(stated) if stated.is_empty() => "?".to_owned(),
+        Some(stated) => stated.clone(),
+        None => item.assignee_kind.to_string(),
+    }
+}
+
+/// `assignee_kind` for the JSON documents: absent when the row's type is neither user nor group
+/// (`stated_type` then says what it is).
+pub(crate) fn json_kind(item: &PlanItem) -> Option<core_api::target::AssigneeKind> {
+    item.stated_type.is_none().then_some(item.assignee_kind)
+}
+
 /// The one-character marker of an action, shared by the diff and the JSON (`op`).
 pub fn marker(action: &Action) -> char {
     match action {
@@ -158,8 +174,19 @@ fn space_heading(label: &str, items: &[&PlanItem]) -> String {
     match items.iter().find_map(|i| i.space_info.as_ref()) {
         Some(info) if info.space_type.is_empty() => label.to_owned(),
         Some(info) => format!("{label} ({})", info.space_type),
-        None => format!("{label} (not found)"),
+        // A space a migration would create (`migrate --plan`) has rows to create and no type yet.
+        None if items.iter().any(|i| matches!(i.action, Action::Create { .. })) => {
+            format!("{label} (to be created)")
+        }
+        // Only a space that was looked up can be "not found"; invalid rows are never looked up.
+        None if items.iter().any(|i| is_error(i, "unknown_space")) => format!("{label} (not found)"),
+        None if label.is_empty() => "(no space given)".to_owned(),
+        None => label.to_owned(),
     }
+}
+
+fn is_error(item: &PlanItem, code: &str) -> bool {
+    matches!(&item.action, Action::Error(err) if err.code == code)
 }
 
 fn render_item(item: &PlanItem, width: usize, paint: Paint, out: &mut impl Write) -> io::Result<()> {
@@ -174,7 +201,7 @@ fn render_item(item: &PlanItem, width: usize, paint: Paint, out: &mut impl Write
         Action::Delete { roles, .. } => (paint.red(&mark), format::roles(roles)),
         Action::Error(err) => (paint.red(&mark), paint.red(&err.message)),
     };
-    let kind = item.assignee_kind.to_string();
+    let kind = kind_label(item);
     let assignee = assignee_label(item);
     let pad = width.saturating_sub(assignee.chars().count());
     let place = if item.line == 0 {
@@ -231,7 +258,10 @@ struct ItemJson<'a> {
     space: &'a str,
     #[serde(skip_serializing_if = "Option::is_none")]
     space_id: Option<&'a str>,
-    assignee_kind: core_api::target::AssigneeKind,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    assignee_kind: Option<core_api::target::AssigneeKind>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    stated_type: Option<&'a str>,
     assignee: &'a str,
     #[serde(skip_serializing_if = "Option::is_none")]
     assignee_id: Option<&'a str>,
@@ -254,7 +284,8 @@ fn item_json(item: &PlanItem) -> ItemJson<'_> {
         action: "",
         space: space_label(item),
         space_id: item.space_info.as_ref().map(|s| s.id.as_str()),
-        assignee_kind: item.assignee_kind,
+        assignee_kind: json_kind(item),
+        stated_type: item.stated_type.as_deref(),
         assignee: assignee_label(item),
         assignee_id: item.assignee_id.as_deref(),
         roles: &item.roles,
@@ -370,6 +401,7 @@ pub(crate) mod tests {
             assignee_kind: kind,
             assignee,
             assignee_id: sp.map(|_| format!("id-{who}")),
+            stated_type: None,
             roles: roles(want),
             action,
         }

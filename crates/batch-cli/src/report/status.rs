@@ -207,7 +207,7 @@ pub fn failure_text(plan: &Plan, index: usize, err: &RowError) -> String {
     }
     let assignee = assignee_label(item);
     if !assignee.is_empty() {
-        place.push_str(&format!(", {} {assignee}", item.assignee_kind));
+        place.push_str(&format!(", {} {assignee}", super::plan::kind_label(item)));
     }
     format!("failed: {place}: {} ({}{status})", err.message, err.code)
 }

@@ -16,7 +16,7 @@ use super::formula::unescape_cell;
 use super::header::{self, AssigneeCols, Layout, SpaceCol};
 use super::roles;
 use super::table::{CONFLICT_PREFIX, Roster, rebuild};
-use crate::model::{AssigneeRef, ParsedRow, RosterRow, RowProblem, SpaceRef};
+use crate::model::{AssigneeRef, ParsedRow, RosterRow, RowProblem, RowSaid, SpaceRef};
 
 /// More fields than this in one record is not a roster.
 pub const MAX_COLUMNS: usize = 1024;
@@ -516,6 +516,46 @@ struct Problems<'h> {
     header: &'h [String],
     first_column: Option<usize>,
     messages: Vec<String>,
+    /// The row, to say what it gives once it is found invalid (valid rows never pay for it).
+    layout: &'h Layout,
+    record: &'h ByteRecord,
+}
+
+/// The row's space, type and assignee cells as written, for a row that turns out invalid.
+fn said(layout: &Layout, record: &ByteRecord) -> RowSaid {
+    let space = match layout.space {
+        SpaceCol::Name(i) | SpaceCol::Id(i) => cell(record, i).to_owned(),
+    };
+    let mut kind = layout
+        .kind
+        .map(|i| cell(record, i).to_owned())
+        .unwrap_or_default();
+    let assignee = match layout.assignee {
+        AssigneeCols::Generic { index, .. } => cell(record, index).to_owned(),
+        AssigneeCols::Split { user, group } => {
+            let filled = |col: Option<usize>| col.map(|i| cell(record, i)).filter(|v| !v.is_empty());
+            match (filled(user), filled(group)) {
+                (Some(email), _) => {
+                    if kind.is_empty() {
+                        kind = "user".to_owned();
+                    }
+                    email.to_owned()
+                }
+                (None, Some(name)) => {
+                    if kind.is_empty() {
+                        kind = "group".to_owned();
+                    }
+                    name.to_owned()
+                }
+                (None, None) => String::new(),
+            }
+        }
+    };
+    RowSaid {
+        space,
+        kind,
+        assignee,
+    }
 }
 
 impl Problems<'_> {
@@ -538,6 +578,8 @@ fn parse_row(
         header,
         first_column: None,
         messages: Vec::new(),
+        layout,
+        record,
     };
 
     let space = match layout.space {
@@ -686,6 +728,7 @@ impl Problems<'_> {
             line,
             column: self.first_column.and_then(|i| self.header.get(i)).cloned(),
             message: self.messages.join("; "),
+            said: Box::new(said(self.layout, self.record)),
         }
     }
 }
@@ -825,10 +868,23 @@ fn dedupe(roster: &mut Roster) {
                 .raw
                 .insert(parsed.line, cells.into_iter().map(Box::from).collect());
         }
+        let said = match &parsed.row {
+            Ok(row) => Box::new(RowSaid {
+                space: match &row.space {
+                    SpaceRef::Name(v) | SpaceRef::Id(v) => v.clone(),
+                },
+                kind: row.assignee_kind.to_string(),
+                assignee: match &row.assignee {
+                    AssigneeRef::Email(v) | AssigneeRef::Name(v) | AssigneeRef::Id(v) => v.clone(),
+                },
+            }),
+            Err(problem) => problem.said.clone(),
+        };
         parsed.row = Err(RowProblem {
             line: parsed.line,
             column: None,
             message,
+            said,
         });
     }
     let mut index = 0;

@@ -683,7 +683,7 @@ fn command_line_conflicts() {
 
 #[test]
 fn every_flag_is_documented() {
-    for name in ["plan", "apply", "completions", "export", "migrate"] {
+    for name in ["plan", "apply", "completions", "export", "migrate", "sim"] {
         let mut command = Cli::command();
         let sub = command.find_subcommand_mut(name).unwrap();
         for arg in sub.get_arguments() {
@@ -715,7 +715,7 @@ fn every_variable_is_listed_once() {
 fn help_texts() {
     let mut command = Cli::command().term_width(100);
     command.build();
-    for name in ["plan", "apply", "completions", "export", "migrate"] {
+    for name in ["plan", "apply", "completions", "export", "migrate", "sim"] {
         let help = command
             .find_subcommand_mut(name)
             .unwrap()
@@ -723,4 +723,7 @@ fn help_texts() {
             .to_string();
         insta::assert_snapshot!(format!("{name}_help"), help);
     }
+    // The overview, with the exit-code table every command's own table is a part of.
+    let help = command.render_long_help().to_string();
+    insta::assert_snapshot!("roster_help", help);
 }
