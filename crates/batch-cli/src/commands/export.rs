@@ -48,7 +48,7 @@ pub fn run(args: ExportArgs) -> u8 {
                 ),
             );
         }
-        Err(error) => return usage_error(&mut stderr, &error),
+        Err(error) => return usage_error(&mut stderr, &error.for_flag("--from")),
     };
     print_warnings(&mut stderr, &warnings);
     let mode = OutputMode::detect(args.quiet, false);
