@@ -274,6 +274,12 @@ impl HttpClient {
                     wait: until.saturating_duration_since(Instant::now()),
                     source: ThrottleSource::Received429,
                 });
+                if let Some(per_min) = limiter.fall_back_to_steady() {
+                    self.emit(Event::BurstRefused {
+                        tier: request.tier,
+                        per_min,
+                    });
+                }
                 until
             });
             if !error.is_retryable() || !self.inner.retry.allows_another(attempt) {
