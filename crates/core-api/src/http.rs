@@ -268,18 +268,18 @@ impl HttpClient {
                     .retry_after()
                     .unwrap_or(self.inner.retry.default_retry_after);
                 let until = limiter.pause(wait);
-                self.emit(Event::Throttled {
-                    tier: request.tier,
-                    until,
-                    wait: until.saturating_duration_since(Instant::now()),
-                    source: ThrottleSource::Received429,
-                });
                 if let Some(per_min) = limiter.fall_back_to_steady() {
                     self.emit(Event::BurstRefused {
                         tier: request.tier,
                         per_min,
                     });
                 }
+                self.emit(Event::Throttled {
+                    tier: request.tier,
+                    until,
+                    wait: until.saturating_duration_since(Instant::now()),
+                    source: ThrottleSource::Received429,
+                });
                 until
             });
             if !error.is_retryable() || !self.inner.retry.allows_another(attempt) {

@@ -48,7 +48,7 @@ pub use config::{ClientConfig, Timeouts};
 pub use credentials::{Credentials, Secret};
 pub use error::{Error, ErrorKind, Problem, is_retryable_status};
 pub use http::{HttpClient, Request, Response, Vendor};
-pub use limit::{Pace, RateLimits};
+pub use limit::{Pace, QLIK_WINDOW, RateLimits};
 pub use observe::{Event, Observer, ThrottleSource, Tier};
 pub use page::{Link, Page, PageLinks};
 pub use retry::RetryPolicy;

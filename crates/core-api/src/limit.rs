@@ -41,8 +41,9 @@ use tokio::sync::Notify;
 use crate::observe::{Event, Observer, ThrottleSource, Tier};
 use crate::window::SlidingWindow;
 
-/// How requests are spaced within a tier's limit.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+/// How requests are spaced within a tier's limit (`burst` or `steady` in config files).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, serde::Deserialize)]
+#[serde(rename_all = "lowercase")]
 pub enum Pace {
     /// Up to the window's budget (`limit × window`) at once, as fast as concurrency allows;
     /// steady pacing after the server refuses a burst.

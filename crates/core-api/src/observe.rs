@@ -94,7 +94,7 @@ pub enum Event<'a> {
     },
     /// The server refused a burst that was within the tier's documented window (a 429): its
     /// real policy is stricter, so the tier paces steadily at `per_min` from now on. Sent once
-    /// per tier and client, right after the [`Event::Throttled`] of that 429.
+    /// per tier and client, right before the [`Event::Throttled`] of that 429.
     BurstRefused {
         /// The tier that now paces steadily.
         tier: Tier,

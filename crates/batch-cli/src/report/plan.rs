@@ -138,9 +138,14 @@ pub fn render_text(plan: &Plan, out: &mut impl Write, color: bool) -> io::Result
     } else {
         writeln!(
             out,
-            "{} write {}, at least {} at the write rate limit",
+            "{} write {}, {} {} at the write rate limit",
             format::count(plan.write_calls),
             if plan.write_calls == 1 { "call" } else { "calls" },
+            if plan.write_time_estimated {
+                "about"
+            } else {
+                "at least"
+            },
             format::duration(plan.min_write_time),
         )?;
     }
@@ -494,6 +499,7 @@ pub(crate) mod tests {
             },
             write_calls: 4,
             min_write_time: Duration::from_millis(2400),
+            write_time_estimated: false,
         }
     }
 
