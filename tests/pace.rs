@@ -157,3 +157,46 @@ fn a_tenant_stricter_than_its_window_costs_one_429_episode_then_writes_are_paced
     assert!(creates.values().all(|&n| n == 1), "each assignment created once");
     assert!(run.stderr.contains("done: 600 rows"), "{}", run.stderr);
 }
+
+#[test]
+fn plan_estimates_the_write_time_with_the_same_model() {
+    // Qlik's limits and window: 300 writes fit in one budget of 500.
+    let mut config = SimConfig::new(tenant(30, 10, 0));
+    config.tier1_per_min = None;
+    config.window = Some(Duration::from_secs(300));
+    let mut world = World::with_config(
+        config,
+        Limits {
+            tier1: None,
+            tier2: Some(100),
+        },
+    );
+    world.write("roster.csv", &roster(300, 10));
+    let steady = world.plan("roster.csv", &[]);
+    assert!(
+        steady
+            .stdout
+            .contains("300 write calls, at least 3m 00s at the write rate limit"),
+        "{}",
+        steady.stdout
+    );
+    world.set_burst(300);
+    let burst = world.plan("roster.csv", &[]);
+    let line = burst
+        .stdout
+        .lines()
+        .find(|l| l.starts_with("300 write calls"))
+        .unwrap_or_else(|| panic!("{}", burst.stdout));
+    // Round trips on loopback take well under a second: seconds, not minutes.
+    let estimate = line
+        .strip_prefix("300 write calls, about ")
+        .and_then(|rest| rest.strip_suffix(" at the write rate limit"))
+        .unwrap_or_else(|| panic!("{line}"));
+    assert!(
+        estimate.ends_with('s') && estimate[..estimate.len() - 1].parse::<f64>().is_ok(),
+        "{line}"
+    );
+    // The same roster with --pace steady on the command line: the flag wins over the config.
+    let flagged = world.plan("roster.csv", &["--pace", "steady"]);
+    assert!(flagged.stdout.contains("at least 3m 00s"), "{}", flagged.stdout);
+}

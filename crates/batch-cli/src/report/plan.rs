@@ -537,6 +537,15 @@ pub(crate) mod tests {
     }
 
     #[test]
+    fn a_bursting_plan_gives_its_write_time_as_an_estimate() {
+        let mut plan = sample_plan();
+        assert!(text(&plan, false).contains("4 write calls, at least 2.4s at the write rate limit"));
+        plan.write_time_estimated = true;
+        plan.min_write_time = Duration::from_millis(3040);
+        assert!(text(&plan, false).contains("4 write calls, about 3.1s at the write rate limit"));
+    }
+
+    #[test]
     fn plan_json() {
         let mut out = Vec::new();
         render_json(&sample_plan(), &mut out).unwrap();
