@@ -85,10 +85,7 @@ mod tests {
         assert_eq!(window.left(t0 + Duration::from_secs(2)), 0);
         assert_eq!(window.try_admit(t0 + Duration::from_secs(3)), Err(t0 + w));
         assert_eq!(window.try_admit(t0 + w), Ok(()));
-        assert_eq!(
-            window.try_admit(t0 + w),
-            Err(t0 + w + Duration::from_secs(1))
-        );
+        assert_eq!(window.try_admit(t0 + w), Err(t0 + w + Duration::from_secs(1)));
         assert_eq!(window.left(t0 + Duration::from_secs(30)), 3);
     }
 

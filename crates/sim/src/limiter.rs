@@ -51,7 +51,9 @@ impl Bucket {
 enum Model {
     Gcra(DefaultKeyedRateLimiter<String>),
     /// At most `budget` admissions in any `window`; the log holds admissions still inside it.
-    Window { budget: usize },
+    Window {
+        budget: usize,
+    },
 }
 
 /// How many requests a tier admitted within its window, per user, and the most ever.
@@ -254,16 +256,16 @@ mod tests {
         assert_eq!(limiter.check(Bucket::QlikTier2, "u"), Err(2));
         assert!(limiter.check(Bucket::QlikTier2, "u").is_err(), "blocked");
         assert_eq!(limiter.check(Bucket::QlikTier2, "v"), Ok(()), "per user");
-        assert_eq!(
-            limiter.most_in_window(Bucket::QlikTier2),
-            Some((window, 20))
-        );
+        assert_eq!(limiter.most_in_window(Bucket::QlikTier2), Some((window, 20)));
         // Alumio paces strictly whatever the window: 600/min allows a burst of 11.
         let admitted = (0..20)
             .take_while(|_| limiter.check(Bucket::AlumioWrite, "u").is_ok())
             .count();
         assert_eq!(admitted, 11);
-        assert!(start.elapsed() < Duration::from_secs(1), "the test ran too slowly to mean anything");
+        assert!(
+            start.elapsed() < Duration::from_secs(1),
+            "the test ran too slowly to mean anything"
+        );
     }
 
     #[test]

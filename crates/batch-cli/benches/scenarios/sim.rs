@@ -64,10 +64,7 @@ impl Stats {
 
     /// The most requests of `tier` the simulator admitted within one window.
     pub fn most_in_window(&self, tier: &str) -> u64 {
-        self.by_tier
-            .get(tier)
-            .and_then(|t| t.max_in_window)
-            .unwrap_or(0)
+        self.by_tier.get(tier).and_then(|t| t.max_in_window).unwrap_or(0)
     }
 
     /// Qlik writes (Tier 2) seen.

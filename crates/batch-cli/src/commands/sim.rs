@@ -276,7 +276,11 @@ mod tests {
             (config.tier1_per_min, config.tier2_per_min),
             (Some(1000), Some(100))
         );
-        assert_eq!(config.window, Some(Duration::from_secs(300)), "qlik's documented window");
+        assert_eq!(
+            config.window,
+            Some(Duration::from_secs(300)),
+            "qlik's documented window"
+        );
         assert!(!config.faults.any());
         assert!(config.qlik_enabled && config.alumio.enabled);
         assert_eq!(config.alumio, AlumioConfig::default());

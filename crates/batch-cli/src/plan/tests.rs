@@ -444,10 +444,7 @@ fn bursting_writes_take_round_trips_within_the_budget_and_windows_beyond_it() {
     };
     let rtt = Duration::from_millis(80);
     // 300 writes, 8 at a time: 38 round trips, no wait for the window.
-    assert_eq!(
-        burst_write_time(300, qlik, 8, rtt),
-        Duration::from_millis(3040)
-    );
+    assert_eq!(burst_write_time(300, qlik, 8, rtt), Duration::from_millis(3040));
     // 10,000 writes: 19 waits of the client's window (300 s + 3 s slack), then 500 writes.
     let t = burst_write_time(10_000, qlik, 8, rtt);
     assert_eq!(t, Duration::from_secs(19 * 303) + rtt * 63);

@@ -457,10 +457,7 @@ mod tests {
             t0 + Duration::from_secs(305),
         );
         s.observe(&finished(510), t0 + Duration::from_secs(311));
-        assert_eq!(
-            s.rate_text(t0 + Duration::from_secs(311)),
-            "100/min of 100/min"
-        );
+        assert_eq!(s.rate_text(t0 + Duration::from_secs(311)), "100/min of 100/min");
     }
 
     #[test]
