@@ -742,10 +742,7 @@ fn pace_bursts_for_qlik_and_paces_steadily_for_alumio_unless_told() {
     );
     let steady = resolve(&["--to", "steady"], Some(&text), &env_with_key()).unwrap();
     assert_eq!(steady.target.limits.pace, Pace::Steady);
-    assert_eq!(
-        steady.target.limits.tier2_window,
-        std::time::Duration::from_secs(60)
-    );
+    assert_eq!(steady.target.limits.tier2_window, Duration::from_secs(60));
     // Flags over the config file.
     let flagged = resolve(
         &["--to", "steady", "--pace", "burst", "--tier2-window-secs", "30"],
