@@ -179,6 +179,10 @@ impl Rig {
             text.push_str(line);
             text.push('\n');
         }
+        // The simulator paces strictly unless given a window; so does the client unless told.
+        if !self.target_lines.iter().any(|l| l.starts_with("pace")) {
+            text.push_str("pace = \"steady\"\n");
+        }
         self.write("roster.toml", &text);
     }
 

@@ -152,6 +152,9 @@ impl Limits {
     };
 }
 
+/// The pace every world starts with: the simulator paces strictly unless given a window.
+const STEADY: &str = "pace = \"steady\"\n";
+
 /// One test's world: a temp directory with a `roster.toml` naming target `sim`, and a simulator.
 pub struct World {
     /// The working directory of every run (rosters, journal and failed CSVs live here).
@@ -160,6 +163,8 @@ pub struct World {
     pub sim: SimHandle,
     limits: Limits,
     concurrency: usize,
+    /// The target's pace lines in `roster.toml`.
+    pace: String,
 }
 
 /// How a run ended.
@@ -211,9 +216,17 @@ impl World {
             sim,
             limits: client,
             concurrency: 8,
+            pace: STEADY.to_owned(),
         };
         world.write_config();
         world
+    }
+
+    /// Burst within a window of `window_secs` (written to `roster.toml`). Worlds pace steadily
+    /// unless told, as the simulator does by default.
+    pub fn set_burst(&mut self, window_secs: u64) {
+        self.pace = format!("pace = \"burst\"\ntier2_window_secs = {window_secs}\n");
+        self.write_config();
     }
 
     /// Rows in flight for the runs (written to `roster.toml`).
@@ -233,11 +246,12 @@ impl World {
         let limit = |l: Option<u32>| l.unwrap_or(0);
         let text = format!(
             "[targets.sim]\nkind = \"qlik\"\nserver = \"{}\"\napi_key_env = \"{KEY_VAR}\"\n\
-             tier1_per_min = {}\ntier2_per_min = {}\nconcurrency = {}\n",
+             tier1_per_min = {}\ntier2_per_min = {}\nconcurrency = {}\n{}",
             self.sim.base_url(),
             limit(self.limits.tier1),
             limit(self.limits.tier2),
             self.concurrency,
+            self.pace,
         );
         fs::write(self.path("roster.toml"), text).expect("write roster.toml");
     }

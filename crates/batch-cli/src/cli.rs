@@ -114,6 +114,11 @@ pub struct SimArgs {
     /// Tier 2 (writes) limit per credential, requests per minute; 0 for no limit.
     #[arg(long, default_value_t = 100)]
     pub tier2_per_min: u32,
+    /// Qlik: the window each tier's limit is evaluated over, in seconds, as Qlik documents (5
+    /// minutes): at most limit × N / 60 requests in any N seconds, as fast as they come. 1
+    /// paces strictly instead: one request every 60 s / limit, with one second's burst.
+    #[arg(long, value_name = "N", default_value_t = 300)]
+    pub window_secs: u64,
     /// Lifetime of OAuth access tokens, in seconds.
     #[arg(long, default_value_t = 21_600)]
     pub token_ttl_secs: u64,
@@ -239,6 +244,15 @@ pub enum KindArg {
     Alumio,
 }
 
+/// `--pace`: how requests are spaced within the rate limits.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+pub enum PaceArg {
+    /// Up to the window's budget at once, then as the window frees up.
+    Burst,
+    /// Evenly at the per-minute limit.
+    Steady,
+}
+
 /// Where to send: a named target, a qlik-cli context, or a server given here. Flags given here
 /// override the target's settings in the config file.
 #[derive(Debug, Clone, Default, Args)]
@@ -292,6 +306,19 @@ pub struct TargetArgs {
     /// alumio]; 0 turns pacing off.
     #[arg(long, value_name = "N")]
     pub tier2_per_min: Option<u32>,
+    /// burst: up to a window's budget (limit × window) at once, then as the window frees up;
+    /// steady: evenly at the per-minute limit [default: the target's, else burst for qlik,
+    /// steady for alumio]. A tenant that refuses a burst (429) is paced steadily from then on.
+    #[arg(long, value_enum, value_name = "PACE")]
+    pub pace: Option<PaceArg>,
+    /// The window tier 1's limit is evaluated over, in seconds, for --pace burst [default: the
+    /// target's, else 300].
+    #[arg(long, value_name = "SECS")]
+    pub tier1_window_secs: Option<u64>,
+    /// The window tier 2's limit is evaluated over, in seconds, for --pace burst [default: the
+    /// target's, else 300].
+    #[arg(long, value_name = "SECS")]
+    pub tier2_window_secs: Option<u64>,
     /// Timeout of one request, in seconds [default: the target's, else 60].
     #[arg(long, value_name = "SECS")]
     pub timeout_secs: Option<u64>,

@@ -215,6 +215,10 @@ pub struct Plan {
     pub write_calls: u64,
     /// The least time those writes take at the target's write rate limit.
     pub min_write_time: Duration,
+    /// Whether writes burst within a window, so that `min_write_time` is an estimate: a window
+    /// for each budget beyond the first, plus round trips for the rest.
+    #[serde(default)]
+    pub write_time_estimated: bool,
 }
 
 /// How one row ended.
@@ -260,6 +264,15 @@ pub struct Totals {
     pub throttled: u64,
 }
 
+/// Writes that burst within a window: at most `budget` in any `window`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+pub struct WriteWindow {
+    /// Writes any window may hold (`limit × window`).
+    pub budget: u32,
+    /// The window's length.
+    pub window: Duration,
+}
+
 /// What the executor tells its reporters. Row events carry the item's index in `Plan::items`.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(tag = "event", rename_all = "snake_case")]
@@ -270,6 +283,10 @@ pub enum Event {
         totals: Totals,
         /// The write rate limit, writes per minute, for "x/min of y/min".
         write_limit_per_min: u32,
+        /// The window writes burst within (pace burst), for "budget left in the window"; `None`
+        /// when writes are paced steadily.
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        write_window: Option<WriteWindow>,
     },
     /// A row's write was sent for the first time.
     RowStarted {
@@ -295,6 +312,10 @@ pub enum Event {
         resume_in: Duration,
         /// Totals now.
         totals: Totals,
+        /// Set when this 429 refused a burst within the window: writes are paced steadily at
+        /// this many per minute from now on. At most once per run.
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        pacing_per_min: Option<u32>,
     },
     /// A row reached its final outcome (exactly once per row).
     RowFinished {

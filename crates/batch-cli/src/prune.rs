@@ -396,6 +396,7 @@ mod tests {
             counts: PlanCounts::default(),
             write_calls: 0,
             min_write_time: std::time::Duration::ZERO,
+            write_time_estimated: false,
         };
         let caps = Capabilities {
             max_batch: 1,

@@ -10,9 +10,9 @@ use std::path::{Path, PathBuf};
 use std::time::Duration;
 
 use core_api::target::TargetKind;
-use core_api::{Credentials, RateLimits, RetryPolicy, Secret, Url};
+use core_api::{Credentials, Pace, RateLimits, RetryPolicy, Secret, Tier, Url};
 
-use crate::cli::{ApplyArgs, KindArg, OutputArgs, PlanArgs, TargetArgs};
+use crate::cli::{ApplyArgs, KindArg, OutputArgs, PaceArg, PlanArgs, TargetArgs};
 use crate::config::{
     CONFIG_FILE_NAME, LoadedConfig, QlikCliContexts, TargetConfig, Warning, permission_warning,
 };
@@ -619,7 +619,7 @@ impl TargetSettings {
             TargetKind::Qlik => RateLimits::default(),
             TargetKind::Alumio => alumio::default_rate_limits(),
         };
-        let limits = RateLimits::per_minute(
+        let mut limits = RateLimits::per_minute(
             args.tier1_per_min
                 .or(table.tier1_per_min)
                 .unwrap_or(defaults.tier1_per_min),
@@ -627,6 +627,44 @@ impl TargetSettings {
                 .or(table.tier2_per_min)
                 .unwrap_or(defaults.tier2_per_min),
         );
+        // Qlik documents a 5-minute window per tier, so its writes may burst within it; Alumio
+        // publishes nothing to burst within.
+        limits.pace = args
+            .pace
+            .map(|p| match p {
+                PaceArg::Burst => Pace::Burst,
+                PaceArg::Steady => Pace::Steady,
+            })
+            .or(table.pace)
+            .unwrap_or(match kind {
+                TargetKind::Qlik => Pace::Burst,
+                TargetKind::Alumio => Pace::Steady,
+            });
+        for (tier, flag, value) in [
+            (
+                Tier::Tier1,
+                "tier1_window_secs",
+                args.tier1_window_secs.or(table.tier1_window_secs),
+            ),
+            (
+                Tier::Tier2,
+                "tier2_window_secs",
+                args.tier2_window_secs.or(table.tier2_window_secs),
+            ),
+        ] {
+            let window = match value {
+                Some(0) => {
+                    return Err(SettingsError::new(format!("{flag} must be at least 1 second"))
+                        .hint("for no window at all, use --pace steady"));
+                }
+                Some(secs) => Duration::from_secs(secs),
+                None => core_api::QLIK_WINDOW,
+            };
+            match tier {
+                Tier::Tier1 => limits.tier1_window = window,
+                Tier::Tier2 => limits.tier2_window = window,
+            }
+        }
         let timeout = match args.timeout_secs.or(table.timeout_secs) {
             Some(0) => return Err(SettingsError::new("timeout must be at least 1 second")),
             Some(secs) => Duration::from_secs(secs),

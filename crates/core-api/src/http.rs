@@ -283,6 +283,12 @@ impl HttpClient {
                     .retry_after()
                     .unwrap_or(self.inner.retry.default_retry_after);
                 let until = limiter.pause(wait);
+                if let Some(per_min) = limiter.fall_back_to_steady() {
+                    self.emit(Event::BurstRefused {
+                        tier: request.tier,
+                        per_min,
+                    });
+                }
                 self.emit(Event::Throttled {
                     tier: request.tier,
                     until,

@@ -8,8 +8,10 @@
 //!
 //! # Guarantees the engine relies on
 //!
-//! - Every request waits for its tier's limiter: pacing at [`RateLimits`] × headroom, and a
-//!   shared pause after any 429 of the tier (`retry-after` plus jitter).
+//! - Every request waits for its tier's limiter: within the window's budget with
+//!   [`Pace::Burst`], or paced at [`RateLimits`] × headroom with [`Pace::Steady`]; and a shared
+//!   pause after any 429 of the tier (`retry-after` plus jitter), after which a bursting tier
+//!   paces steadily ([`Event::BurstRefused`]).
 //! - Retries (429, 500, 502, 503, 504, timeouts, connection failures) happen inside the call; the
 //!   returned [`Error`] says how many attempts were made and for how long ([`Error::attempts`],
 //!   [`Error::elapsed`]). TLS failures are never retried, nor is a refused connection before the
@@ -41,12 +43,13 @@ mod observe;
 mod page;
 mod retry;
 pub mod target;
+mod window;
 
 pub use config::{ClientConfig, Timeouts, ensure_path_suffix, strip_path_suffix};
 pub use credentials::{Credentials, Secret};
 pub use error::{Error, ErrorKind, Problem, Remedy, TlsProblem, is_retryable_status};
 pub use http::{HttpClient, Request, Response, Vendor};
-pub use limit::RateLimits;
+pub use limit::{Pace, QLIK_WINDOW, RateLimits};
 pub use observe::{Event, Observer, ThrottleSource, Tier};
 pub use page::{Link, Page, PageLinks};
 pub use retry::RetryPolicy;

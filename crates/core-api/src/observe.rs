@@ -106,6 +106,15 @@ pub enum Event<'a> {
         /// Whether this call got the 429 or is waiting on another call's.
         source: ThrottleSource,
     },
+    /// The server refused a burst that was within the tier's documented window (a 429): its
+    /// real policy is stricter, so the tier paces steadily at `per_min` from now on. Sent once
+    /// per tier and client, right before the [`Event::Throttled`] of that 429.
+    BurstRefused {
+        /// The tier that now paces steadily.
+        tier: Tier,
+        /// The rate it paces at (before headroom), requests per minute.
+        per_min: u32,
+    },
     /// A failed attempt will be retried after `delay`.
     RetryScheduled {
         /// The tier.

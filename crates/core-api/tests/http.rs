@@ -509,3 +509,47 @@ async fn a_429_on_the_last_attempt_still_pauses_the_tier() {
         "the second write did not wait"
     );
 }
+
+#[tokio::test]
+async fn a_429_ends_a_burst_once_and_the_tier_paces_steadily_after_it() {
+    let mock = Arc::new(Mock::default());
+    let mut config = config(serve(router(mock.clone())).await, Credentials::api_key("k"));
+    // 6,000/min over a minute: a budget of 6,000 writes, so nothing but the 429 slows them.
+    config.limits = RateLimits {
+        pace: core_api::Pace::Burst,
+        tier2_window: Duration::from_secs(60),
+        ..RateLimits::per_minute(0, 6000)
+    };
+    let seen: Arc<Mutex<Vec<String>>> = Arc::default();
+    let log = seen.clone();
+    config.observer = Some(Arc::new(move |event: &Event<'_>| match event {
+        Event::BurstRefused { tier, per_min } => log.lock().push(format!("refused {tier} {per_min}")),
+        Event::Throttled {
+            source: core_api::ThrottleSource::Received429,
+            ..
+        } => log.lock().push("429".to_owned()),
+        _ => {}
+    }));
+    let client = HttpClient::new(config, VENDOR).unwrap();
+    for _ in 0..5 {
+        client
+            .execute(&Request::new(
+                Method::POST,
+                client.url("/limited").unwrap(),
+                Tier::Tier2,
+            ))
+            .await
+            .unwrap();
+    }
+    assert_eq!(
+        *seen.lock(),
+        ["refused tier 2 6000", "429"],
+        "said once, before the pause"
+    );
+    // After the pause the writes leave spaced at 6,000/min × 0.98 (about 10.2 ms), one at a
+    // time: the retry and four more span at least four intervals, less what the network shifts.
+    let arrivals = mock.arrivals.lock();
+    assert_eq!(arrivals.len(), 6);
+    let span = arrivals[5].0 - arrivals[1].0;
+    assert!(span >= Duration::from_millis(35), "{span:?}");
+}

@@ -165,6 +165,16 @@ pub struct SimConfig {
     /// is never refused here, so it is not refused there either. The first refused request
     /// blocks the user's whole tier for a whole number of seconds (`retry-after`).
     pub burst_window: Duration,
+    /// The window Qlik's limits are evaluated over; `None` (the default) paces strictly, as
+    /// `burst_window` describes.
+    ///
+    /// Qlik evaluates each tier "over a 5-minute window to support bursts of requests". With a
+    /// window, each Qlik tier admits at most `limit × window / 60 s` requests of a user in any
+    /// span of `window` (a sliding window, the strictest reading of that sentence), as fast as
+    /// they come; the request that would exceed it is refused with a `retry-after` lasting until
+    /// the oldest request leaves the window. `roster sim` uses 300 s unless told otherwise. The
+    /// Alumio side always paces strictly: its limits are not published.
+    pub window: Option<Duration>,
     /// Lifetime of OAuth access tokens.
     pub token_ttl: Duration,
     /// Seed for jitter, faults and token values.
@@ -176,7 +186,8 @@ pub struct SimConfig {
 }
 
 impl SimConfig {
-    /// The real service's behaviour: 1000/min and 100/min, no latency, no faults, 6-hour tokens.
+    /// The real service's limits, 1000/min and 100/min, paced strictly (set [`SimConfig::window`]
+    /// for Qlik's documented window); no latency, no faults, 6-hour tokens.
     pub fn new(tenant: Tenant) -> Self {
         Self {
             tenant,
@@ -187,6 +198,7 @@ impl SimConfig {
             tier1_per_min: Some(1000),
             tier2_per_min: Some(100),
             burst_window: Duration::from_secs(1),
+            window: None,
             token_ttl: Duration::from_secs(6 * 3600),
             seed: 1,
             qlik_enabled: true,

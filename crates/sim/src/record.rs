@@ -159,6 +159,14 @@ pub struct TierStats {
     pub by_status: BTreeMap<u16, u64>,
     /// 429s sent.
     pub rate_limited: u64,
+    /// The window the tier's limit counts over, in milliseconds (limited tiers only): the
+    /// configured window, or a minute under strict pacing.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub window_ms: Option<u64>,
+    /// The most requests of one user the tier admitted within any one window (limited tiers
+    /// only).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub max_in_window: Option<u64>,
 }
 
 /// The counters, served as JSON by `GET /_sim/stats`.

@@ -212,6 +212,7 @@ impl Shared {
     pub(crate) fn new(config: SimConfig, base_url: String) -> Self {
         let limiter = Limiter::new(
             config.burst_window,
+            config.window,
             &[
                 (Bucket::QlikTier1, config.tier1_per_min),
                 (Bucket::QlikTier2, config.tier2_per_min),
@@ -354,6 +355,20 @@ impl Shared {
             }
         }
         stats.alumio_writes_applied = alumio;
+        drop(logs);
+        for (key, bucket) in [
+            ("qlik-tier1", Bucket::QlikTier1),
+            ("qlik-tier2", Bucket::QlikTier2),
+            ("alumio-tier1", Bucket::AlumioRead),
+            ("alumio-tier2", Bucket::AlumioWrite),
+        ] {
+            if let (Some(tier), Some((window, most))) =
+                (stats.by_tier.get_mut(key), self.limiter.most_in_window(bucket))
+            {
+                tier.window_ms = Some(u64::try_from(window.as_millis()).unwrap_or(u64::MAX));
+                tier.max_in_window = Some(most);
+            }
+        }
         stats
     }
 }

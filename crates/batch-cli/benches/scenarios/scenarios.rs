@@ -16,7 +16,7 @@ use crate::workload::{Layout, Workload};
 const KEY_VAR: &str = "ROSTER_BENCH_API_KEY";
 
 /// Scenario names, by number.
-pub const NAMES: [&str; 8] = [
+pub const NAMES: [&str; 10] = [
     "rate-bound",
     "latency-bound",
     "client cost",
@@ -25,6 +25,8 @@ pub const NAMES: [&str; 8] = [
     "faults",
     "peer baseline",
     "rerun (ended)",
+    "burst (in budget)",
+    "burst (4 budgets)",
 ];
 
 /// What every scenario needs.
@@ -127,7 +129,9 @@ pub fn run(ctx: &mut Ctx, id: u8) -> Outcome {
         6 => faults(ctx),
         7 => peer_baseline(ctx),
         8 => rerun_ended(ctx),
-        _ => Err(anyhow::anyhow!("there is no scenario {id} (1 to 8)")),
+        9 => burst_in_budget(ctx),
+        10 => burst_budgets(ctx),
+        _ => Err(anyhow::anyhow!("there is no scenario {id} (1 to 10)")),
     };
     match result {
         Ok(outcome) => outcome.settle(),
@@ -192,11 +196,16 @@ fn creates(ctx: &Ctx, name: &str, workload: Workload, run: &CreateRun<'_>) -> Re
     Ok((usage, stats))
 }
 
+/// Scenarios 1 and 7 measure steady pacing at the limit: the simulator paces strictly (no
+/// window, `--window-secs 1`) and so does the client (`--pace steady`). With Qlik's window the
+/// 3,000 writes would be one budget and go out at the speed of latency (scenario 9 measures that).
 const RATE_SIM: &[&str] = &[
     "--tier1-per-min",
     "30000",
     "--tier2-per-min",
     "3000",
+    "--window-secs",
+    "1",
     "--latency-ms",
     "10",
     "--jitter-ms",
@@ -209,6 +218,8 @@ const RATE_CLIENT: &[&str] = &[
     "30000",
     "--tier2-per-min",
     "3000",
+    "--pace",
+    "steady",
 ];
 
 fn rate_workload(ctx: &Ctx) -> Workload {
@@ -925,5 +936,171 @@ fn peer_baseline(ctx: &mut Ctx) -> Result<Outcome> {
     }
     outcome.detail("runs", serde_json::Value::Array(rows));
     outcome.detail("rows", w.rows);
+    Ok(outcome)
+}
+
+/// Scenario 9: a roster within the window's budget, as most rosters are: the writes burst, so
+/// latency and concurrency are the bottleneck, not the per-minute limit. The window is scaled to
+/// 30 s (Qlik's is 300 s); the ideal is rows × latency / concurrency.
+fn burst_in_budget(ctx: &mut Ctx) -> Result<Outcome> {
+    let mut outcome = Outcome::new(8, NAMES[7]);
+    let w = Workload {
+        rows: ctx.size(2000, 500),
+        spaces: ctx.size(40, 10),
+        layout: Layout::Spread,
+        assigned: false,
+    };
+    // 6,000/min over 30 s: a budget of 3,000 writes, more than the roster holds.
+    let (per_min, window_secs) = (6000.0, 30.0);
+    let budget = per_min * window_secs / 60.0;
+    let concurrency = 32;
+    let latency = 0.1;
+    let (usage, stats) = creates(
+        ctx,
+        "s8-burst",
+        w,
+        &CreateRun {
+            sim_flags: &[
+                "--tier1-per-min",
+                "30000",
+                "--tier2-per-min",
+                "6000",
+                "--window-secs",
+                "30",
+                "--latency-ms",
+                "100",
+            ],
+            client_flags: &[
+                "--concurrency",
+                "32",
+                "--tier1-per-min",
+                "30000",
+                "--tier2-per-min",
+                "6000",
+                "--pace",
+                "burst",
+                "--tier1-window-secs",
+                "30",
+                "--tier2-window-secs",
+                "30",
+            ],
+            deadline: Duration::from_secs(300),
+        },
+    )?;
+    let ideal = w.rows as f64 * latency / f64::from(concurrency);
+    let steady = w.rows as f64 * 60.0 / per_min;
+    let wall = secs(usage.wall);
+    let ratio = ideal / wall;
+    outcome.measured = Some(Figure::secs(wall));
+    outcome.ideal = Some(Figure::secs(ideal));
+    outcome.ratio = Some(ratio);
+    outcome.ratio_is = "achieved/ideal";
+    outcome.check("achieved/ideal", format!("{ratio:.3}"), ">= 0.9", ratio >= 0.9);
+    outcome.check(
+        "429s received",
+        stats.rate_limited.to_string(),
+        "0",
+        stats.rate_limited == 0,
+    );
+    check_done(&mut outcome, &usage, &stats, w.rows);
+    usage_details(&mut outcome, &usage);
+    outcome.detail("rows", w.rows);
+    outcome.detail("steady_s", steady);
+    outcome.detail("most_in_window", stats.most_in_window("qlik-tier2"));
+    outcome.note(format!(
+        "{} rows over {} spaces, budget {budget:.0} per {window_secs:.0} s window; at most {} writes \
+         in one window; paced steadily they would take {steady:.0} s",
+        w.rows,
+        w.spaces,
+        stats.most_in_window("qlik-tier2")
+    ));
+    if usage.code != Some(0) {
+        outcome.note(format!("stderr: {}", ctx.tail("s8-burst")));
+    }
+    Ok(outcome)
+}
+
+/// Scenario 10: a roster of four budgets: the first goes at once, and each other waits for the
+/// window to free up. The window is scaled to 5 s; the ideal is the windowed minimum time,
+/// three windows plus one budget's round trips at the concurrency.
+fn burst_budgets(ctx: &mut Ctx) -> Result<Outcome> {
+    let mut outcome = Outcome::new(9, NAMES[8]);
+    // 2,400/min over 5 s: a budget of 200.
+    let (budget, window) = (200_usize, 5.0);
+    let budgets = 4;
+    let w = Workload {
+        rows: budget * budgets,
+        spaces: 20,
+        layout: Layout::Spread,
+        assigned: false,
+    };
+    let concurrency = 16;
+    let latency = 0.02;
+    let (usage, stats) = creates(
+        ctx,
+        "s9-budgets",
+        w,
+        &CreateRun {
+            sim_flags: &[
+                "--tier1-per-min",
+                "30000",
+                "--tier2-per-min",
+                "2400",
+                "--window-secs",
+                "5",
+                "--latency-ms",
+                "20",
+            ],
+            client_flags: &[
+                "--concurrency",
+                "16",
+                "--tier1-per-min",
+                "30000",
+                "--tier2-per-min",
+                "2400",
+                "--pace",
+                "burst",
+                "--tier1-window-secs",
+                "5",
+                "--tier2-window-secs",
+                "5",
+            ],
+            deadline: Duration::from_secs(300),
+        },
+    )?;
+    let ideal = (budgets - 1) as f64 * window + budget as f64 * latency / f64::from(concurrency);
+    let wall = secs(usage.wall);
+    let ratio = ideal / wall;
+    let most = stats.most_in_window("qlik-tier2");
+    outcome.measured = Some(Figure::secs(wall));
+    outcome.ideal = Some(Figure::secs(ideal));
+    outcome.ratio = Some(ratio);
+    outcome.ratio_is = "achieved/ideal";
+    outcome.check("achieved/ideal", format!("{ratio:.3}"), ">= 0.95", ratio >= 0.95);
+    outcome.check(
+        "429s received",
+        stats.rate_limited.to_string(),
+        "0",
+        stats.rate_limited == 0,
+    );
+    outcome.check(
+        "most writes in one window",
+        most.to_string(),
+        &format!("<= {budget}"),
+        most <= budget as u64,
+    );
+    check_done(&mut outcome, &usage, &stats, w.rows);
+    usage_details(&mut outcome, &usage);
+    outcome.detail("rows", w.rows);
+    outcome.detail("most_in_window", most);
+    outcome.note(format!(
+        "{} rows = {budgets} budgets of {budget} per {window:.0} s window; paced steadily they \
+         would take {:.0} s",
+        w.rows,
+        w.rows as f64 * 60.0 / 2400.0
+    ));
+    if usage.code != Some(0) {
+        outcome.note(format!("stderr: {}", ctx.tail("s9-budgets")));
+    }
     Ok(outcome)
 }

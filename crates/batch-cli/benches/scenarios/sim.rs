@@ -31,6 +31,9 @@ pub struct SimProcess {
 pub struct TierStats {
     /// Requests seen.
     pub requests: u64,
+    /// The most requests admitted within one window (limited tiers only).
+    #[serde(default)]
+    pub max_in_window: Option<u64>,
 }
 
 /// The part of `GET /_sim/stats` the scenarios read.
@@ -59,7 +62,12 @@ impl Stats {
         self.tier("qlik-tier1") + self.tier("qlik-tier2")
     }
 
-    /// Qlik write requests.
+    /// The most requests of `tier` the simulator admitted within one window.
+    pub fn most_in_window(&self, tier: &str) -> u64 {
+        self.by_tier.get(tier).and_then(|t| t.max_in_window).unwrap_or(0)
+    }
+
+    /// Qlik writes (Tier 2) seen.
     pub fn qlik_writes(&self) -> u64 {
         self.tier("qlik-tier2")
     }

@@ -270,6 +270,7 @@ fn exec_options(settings: &ApplySettings, resumed: u64) -> ExecOptions {
     ExecOptions {
         concurrency: settings.plan.target.concurrency.max(1),
         write_limit_per_min: settings.plan.target.limits.for_tier(Tier::Tier2),
+        write_window: crate::plan::write_window(&settings.plan.target.limits),
         drain_timeout: DRAIN_TIMEOUT,
         resumed,
     }

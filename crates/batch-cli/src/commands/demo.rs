@@ -122,7 +122,9 @@ fn client_write_rate(args: &DemoArgs) -> u32 {
 
 /// The demo's `roster.toml`: the simulator as target `demo`. The client is allowed a fifth more
 /// writes than the simulator accepts, so the simulator answers 429 now and then and the display
-/// shows a throttled pause; the client then waits as long as the tenant says.
+/// shows a throttled pause; the client then waits as long as the tenant says. The simulator paces
+/// strictly (no window) and so does the client (`pace = "steady"`): the demo shows 429 pauses
+/// over a long run, not a burst that the tenant refuses once.
 pub fn config_toml(base_url: &str, key_file: &Path, args: &DemoArgs) -> String {
     let client_writes = client_write_rate(args);
     format!(
@@ -133,6 +135,7 @@ pub fn config_toml(base_url: &str, key_file: &Path, args: &DemoArgs) -> String {
          api_key_file = '{}'\n\
          tier1_per_min = {}\n\
          tier2_per_min = {client_writes}\n\
+         pace = \"steady\"\n\
          concurrency = 8\n",
         key_file.display(),
         args.read_rate

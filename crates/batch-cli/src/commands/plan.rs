@@ -48,10 +48,11 @@ pub fn run(args: PlanArgs) -> u8 {
                 .plan)
         }
     });
-    let plan = match result {
+    let mut plan = match result {
         Ok(plan) => plan,
         Err(code) => return code,
     };
+    estimate_write_time(&mut plan, &settings);
     // One large plan is many small writes: buffer them rather than flush every line.
     let mut stdout = io::BufWriter::with_capacity(1 << 16, io::stdout().lock());
     let written = if settings.output.json {
@@ -73,6 +74,20 @@ pub fn run(args: PlanArgs) -> u8 {
         exit::ROWS_FAILED
     } else {
         exit::OK
+    }
+}
+
+/// With writes that burst within a window, the least write time is a window for each budget
+/// beyond the first plus the round trips of the rest, at the round trip the plan's reads took.
+pub(crate) fn estimate_write_time(plan: &mut crate::model::Plan, settings: &PlanSettings) {
+    if let Some(window) = plan::write_window(&settings.target.limits) {
+        plan.min_write_time = plan::burst_write_time(
+            plan.write_calls,
+            window,
+            settings.target.concurrency,
+            crate::exec::mean_round_trip(),
+        );
+        plan.write_time_estimated = true;
     }
 }
 
@@ -137,8 +152,9 @@ pub(crate) fn plan_options(settings: &PlanSettings) -> PlanOptions {
     let limit = settings.target.limits.for_tier(Tier::Tier2);
     opts.write_limit_per_min = (limit > 0).then_some(limit);
     opts.concurrency = settings.target.concurrency.max(1);
-    // Unpaced writes make the run latency-bound: resolve names in the fewest round trips.
-    opts.fewest_round_trips = limit == 0;
+    // Unpaced writes, and writes that burst within their window, make the run latency-bound:
+    // resolve names in the fewest round trips.
+    opts.fewest_round_trips = limit == 0 || plan::write_window(&settings.target.limits).is_some();
     opts
 }
 

@@ -62,6 +62,7 @@ pub fn config(args: &SimArgs, tenant: Tenant) -> Result<SimConfig, String> {
     config.faults = faults;
     config.tier1_per_min = (args.tier1_per_min > 0).then_some(args.tier1_per_min);
     config.tier2_per_min = (args.tier2_per_min > 0).then_some(args.tier2_per_min);
+    config.window = (args.window_secs > 1).then(|| Duration::from_secs(args.window_secs));
     config.token_ttl = Duration::from_secs(args.token_ttl_secs);
     config.seed = args.seed;
     config.qlik_enabled = !args.alumio_only;
@@ -242,6 +243,16 @@ mod tests {
         assert_eq!(config.seed, 9);
         assert_eq!(config.token_ttl, Duration::from_secs(60));
         assert!(config.qlik_enabled && !config.alumio.enabled);
+        let strict = config_of(&["--window-secs", "1"]);
+        assert_eq!(strict.window, None, "today's strict pacing");
+        assert_eq!(
+            config_of(&["--window-secs", "5"]).window,
+            Some(Duration::from_secs(5))
+        );
+    }
+
+    fn config_of(args: &[&str]) -> SimConfig {
+        config(&parse(args), sim::generate::small_tenant()).unwrap()
     }
 
     #[test]
@@ -278,6 +289,11 @@ mod tests {
         assert_eq!(
             (config.tier1_per_min, config.tier2_per_min),
             (Some(1000), Some(100))
+        );
+        assert_eq!(
+            config.window,
+            Some(Duration::from_secs(300)),
+            "qlik's documented window"
         );
         assert!(!config.faults.any());
         assert!(config.qlik_enabled && config.alumio.enabled);

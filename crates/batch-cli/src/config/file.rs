@@ -21,7 +21,8 @@ default_target = "prod"          # used when --to is not given
 kind = "qlik"                    # qlik or alumio
 server = "https://acme.eu.qlikcloud.com"
 api_key_env = "QLIK_PROD_API_KEY"   # or api_key_file = "~/.config/roster/prod.key"
-tier2_per_min = 100              # optional: limits, concurrency, batch_size, timeout_secs
+tier2_per_min = 100              # optional: limits, pace, concurrency, batch_size, timeout_secs
+pace = "burst"                   # burst (qlik's default) or steady (alumio's)
 
 [targets.test]
 server = "https://acme-test.eu.qlikcloud.com"
@@ -72,6 +73,12 @@ pub struct TargetConfig {
     pub tier1_per_min: Option<u32>,
     /// Writes per minute (Qlik tier 2).
     pub tier2_per_min: Option<u32>,
+    /// `burst` (up to the window's budget at once) or `steady` (evenly at the limit).
+    pub pace: Option<core_api::Pace>,
+    /// The window tier 1's limit is evaluated over, in seconds (burst pace).
+    pub tier1_window_secs: Option<u64>,
+    /// The window tier 2's limit is evaluated over, in seconds (burst pace).
+    pub tier2_window_secs: Option<u64>,
     /// Rows in flight at once.
     pub concurrency: Option<usize>,
     /// Rows per bulk write (Alumio).
@@ -109,6 +116,9 @@ impl fmt::Debug for TargetConfig {
             .field("scope", &self.scope)
             .field("tier1_per_min", &self.tier1_per_min)
             .field("tier2_per_min", &self.tier2_per_min)
+            .field("pace", &self.pace)
+            .field("tier1_window_secs", &self.tier1_window_secs)
+            .field("tier2_window_secs", &self.tier2_window_secs)
             .field("concurrency", &self.concurrency)
             .field("batch_size", &self.batch_size)
             .field("timeout_secs", &self.timeout_secs)

@@ -11,7 +11,7 @@ mod observe;
 mod run;
 
 pub use interrupt::Interrupts;
-pub use observe::{EngineObserver, observer};
+pub use observe::{EngineObserver, mean_round_trip, observer};
 pub use run::{ExecError, ExecErrorKind, ExecOptions, RunResult, execute};
 pub(crate) use run::{PipelineError, plan_and_execute};
 

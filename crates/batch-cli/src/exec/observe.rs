@@ -6,7 +6,7 @@
 //! no context and are ignored here.
 
 use std::sync::Arc;
-use std::sync::atomic::{AtomicBool, AtomicU32, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicU32, AtomicU64, Ordering};
 use std::time::{Duration, Instant};
 
 use core_api::{Event, Observer, Tier};
@@ -28,6 +28,8 @@ pub(crate) enum Msg {
     Throttled { until: Instant, wait: Duration },
     /// A 429 came back.
     Got429,
+    /// The tenant refused a burst of writes: they are paced steadily at `per_min` from now on.
+    BurstRefused { per_min: u32 },
 }
 
 /// The rows a write is for, and where to report.
@@ -59,8 +61,28 @@ pub fn observer() -> Arc<dyn Observer> {
     Arc::new(EngineObserver)
 }
 
+/// Every response's time on the wire, summed in microseconds, and how many: the process talks
+/// to one tenant, and `plan` estimates its writes' round trips from its reads'.
+static ROUND_TRIPS: (AtomicU64, AtomicU64) = (AtomicU64::new(0), AtomicU64::new(0));
+
+/// The mean time on the wire of the responses this process has received so far (zero before
+/// the first).
+pub fn mean_round_trip() -> Duration {
+    let (sum, count) = (&ROUND_TRIPS.0, &ROUND_TRIPS.1);
+    let count = count.load(Ordering::Relaxed);
+    if count == 0 {
+        return Duration::ZERO;
+    }
+    Duration::from_micros(sum.load(Ordering::Relaxed) / count)
+}
+
 impl Observer for EngineObserver {
     fn on_event(&self, event: &Event<'_>) {
+        if let Event::ResponseReceived { latency, .. } = event {
+            let micros = u64::try_from(latency.as_micros()).unwrap_or(u64::MAX);
+            ROUND_TRIPS.0.fetch_add(micros, Ordering::Relaxed);
+            ROUND_TRIPS.1.fetch_add(1, Ordering::Relaxed);
+        }
         let _ = CTX.try_with(|ctx| {
             let msg = match event {
                 Event::RequestSent { attempt, tier, .. } => {
@@ -85,6 +107,10 @@ impl Observer for EngineObserver {
                         return;
                     }
                 }
+                Event::BurstRefused {
+                    tier: Tier::Tier2,
+                    per_min,
+                } => Msg::BurstRefused { per_min: *per_min },
                 Event::Throttled { until, wait, .. } => Msg::Throttled {
                     until: *until,
                     wait: *wait,

@@ -18,6 +18,7 @@ use super::observe::{CTX, Ctx, Msg};
 use super::row_error;
 use crate::model::{
     Action, Event, Mode, ParsedRow, Plan, PlanCounts, PlanItem, Reporter, RowError, RowOutcome, Totals,
+    WriteWindow,
 };
 use crate::plan::{self, Pending, PlanError, PlanErrorKind, PlanOptions, PlanProgress, Planner};
 
@@ -28,6 +29,8 @@ pub struct ExecOptions {
     pub concurrency: usize,
     /// The write limit, writes per minute (0 when unlimited), for the progress display.
     pub write_limit_per_min: u32,
+    /// The window writes burst within, for the progress display; `None` when paced steadily.
+    pub write_window: Option<WriteWindow>,
     /// After the first Ctrl-C, how long in-flight writes may take to finish.
     pub drain_timeout: Duration,
     /// Rows an earlier run already did (skipped before planning), for the totals.
@@ -39,6 +42,7 @@ impl Default for ExecOptions {
         ExecOptions {
             concurrency: 8,
             write_limit_per_min: 0,
+            write_window: None,
             drain_timeout: Duration::from_secs(15),
             resumed: 0,
         }
@@ -92,6 +96,8 @@ struct Loop<'a> {
     totals: Totals,
     retrying: Vec<bool>,
     throttled_until: Option<Instant>,
+    /// Writes now pace steadily at this rate after a refused burst, until a `Throttled` says so.
+    pacing_per_min: Option<u32>,
 }
 
 impl Loop<'_> {
@@ -170,20 +176,28 @@ impl Loop<'_> {
                 Ok(())
             }
             Msg::Throttled { until, wait } => {
-                // Every waiting write reports the same pause; tell the reporters once per pause.
+                // Every waiting write reports the same pause; tell the reporters once per pause
+                // (and always when it is the one that ended a burst).
                 let new = self
                     .throttled_until
                     .is_none_or(|t| until > t + Duration::from_millis(500));
-                if new {
+                if new || self.pacing_per_min.is_some() {
                     self.throttled_until = Some(until);
+                    let pacing_per_min = self.pacing_per_min.take();
                     self.emit(
                         reporters,
                         &Event::Throttled {
                             resume_in: wait,
                             totals: self.totals,
+                            pacing_per_min,
                         },
                     )?;
                 }
+                Ok(())
+            }
+            Msg::BurstRefused { per_min } => {
+                // Comes just before the `Throttled` of the same 429, which carries it.
+                self.pacing_per_min = Some(per_min);
                 Ok(())
             }
         }
@@ -264,6 +278,7 @@ pub(crate) async fn plan_and_execute<E>(
         counts: PlanCounts::default(),
         write_calls: 0,
         min_write_time: Duration::ZERO,
+        write_time_estimated: false,
     };
     let mut read_decided = Vec::new();
     planner.start(&mut plan.items, &mut read_decided, progress);
@@ -314,6 +329,7 @@ struct Run<'p, 't> {
     concurrency: usize,
     drain_timeout: Duration,
     write_limit_per_min: u32,
+    write_window: Option<WriteWindow>,
     queue: VecDeque<Chunk>,
     interrupted: bool,
     started: Instant,
@@ -334,12 +350,14 @@ impl<'p, 't> Run<'p, 't> {
                 totals,
                 retrying: vec![false; n],
                 throttled_until: None,
+                pacing_per_min: None,
             },
             target,
             max_batch: target.capabilities().max_batch,
             concurrency: opts.concurrency.max(1),
             drain_timeout: opts.drain_timeout,
             write_limit_per_min: opts.write_limit_per_min,
+            write_window: opts.write_window,
             queue: VecDeque::new(),
             interrupted: false,
             started: Instant::now(),
@@ -351,6 +369,7 @@ impl<'p, 't> Run<'p, 't> {
         let event = Event::Started {
             totals: self.state.totals,
             write_limit_per_min: self.write_limit_per_min,
+            write_window: self.write_window,
         };
         self.state.emit(reporters, &event)
     }

@@ -5,11 +5,14 @@ use std::collections::HashMap;
 use std::time::Duration;
 
 use core_api::target::{AssigneeKind, AssignmentInfo, Capabilities, SpaceInfo, Target, TargetError};
+use core_api::{RateLimits, Tier};
 use serde::Serialize;
 
 use super::planner::Planner;
 use super::resolve::{Directory, DirectoryChoice, ResolveReport};
-use crate::model::{Action, AssigneeRef, Mode, ParsedRow, Plan, PlanCounts, PlanItem, RowError, SpaceRef};
+use crate::model::{
+    Action, AssigneeRef, Mode, ParsedRow, Plan, PlanCounts, PlanItem, RowError, SpaceRef, WriteWindow,
+};
 
 /// How to plan.
 #[derive(Debug, Clone)]
@@ -307,6 +310,7 @@ pub(crate) fn finish_plan(items: Vec<PlanItem>, opts: &PlanOptions, caps: &Capab
         counts,
         write_calls,
         min_write_time,
+        write_time_estimated: false,
     }
 }
 
@@ -401,6 +405,36 @@ pub(crate) fn min_write_time(write_calls: u64, limit: Option<u32>) -> Duration {
         Some(limit) if limit > 0 => Duration::from_secs_f64(write_calls as f64 * 60.0 / f64::from(limit)),
         _ => Duration::ZERO,
     }
+}
+
+/// The window writes burst within under `limits`; `None` when they are paced steadily.
+pub(crate) fn write_window(limits: &RateLimits) -> Option<WriteWindow> {
+    limits.budget(Tier::Tier2).map(|budget| WriteWindow {
+        budget,
+        window: limits.window(Tier::Tier2),
+    })
+}
+
+/// The time `write_calls` take when they burst within `window`, `concurrency` at a time, each
+/// taking `round_trip`: the first budget goes at once, and each further budget waits for the
+/// client's window (the tenant's plus a little slack) to free up; the last budget's writes
+/// then take their round trips.
+pub(crate) fn burst_write_time(
+    write_calls: u64,
+    window: WriteWindow,
+    concurrency: usize,
+    round_trip: Duration,
+) -> Duration {
+    if write_calls == 0 {
+        return Duration::ZERO;
+    }
+    let budget = u64::from(window.budget.max(1));
+    let waits = (write_calls - 1) / budget;
+    let last = write_calls - waits * budget;
+    let client_window = window.window + RateLimits::window_slack(window.window);
+    let trips = last.div_ceil(concurrency.max(1) as u64);
+    client_window.saturating_mul(u32::try_from(waits).unwrap_or(u32::MAX))
+        + round_trip.saturating_mul(u32::try_from(trips).unwrap_or(u32::MAX))
 }
 
 /// Write calls after batching writes of one space into calls of up to `max_batch`.

@@ -437,3 +437,24 @@ async fn unpaced_runs_look_names_up_when_that_takes_fewer_round_trips() {
     assert_eq!(planned.plan.counts.create, 300);
     assert_eq!(fake.calls().iter().filter(|c| *c == "list_users").count(), 1);
 }
+
+#[test]
+fn bursting_writes_take_round_trips_within_the_budget_and_windows_beyond_it() {
+    use std::time::Duration;
+
+    use crate::model::WriteWindow;
+    let qlik = WriteWindow {
+        budget: 500,
+        window: Duration::from_secs(300),
+    };
+    let rtt = Duration::from_millis(80);
+    // 300 writes, 8 at a time: 38 round trips, no wait for the window.
+    assert_eq!(burst_write_time(300, qlik, 8, rtt), Duration::from_millis(3040));
+    // 10,000 writes: 19 waits of the client's window (300 s + 3 s slack), then 500 writes.
+    let t = burst_write_time(10_000, qlik, 8, rtt);
+    assert_eq!(t, Duration::from_secs(19 * 303) + rtt * 63);
+    assert!((94.0..97.0).contains(&(t.as_secs_f64() / 60.0)), "{t:?}");
+    assert_eq!(burst_write_time(0, qlik, 8, rtt), Duration::ZERO);
+    // The 501st write waits for the window.
+    assert!(burst_write_time(501, qlik, 8, rtt) > Duration::from_secs(300));
+}

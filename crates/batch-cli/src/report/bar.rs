@@ -166,6 +166,10 @@ impl Reporter for BarReporter {
             Event::Interrupted { .. } => {
                 self.println("interrupted: taking no new rows, letting the writes in flight finish");
             }
+            Event::Throttled {
+                pacing_per_min: Some(per_min),
+                ..
+            } => self.println(&status::burst_refused_text(*per_min)),
             _ => {}
         }
         if let Some(line) = self.failures.line(plan, event) {
@@ -184,11 +188,16 @@ impl Reporter for BarReporter {
             self.hide_throttle();
             self.bar.finish();
             self.counters.finish();
+            let (write_limit_per_min, write_window) = {
+                let state = self.state.lock();
+                (state.write_limit_per_min, state.write_window)
+            };
             let summary = Summary {
                 totals,
                 elapsed: *elapsed,
                 interrupted: *interrupted,
-                write_limit_per_min: self.state.lock().write_limit_per_min,
+                write_limit_per_min,
+                write_window,
                 context: &self.context,
             };
             summary::render(&summary, &mut self.summary_out, self.color)?;

@@ -6,10 +6,11 @@
 //! carry `index` (the row's position in the plan) and `row`, the row as the roster names it:
 //!
 //! ```text
-//! {"event":"started","format_version":1,"target":"prod","write_limit_per_min":100,"totals":{…}}
+//! {"event":"started","format_version":1,"target":"prod","write_limit_per_min":100,"write_budget":500,"write_window_secs":300,"totals":{…}}
 //! {"event":"row_started","index":7,"row":{"line":12,"key":"…","space":"Sales","space_id":"…","assignee_kind":"user","assignee":"a@example.com","assignee_id":"…"}}
 //! {"event":"row_retrying","index":7,"row":{…},"attempt":2,"delay_ms":1000,"cause":"server error (HTTP 503)","totals":{…}}
 //! {"event":"throttled","resume_in_ms":13000,"totals":{…}}
+//! {"event":"throttled","resume_in_ms":2000,"pacing_per_min":100,"totals":{…}}
 //! {"event":"row_finished","index":7,"row":{…},"outcome":"created","attempts":1,"totals":{…}}
 //! {"event":"row_finished","index":9,"row":{…},"outcome":"failed","error":{"code":"unknown_user","http_status":null,"message":"…","attempts":0},"attempts":0,"totals":{…}}
 //! {"event":"interrupted","totals":{…}}
@@ -56,6 +57,11 @@ enum JsonEvent<'a> {
         format_version: u32,
         target: &'a str,
         write_limit_per_min: u32,
+        /// Pace burst: the writes any window may hold, and the window.
+        #[serde(skip_serializing_if = "Option::is_none")]
+        write_budget: Option<u32>,
+        #[serde(skip_serializing_if = "Option::is_none")]
+        write_window_secs: Option<u64>,
         totals: &'a Totals,
     },
     RowStarted {
@@ -74,6 +80,9 @@ enum JsonEvent<'a> {
     },
     Throttled {
         resume_in_ms: u64,
+        /// Set on the 429 that refused a burst: writes pace steadily at this rate from then on.
+        #[serde(skip_serializing_if = "Option::is_none")]
+        pacing_per_min: Option<u32>,
         totals: &'a Totals,
     },
     RowFinished {
@@ -118,10 +127,13 @@ fn to_json<'a>(plan: &'a Plan, event: &'a Event) -> JsonEvent<'a> {
         Event::Started {
             totals,
             write_limit_per_min,
+            write_window,
         } => JsonEvent::Started {
             format_version: EVENTS_JSON_VERSION,
             target: &plan.target,
             write_limit_per_min: *write_limit_per_min,
+            write_budget: write_window.map(|w| w.budget),
+            write_window_secs: write_window.map(|w| w.window.as_secs()),
             totals,
         },
         Event::RowStarted { index } => JsonEvent::RowStarted {
@@ -142,8 +154,13 @@ fn to_json<'a>(plan: &'a Plan, event: &'a Event) -> JsonEvent<'a> {
             cause,
             totals,
         },
-        Event::Throttled { resume_in, totals } => JsonEvent::Throttled {
+        Event::Throttled {
+            resume_in,
+            totals,
+            pacing_per_min,
+        } => JsonEvent::Throttled {
             resume_in_ms: ms(*resume_in),
+            pacing_per_min: *pacing_per_min,
             totals,
         },
         Event::RowFinished {

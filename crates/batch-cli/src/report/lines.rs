@@ -96,10 +96,20 @@ impl LinesReporter {
             Event::Started {
                 totals,
                 write_limit_per_min,
+                write_window,
             } => {
+                let burst = write_window
+                    .map(|w| {
+                        format!(
+                            ", bursting up to {} in any {}",
+                            format::count(u64::from(w.budget)),
+                            format::duration(w.window)
+                        )
+                    })
+                    .unwrap_or_default();
                 let limit = if *write_limit_per_min > 0 {
                     format!(
-                        " (writes limited to {})",
+                        " (writes limited to {}{burst})",
                         format::per_min(f64::from(*write_limit_per_min))
                     )
                 } else {
@@ -112,6 +122,16 @@ impl LinesReporter {
                     format::shell_quote(&plan.target)
                 )?;
                 self.last_status = Some(now);
+            }
+            Event::Throttled {
+                pacing_per_min: Some(per_min),
+                ..
+            } => {
+                writeln!(self.out, "{}", status::burst_refused_text(*per_min))?;
+                if let Some(left) = self.state.pause_left(now) {
+                    self.announced_pause_until = self.state.throttled_until;
+                    writeln!(self.out, "{}", status::throttle_text(left))?;
+                }
             }
             Event::Throttled { .. } => {
                 // Concurrent writes each see the 429; announce a pause once, and again only
@@ -170,6 +190,7 @@ impl Reporter for LinesReporter {
                 elapsed: *elapsed,
                 interrupted: *interrupted,
                 write_limit_per_min: self.state.write_limit_per_min,
+                write_window: self.state.write_window,
                 context: &self.context,
             };
             summary::render(&summary, &mut self.out, self.color)?;

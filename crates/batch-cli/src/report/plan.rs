@@ -154,9 +154,14 @@ pub fn render_text(plan: &Plan, out: &mut impl Write, color: bool) -> io::Result
     } else {
         writeln!(
             out,
-            "{} write {}, at least {} at the write rate limit",
+            "{} write {}, {} {} at the write rate limit",
             format::count(plan.write_calls),
             if plan.write_calls == 1 { "call" } else { "calls" },
+            if plan.write_time_estimated {
+                "about"
+            } else {
+                "at least"
+            },
             format::duration(plan.min_write_time),
         )?;
     }
@@ -526,6 +531,7 @@ pub(crate) mod tests {
             },
             write_calls: 4,
             min_write_time: Duration::from_millis(2400),
+            write_time_estimated: false,
         }
     }
 
@@ -560,6 +566,15 @@ pub(crate) mod tests {
         plan.write_calls = 0;
         plan.min_write_time = Duration::ZERO;
         insta::assert_snapshot!(text(&plan, false));
+    }
+
+    #[test]
+    fn a_bursting_plan_gives_its_write_time_as_an_estimate() {
+        let mut plan = sample_plan();
+        assert!(text(&plan, false).contains("4 write calls, at least 2.4s at the write rate limit"));
+        plan.write_time_estimated = true;
+        plan.min_write_time = Duration::from_millis(3040);
+        assert!(text(&plan, false).contains("4 write calls, about 3.1s at the write rate limit"));
     }
 
     #[test]

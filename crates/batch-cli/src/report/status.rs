@@ -6,7 +6,7 @@ use std::time::{Duration, Instant};
 
 use super::format;
 use super::plan::{assignee_label, space_label};
-use crate::model::{Event, Plan, RowError, RowOutcome, Totals};
+use crate::model::{Event, Plan, RowError, RowOutcome, Totals, WriteWindow};
 
 /// A source of "now", so tests can drive time-based output without sleeping.
 pub type Clock = Box<dyn Fn() -> Instant + Send + Sync>;
@@ -73,12 +73,18 @@ pub struct LiveState {
     pub started: Option<Instant>,
     /// The write limit from `Started`.
     pub write_limit_per_min: Option<u32>,
+    /// The window writes burst within, from `Started`; `None` when they are paced steadily.
+    pub write_window: Option<WriteWindow>,
+    /// The tenant refused a burst: writes are paced steadily since.
+    pub burst_refused: bool,
     /// The latest totals.
     pub totals: Totals,
     /// When the current 429 pause ends.
     pub throttled_until: Option<Instant>,
     writes: RateMeter,
     rows: RateMeter,
+    /// Write counts over the last window (one sample older than it), for the budget left.
+    window_writes: VecDeque<(Instant, u64)>,
 }
 
 impl LiveState {
@@ -88,15 +94,26 @@ impl LiveState {
             Event::Started {
                 totals,
                 write_limit_per_min,
+                write_window,
             } => {
                 self.started = Some(now);
                 self.write_limit_per_min = Some(*write_limit_per_min).filter(|l| *l > 0);
+                self.write_window = *write_window;
                 self.totals = *totals;
             }
-            Event::Throttled { resume_in, totals } => {
+            Event::Throttled {
+                resume_in,
+                totals,
+                pacing_per_min,
+            } => {
                 let until = now + *resume_in;
                 self.throttled_until = Some(self.throttled_until.map_or(until, |u| u.max(until)));
                 self.totals = *totals;
+                if pacing_per_min.is_some() {
+                    // Steady from now on: the burst's writes would inflate the rate shown.
+                    self.burst_refused = true;
+                    self.writes = RateMeter::default();
+                }
             }
             Event::RowRetrying { totals, .. }
             | Event::RowFinished { totals, .. }
@@ -106,6 +123,33 @@ impl LiveState {
         }
         self.writes.record(now, self.totals.writes);
         self.rows.record(now, self.totals.done);
+        if let Some(window) = self.write_window.filter(|_| !self.burst_refused) {
+            self.window_writes.push_back((now, self.totals.writes));
+            while self
+                .window_writes
+                .get(1)
+                .is_some_and(|s| now.saturating_duration_since(s.0) >= window.window)
+            {
+                self.window_writes.pop_front();
+            }
+        }
+    }
+
+    /// Writes the window ending at `now` still has room for (while writes burst). Writes are
+    /// counted as they finish, so this trails the client's own count by the writes in flight.
+    pub fn window_left(&self, now: Instant) -> Option<u64> {
+        let window = self.write_window.filter(|_| !self.burst_refused)?;
+        let since = now.checked_sub(window.window);
+        // The count at the window's start: the last sample at or before it; none when the run
+        // began inside the window, and every write of the run is in it.
+        let at_start = self
+            .window_writes
+            .iter()
+            .take_while(|s| since.is_some_and(|since| s.0 <= since))
+            .last()
+            .map_or(0, |s| s.1);
+        let used = self.totals.writes.saturating_sub(at_start);
+        Some(u64::from(window.budget).saturating_sub(used))
     }
 
     /// The time left in the current 429 pause, if one is on.
@@ -139,11 +183,29 @@ impl LiveState {
         Duration::try_from_secs_f64(secs).ok()
     }
 
-    /// `98/min of 100/min`, or `-/min` before there is a rate.
+    /// While writes burst, the budget left in the window: `212 of 500 left in 5m 00s`. Once
+    /// they are paced, the rate against the limit, `98/min of 100/min`, or `-/min` before there is
+    /// a rate.
+    ///
+    /// The rate shown never exceeds the limit. The pacer keeps the writes sent at or under it;
+    /// the rate is measured from writes as they finish, whose answers can arrive bunched (and a
+    /// pacer's burst of two counts double over a short span), which read as `336/min of
+    /// 300/min` early in a run: a limit that looked broken when it was not.
     pub fn rate_text(&self, now: Instant) -> String {
-        let achieved = self
-            .writes_per_min(now)
-            .map_or_else(|| "-/min".to_owned(), format::per_min);
+        if let (Some(window), Some(left)) = (self.write_window, self.window_left(now)) {
+            return format!(
+                "{} of {} left in {}",
+                format::count(left),
+                format::count(u64::from(window.budget)),
+                format::duration(window.window)
+            );
+        }
+        let measured = self.writes_per_min(now);
+        let achieved = match (measured, self.write_limit_per_min) {
+            (Some(rate), Some(limit)) => Some(rate.min(f64::from(limit))),
+            (rate, _) => rate,
+        };
+        let achieved = achieved.map_or_else(|| "-/min".to_owned(), format::per_min);
         match self.write_limit_per_min {
             Some(limit) => format!("{achieved} of {}", format::per_min(f64::from(limit))),
             None => achieved,
@@ -187,6 +249,14 @@ pub fn counters_text(t: &Totals) -> String {
 /// `throttled (429), resuming in 13s`.
 pub fn throttle_text(left: Duration) -> String {
     format!("throttled (429), resuming in {}", format::countdown(left))
+}
+
+/// `the tenant refused a burst: pacing writes at 100/min`, said once, when it happens.
+pub fn burst_refused_text(per_min: u32) -> String {
+    format!(
+        "the tenant refused a burst: pacing writes at {}",
+        format::per_min(f64::from(per_min))
+    )
 }
 
 /// How many failures are shown as they happen; the rest are in the failed-rows CSV.
@@ -286,6 +356,7 @@ mod tests {
             &Event::Started {
                 totals,
                 write_limit_per_min: 60,
+                write_window: None,
             },
             t0,
         );
@@ -310,6 +381,85 @@ mod tests {
         assert_eq!(s.rate_text(t0 + Duration::from_secs(50)), "60/min of 60/min");
     }
 
+    fn finished(writes: u64) -> Event {
+        Event::RowFinished {
+            index: 0,
+            outcome: RowOutcome::Created,
+            attempts: 1,
+            totals: Totals {
+                total: 1000,
+                done: writes,
+                writes,
+                ..Totals::default()
+            },
+        }
+    }
+
+    #[test]
+    fn the_rate_shown_never_exceeds_the_limit() {
+        // Early in a run at 300/min: two writes back to back, then one every 200 ms, measured
+        // as they finish over the first 2.5 s: 14 writes, 336/min.
+        let t0 = Instant::now();
+        let mut s = LiveState::default();
+        s.observe(
+            &Event::Started {
+                totals: Totals::default(),
+                write_limit_per_min: 300,
+                write_window: None,
+            },
+            t0,
+        );
+        s.observe(&finished(14), t0 + Duration::from_millis(2500));
+        let now = t0 + Duration::from_millis(2500);
+        assert_eq!(s.writes_per_min(now).map(f64::round), Some(336.0));
+        assert_eq!(s.rate_text(now), "300/min of 300/min");
+    }
+
+    #[test]
+    fn bursting_shows_the_budget_left_in_the_window_then_the_rate_once_paced() {
+        let t0 = Instant::now();
+        let mut s = LiveState::default();
+        s.observe(
+            &Event::Started {
+                totals: Totals::default(),
+                write_limit_per_min: 100,
+                write_window: Some(WriteWindow {
+                    budget: 500,
+                    window: Duration::from_secs(300),
+                }),
+            },
+            t0,
+        );
+        assert_eq!(s.rate_text(t0), "500 of 500 left in 5m 00s");
+        s.observe(&finished(300), t0 + Duration::from_secs(3));
+        assert_eq!(
+            s.rate_text(t0 + Duration::from_secs(3)),
+            "200 of 500 left in 5m 00s"
+        );
+        s.observe(&finished(500), t0 + Duration::from_secs(10));
+        assert_eq!(
+            s.rate_text(t0 + Duration::from_secs(20)),
+            "0 of 500 left in 5m 00s"
+        );
+        // The first 300 leave the window 5 minutes after they finished.
+        s.observe(&finished(500), t0 + Duration::from_secs(304));
+        assert_eq!(
+            s.rate_text(t0 + Duration::from_secs(304)),
+            "300 of 500 left in 5m 00s"
+        );
+        // The tenant refuses a burst: from then on the rate against the limit.
+        s.observe(
+            &Event::Throttled {
+                resume_in: Duration::from_secs(2),
+                totals: s.totals,
+                pacing_per_min: Some(100),
+            },
+            t0 + Duration::from_secs(305),
+        );
+        s.observe(&finished(510), t0 + Duration::from_secs(311));
+        assert_eq!(s.rate_text(t0 + Duration::from_secs(311)), "100/min of 100/min");
+    }
+
     #[test]
     fn pauses_extend_and_expire() {
         let t0 = Instant::now();
@@ -319,6 +469,7 @@ mod tests {
             &Event::Throttled {
                 resume_in: Duration::from_secs(13),
                 totals,
+                pacing_per_min: None,
             },
             t0,
         );
@@ -326,6 +477,7 @@ mod tests {
             &Event::Throttled {
                 resume_in: Duration::from_secs(5),
                 totals,
+                pacing_per_min: None,
             },
             t0 + Duration::from_secs(1),
         );

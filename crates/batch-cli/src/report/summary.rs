@@ -9,7 +9,7 @@ use std::path::PathBuf;
 use std::time::Duration;
 
 use super::format::{self, Paint};
-use crate::model::Totals;
+use crate::model::{Totals, WriteWindow};
 
 /// What the display needs to know about a run beyond its events: where things are and how to
 /// name the target again in a command the user can paste.
@@ -65,6 +65,9 @@ pub struct Summary<'a> {
     pub interrupted: bool,
     /// The write rate limit, writes per minute, when known.
     pub write_limit_per_min: Option<u32>,
+    /// The window writes burst within (pace burst), so that a rate over the per-minute limit
+    /// reads as the burst it was.
+    pub write_window: Option<WriteWindow>,
     /// Paths and the rerun command.
     pub context: &'a RunContext,
 }
@@ -152,10 +155,16 @@ pub fn render(summary: &Summary<'_>, out: &mut impl Write, color: bool) -> io::R
         let rate = writes_per_min(t.writes, summary.elapsed)
             .map(|r| format!(" at {}", format::per_min(r)))
             .unwrap_or_default();
-        let limit = summary
-            .write_limit_per_min
-            .map(|l| format!(" (limit {})", format::per_min(f64::from(l))))
-            .unwrap_or_default();
+        let limit = match (summary.write_limit_per_min, summary.write_window) {
+            (Some(l), Some(w)) => format!(
+                " (limit {}, bursting up to {} in any {})",
+                format::per_min(f64::from(l)),
+                format::count(u64::from(w.budget)),
+                format::duration(w.window)
+            ),
+            (Some(l), None) => format!(" (limit {})", format::per_min(f64::from(l))),
+            (None, _) => String::new(),
+        };
         writeln!(
             out,
             "writes: {}{rate}{limit}; 429 responses: {}",
@@ -232,6 +241,7 @@ mod tests {
             elapsed: Duration::from_secs(45),
             interrupted: false,
             write_limit_per_min: Some(2700),
+            write_window: None,
             context: &ctx,
         };
         insta::assert_snapshot!(render_to_string(&s));
@@ -252,6 +262,7 @@ mod tests {
             elapsed: Duration::from_secs(65),
             interrupted: false,
             write_limit_per_min: None,
+            write_window: None,
             context: &ctx,
         };
         let text = render_to_string(&s);
@@ -277,6 +288,7 @@ mod tests {
             elapsed: Duration::from_secs(20),
             interrupted: true,
             write_limit_per_min: Some(2700),
+            write_window: None,
             context: &ctx,
         };
         let text = render_to_string(&s);
@@ -299,6 +311,7 @@ mod tests {
             elapsed: Duration::from_millis(40),
             interrupted: false,
             write_limit_per_min: Some(100),
+            write_window: None,
             context: &ctx,
         };
         assert!(render_to_string(&s).contains("writes: 3 (limit 100/min); 429 responses: 0\n"));
@@ -313,6 +326,7 @@ mod tests {
             elapsed: Duration::from_secs(45),
             interrupted: true,
             write_limit_per_min: Some(2700),
+            write_window: None,
             context: &ctx,
         };
         let mut coloured = Vec::new();

@@ -80,6 +80,7 @@ pub(crate) fn demo_events(plan: &Plan) -> Vec<(Duration, Event)> {
         Event::Started {
             totals: k.t,
             write_limit_per_min: 120,
+            write_window: None,
         },
     )];
     // Unchanged and error rows end at once, without a write.
@@ -110,6 +111,7 @@ pub(crate) fn demo_events(plan: &Plan) -> Vec<(Duration, Event)> {
         Event::Throttled {
             resume_in: Duration::from_secs(13),
             totals: k.t,
+            pacing_per_min: None,
         },
     ));
     k.t.writes += 1;
@@ -119,6 +121,7 @@ pub(crate) fn demo_events(plan: &Plan) -> Vec<(Duration, Event)> {
         Event::Throttled {
             resume_in: ms(12_600),
             totals: k.t,
+            pacing_per_min: None,
         },
     ));
     k.t.writes += 1;

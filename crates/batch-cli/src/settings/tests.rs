@@ -727,3 +727,45 @@ fn help_texts() {
     let help = command.render_long_help().to_string();
     insta::assert_snapshot!("roster_help", help);
 }
+
+#[test]
+fn pace_bursts_for_qlik_and_paces_steadily_for_alumio_unless_told() {
+    use core_api::{Pace, QLIK_WINDOW, Tier};
+
+    let qlik = resolve(&[], Some(PROD), &env_with_key()).unwrap().target.limits;
+    assert_eq!(qlik.pace, Pace::Burst);
+    assert_eq!(qlik.tier2_window, QLIK_WINDOW);
+    // 50/min over 5 minutes.
+    assert_eq!(qlik.budget(Tier::Tier2), Some(250));
+    let alumio = resolve(&["--to", "alumio"], Some(PROD), &env_with_key()).unwrap();
+    assert_eq!(alumio.target.limits.pace, Pace::Steady);
+
+    let text = format!(
+        "{PROD}\n[targets.steady]\nserver = \"https://b.eu.qlikcloud.com\"\napi_key_env = \"PROD_KEY\"\npace = \"steady\"\ntier2_window_secs = 60\n"
+    );
+    let steady = resolve(&["--to", "steady"], Some(&text), &env_with_key()).unwrap();
+    assert_eq!(steady.target.limits.pace, Pace::Steady);
+    assert_eq!(steady.target.limits.tier2_window, Duration::from_secs(60));
+    // Flags over the config file.
+    let flagged = resolve(
+        &["--to", "steady", "--pace", "burst", "--tier2-window-secs", "30"],
+        Some(&text),
+        &env_with_key(),
+    )
+    .unwrap();
+    assert_eq!(flagged.target.limits.pace, Pace::Burst);
+    assert_eq!(flagged.target.limits.budget(Tier::Tier2), Some(50));
+
+    let error = resolve(&["--tier2-window-secs", "0"], Some(PROD), &env_with_key()).unwrap_err();
+    assert_eq!(error.message(), "tier2_window_secs must be at least 1 second");
+    assert!(error.hint_text().is_some_and(|h| h.contains("--pace steady")));
+    let bad = config_error(&format!("{PROD}\n[targets.x]\npace = \"fast\"\n"));
+    assert!(bad.contains("fast"), "{bad}");
+}
+
+fn config_error(text: &str) -> String {
+    match LoadedConfig::parse(Path::new("/etc/roster/roster.toml"), text) {
+        Ok(_) => panic!("accepted: {text}"),
+        Err(e) => e,
+    }
+}
