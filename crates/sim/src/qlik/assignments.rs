@@ -9,7 +9,7 @@ use serde::Deserialize;
 use serde_json::{Value, json};
 
 use super::S;
-use super::paging::{Href, PageMeta, Params, href, limit, links, offset};
+use super::paging::{Href, Page, PageMeta, Params, href, limit, links, offset};
 use super::reply::{bad_request, body, json_body, not_found};
 use crate::error_body::qlik_error;
 use crate::record::{WriteOp, WriteRecord};
@@ -89,14 +89,6 @@ impl<'a> AssignmentOut<'a> {
     }
 }
 
-/// A page of assignments; fields in alphabetical order, as `json!` would write them.
-#[derive(serde::Serialize)]
-struct AssignmentPage<'a> {
-    data: Vec<AssignmentOut<'a>>,
-    links: Value,
-    meta: PageMeta,
-}
-
 pub(super) async fn list_assignments(
     State(s): S,
     Path(space_id): Path<String>,
@@ -137,7 +129,7 @@ pub(super) async fn list_assignments(
         limit,
         total,
     );
-    let page = AssignmentPage {
+    let page = Page {
         data: matching
             .iter()
             .skip(offset)

@@ -7,6 +7,7 @@ use serde_json::{Value, json};
 use super::reply::bad_request;
 use crate::state::Shared;
 
+/// A request's query parameters, in the order they came.
 pub(super) struct Params(Vec<(String, String)>);
 
 impl Params {
@@ -97,12 +98,22 @@ pub(super) fn links(
     links
 }
 
+/// A link as the API writes one: `{"href": url}`.
 #[derive(serde::Serialize)]
 pub(super) struct Href {
     pub(super) href: String,
 }
 
+/// A page's `meta`: how many items match in all.
 #[derive(serde::Serialize)]
 pub(super) struct PageMeta {
     pub(super) count: usize,
+}
+
+/// A page of spaces or assignments; fields in alphabetical order, as `json!` would write them.
+#[derive(serde::Serialize)]
+pub(super) struct Page<T> {
+    pub(super) data: Vec<T>,
+    pub(super) links: Value,
+    pub(super) meta: PageMeta,
 }

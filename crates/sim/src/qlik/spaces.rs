@@ -8,7 +8,7 @@ use serde::Deserialize;
 use serde_json::Value;
 
 use super::S;
-use super::paging::{Href, PageMeta, Params, limit, links, offset};
+use super::paging::{Href, Page, PageMeta, Params, limit, links, offset};
 use super::reply::{bad_request, body, json_body, not_found};
 use crate::error_body::qlik_error;
 use crate::state::{Caller, EPOCH, Shared};
@@ -82,7 +82,7 @@ pub(super) async fn list_spaces(
             )
         })
         .collect();
-    let page = SpacePage {
+    let page = Page {
         data,
         links: links(&s, "/api/v1/spaces", &params, offset, limit, total),
         meta: PageMeta { count: total },
@@ -169,14 +169,6 @@ impl<'a> SpaceOut<'a> {
 
 /// What the caller may do with a space, as the simulator answers for every space.
 const SPACE_ACTIONS: [&str; 5] = ["change_owner", "create", "delete", "read", "update"];
-
-/// A page of spaces; fields in alphabetical order, as `json!` would write them.
-#[derive(serde::Serialize)]
-struct SpacePage<'a> {
-    data: Vec<SpaceOut<'a>>,
-    links: Value,
-    meta: PageMeta,
-}
 
 pub(super) async fn get_space(
     State(s): S,

@@ -131,7 +131,7 @@ impl<'a> UserOut<'a> {
     }
 }
 
-/// A page of users or groups: `data`, `links`, and `totalResults` when asked for.
+/// A page of users: `data`, `links`, and `totalResults` when asked for.
 #[derive(serde::Serialize)]
 struct UserPage<'a> {
     data: Vec<UserOut<'a>>,
