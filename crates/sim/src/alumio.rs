@@ -31,8 +31,8 @@ use serde::Deserialize;
 use serde_json::{Value, json};
 
 use crate::config::{AlumioBatchMode, AlumioConfig, AlumioExistingMember, AlumioUnknownEmail};
+use crate::error_body::alumio_error;
 use crate::record::{AlumioEntryOutcome, AlumioWriteRecord};
-use crate::routes::alumio_error;
 use crate::state::{Caller, Shared};
 use crate::tenant::{ALUMIO_ROLES, AlumioMember, AlumioSpace, AlumioUser};
 

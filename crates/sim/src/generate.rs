@@ -11,11 +11,20 @@ use crate::tenant::{
     Group, OAuthClient, Space, SpaceType, TENANT_FORMAT_VERSION, Tenant, User,
 };
 
-/// SplitMix64: tiny, stable, good enough to spread names and ids.
-struct Mix(u64);
+/// SplitMix64: tiny, stable, good enough to spread names and ids. Also the demo roster's
+/// generator, so that one seed gives the same sequence in every crate, forever.
+#[derive(Debug, Clone)]
+pub struct Mix(u64);
 
 impl Mix {
-    fn next(&mut self) -> u64 {
+    /// A sequence that starts from `seed`; the same seed always gives the same sequence.
+    #[must_use]
+    pub fn new(seed: u64) -> Self {
+        Mix(seed)
+    }
+
+    /// The next number of the sequence.
+    pub fn next_u64(&mut self) -> u64 {
         self.0 = self.0.wrapping_add(0x9E37_79B9_7F4A_7C15);
         let mut z = self.0;
         z = (z ^ (z >> 30)).wrapping_mul(0xBF58_476D_1CE4_E5B9);
@@ -24,18 +33,18 @@ impl Mix {
     }
 
     /// A number in `0..n` (n > 0).
-    fn below(&mut self, n: usize) -> usize {
+    pub fn below(&mut self, n: usize) -> usize {
         // The modulo bias is irrelevant for test data.
-        (self.next() % n.max(1) as u64) as usize
+        (self.next_u64() % n.max(1) as u64) as usize
     }
 
     /// A Qlik-looking 24-hex-digit id.
     fn id(&mut self) -> String {
-        format!("{:016x}{:08x}", self.next(), self.next() as u32)
+        format!("{:016x}{:08x}", self.next_u64(), self.next_u64() as u32)
     }
 
     fn secret(&mut self, prefix: &str) -> String {
-        format!("{prefix}-{:016x}{:016x}", self.next(), self.next())
+        format!("{prefix}-{:016x}{:016x}", self.next_u64(), self.next_u64())
     }
 }
 
@@ -291,7 +300,7 @@ pub fn small_tenant() -> Tenant {
 /// knows 3,000 of the users. The same seed always gives the same tenant.
 pub fn large_tenant(seed: u64) -> Tenant {
     let mut mix = Mix(seed ^ 0x1A7E_0000_0000_0000);
-    let tenant_id = format!("sim-large-{:016x}", mix.next());
+    let tenant_id = format!("sim-large-{:016x}", mix.next_u64());
 
     let mut users = Vec::with_capacity(5000);
     for n in 0..5000usize {

@@ -21,8 +21,10 @@
 
 mod alumio;
 mod config;
+mod connection;
 mod delay;
 mod error;
+mod error_body;
 pub mod generate;
 mod limiter;
 mod qlik;

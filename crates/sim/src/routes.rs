@@ -8,12 +8,12 @@ use axum::extract::{Request, State};
 use axum::http::{HeaderMap, HeaderValue, Method, StatusCode, header};
 use axum::middleware::{self, Next};
 use axum::response::{IntoResponse, Response};
-use axum::routing::{get, post};
-use serde_json::json;
+use axum::routing::get;
 
+use crate::connection::ConnectionKill;
+use crate::error_body::{alumio_error, qlik_error};
 use crate::limiter::Bucket;
 use crate::record::{Api, FaultKind, RequestRecord};
-use crate::server::ConnectionKill;
 use crate::state::{Caller, Shared};
 
 /// Where the Alumio API is served, so its paths cannot clash with Qlik's `/api/v1`.
@@ -22,7 +22,6 @@ pub const ALUMIO_PREFIX: &str = "/alumio/api/v1";
 pub(crate) fn router(shared: Arc<Shared>) -> Router {
     Router::new()
         .route("/_sim/stats", get(stats))
-        .route("/oauth/token", post(crate::qlik::token))
         .merge(crate::qlik::routes())
         .nest(ALUMIO_PREFIX, crate::alumio::routes())
         .fallback(not_found)
@@ -267,31 +266,4 @@ fn too_many_requests(s: &Shared, api: Api, secs: u64) -> Response {
         .headers_mut()
         .insert(header::RETRY_AFTER, HeaderValue::from(secs));
     response
-}
-
-/// A Qlik error body: `{"errors":[{"code","title","detail","status"}],"traceId"}`.
-pub(crate) fn qlik_error(
-    s: &Shared,
-    status: StatusCode,
-    code: &str,
-    title: &str,
-    detail: Option<&str>,
-) -> Response {
-    let mut error = json!({ "code": code, "title": title, "status": status.as_u16() });
-    if let Some(detail) = detail {
-        error["detail"] = json!(detail);
-    }
-    let body = json!({ "errors": [error], "traceId": s.trace_id() });
-    (status, axum::Json(body)).into_response()
-}
-
-/// An Alumio error body without violations.
-pub(crate) fn alumio_error(status: StatusCode, title: &str, detail: &str) -> Response {
-    let body = json!({
-        "status": status.as_u16(),
-        "type": "https://tools.ietf.org/html/rfc2616#section-10",
-        "title": title,
-        "detail": detail,
-    });
-    (status, axum::Json(body)).into_response()
 }

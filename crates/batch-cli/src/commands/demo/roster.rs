@@ -18,6 +18,7 @@
 
 use std::collections::HashSet;
 
+use sim::generate::Mix;
 use sim::{AssigneeType, Space, SpaceType, Tenant};
 
 /// Spaces the roster touches.
@@ -36,25 +37,6 @@ pub const UNKNOWN_USER: &str = "former.employee@corp.example";
 pub const UNKNOWN_GROUP: &str = "Contractors EMEA";
 /// A space name the large tenant does not have.
 pub const UNKNOWN_SPACE: &str = "Finance archive 2019";
-
-/// A deterministic pseudo-random sequence (splitmix64), so the roster never changes unless the
-/// tenant or this code does.
-struct Mix(u64);
-
-impl Mix {
-    fn next(&mut self) -> u64 {
-        self.0 = self.0.wrapping_add(0x9E37_79B9_7F4A_7C15);
-        let mut z = self.0;
-        z = (z ^ (z >> 30)).wrapping_mul(0xBF58_476D_1CE4_E5B9);
-        z = (z ^ (z >> 27)).wrapping_mul(0x94D0_49BB_1331_11EB);
-        z ^ (z >> 31)
-    }
-
-    fn below(&mut self, n: usize) -> usize {
-        // n is small; the modulo bias is irrelevant for a demo.
-        usize::try_from(self.next() % (n.max(1) as u64)).unwrap_or(0)
-    }
-}
 
 /// One roster row.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -262,7 +244,8 @@ fn bad_rows(tenant: &Tenant, rows: &[DemoRow]) -> Vec<(usize, DemoRow)> {
 
 /// Every row of the demo roster, in file order.
 pub fn rows(tenant: &Tenant) -> Vec<DemoRow> {
-    let mut mix = Mix(2026);
+    // A deterministic sequence, so the roster never changes unless the tenant or this code does.
+    let mut mix = Mix::new(2026);
     let mut rows = good_rows(tenant, &mut mix);
     let mut bad = bad_rows(tenant, &rows);
     // Insert from the back so earlier positions stay valid.
