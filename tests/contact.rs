@@ -19,7 +19,7 @@ use std::process::{Command, Stdio};
 use std::sync::mpsc;
 use std::time::{Duration, Instant};
 
-use roster_e2e::{AssigneeType, KEY_VAR, Limits, World, assign, tenant, wait_for};
+use roster_e2e::{AssigneeType, KEY_VAR, Limits, TlsServer, World, assign, tenant};
 
 /// A tenant with two spaces: Space 0 holds user0 (consumer) and Group 0 (producer).
 fn world() -> World {
@@ -377,71 +377,4 @@ fn very_verbose_logs_every_request_without_secrets() {
         "{}",
         run.stderr
     );
-}
-
-/// A TLS server with a self-signed certificate for 127.0.0.1, made and served by `openssl`.
-struct TlsServer {
-    child: std::process::Child,
-    port: u16,
-    _dir: tempfile::TempDir,
-}
-
-impl TlsServer {
-    fn start() -> TlsServer {
-        let dir = tempfile::tempdir().expect("temp dir");
-        let made = Command::new("openssl")
-            .args([
-                "req",
-                "-x509",
-                "-newkey",
-                "rsa:2048",
-                "-nodes",
-                "-days",
-                "2",
-                "-subj",
-                "/CN=127.0.0.1",
-                "-addext",
-                "subjectAltName=IP:127.0.0.1",
-                "-keyout",
-                "key.pem",
-                "-out",
-                "cert.pem",
-            ])
-            .current_dir(dir.path())
-            .stdout(Stdio::null())
-            .stderr(Stdio::null())
-            .status()
-            .expect("run openssl (needed for the TLS test)");
-        assert!(made.success(), "openssl req failed");
-        let port = std::net::TcpListener::bind("127.0.0.1:0")
-            .and_then(|l| l.local_addr())
-            .expect("a free port")
-            .port();
-        let child = Command::new("openssl")
-            .args([
-                "s_server", "-quiet", "-www", "-cert", "cert.pem", "-key", "key.pem", "-accept",
-            ])
-            .arg(format!("127.0.0.1:{port}"))
-            .current_dir(dir.path())
-            .stdin(Stdio::null())
-            .stdout(Stdio::null())
-            .stderr(Stdio::null())
-            .spawn()
-            .expect("start openssl s_server");
-        wait_for("the TLS server", Duration::from_secs(20), || {
-            std::net::TcpStream::connect(("127.0.0.1", port)).is_ok()
-        });
-        TlsServer {
-            child,
-            port,
-            _dir: dir,
-        }
-    }
-}
-
-impl Drop for TlsServer {
-    fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
-    }
 }

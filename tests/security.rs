@@ -17,15 +17,15 @@ mod hardening;
 
 use std::fs;
 use std::io::Write;
-use std::net::{TcpListener, TcpStream};
 use std::os::unix::fs::PermissionsExt;
 use std::path::{Path, PathBuf};
-use std::process::{Child, Command, Stdio};
+use std::process::{Command, Stdio};
 use std::time::Duration;
 
 use hardening::{
-    CLIENT_ID, CLIENT_SECRET, KEY, KEY_VAR, Rig, Row, Run, SECRET_VAR, merged, roster_csv, tenant, wait_for,
+    CLIENT_ID, CLIENT_SECRET, KEY, KEY_VAR, Rig, Row, Run, SECRET_VAR, merged, roster_csv, tenant,
 };
+use roster_e2e::TlsServer;
 use sim::{Faults, SimConfig};
 
 /// `rows` creates over 2 spaces plus one row naming a user who does not exist (it fails).
@@ -459,73 +459,6 @@ fn plain_http_to_a_host_other_than_loopback_is_refused_before_anything_is_sent()
     ]);
     assert_eq!(run.code, Some(0), "{}", run.stderr);
     assert!(!rig.sim.request_log().is_empty());
-}
-
-/// A TLS server with a self-signed certificate for 127.0.0.1, made and served by `openssl`.
-struct TlsServer {
-    child: Child,
-    port: u16,
-    _dir: tempfile::TempDir,
-}
-
-impl TlsServer {
-    fn start() -> TlsServer {
-        let dir = tempfile::tempdir().expect("temp dir");
-        let made = Command::new("openssl")
-            .args([
-                "req",
-                "-x509",
-                "-newkey",
-                "rsa:2048",
-                "-nodes",
-                "-days",
-                "2",
-                "-subj",
-                "/CN=127.0.0.1",
-                "-addext",
-                "subjectAltName=IP:127.0.0.1",
-                "-keyout",
-                "key.pem",
-                "-out",
-                "cert.pem",
-            ])
-            .current_dir(dir.path())
-            .stdout(Stdio::null())
-            .stderr(Stdio::null())
-            .status()
-            .expect("run openssl (needed for the TLS test)");
-        assert!(made.success(), "openssl req failed");
-        let port = TcpListener::bind("127.0.0.1:0")
-            .and_then(|l| l.local_addr())
-            .expect("a free port")
-            .port();
-        let child = Command::new("openssl")
-            .args([
-                "s_server", "-quiet", "-www", "-cert", "cert.pem", "-key", "key.pem", "-accept",
-            ])
-            .arg(format!("127.0.0.1:{port}"))
-            .current_dir(dir.path())
-            .stdin(Stdio::null())
-            .stdout(Stdio::null())
-            .stderr(Stdio::null())
-            .spawn()
-            .expect("start openssl s_server");
-        wait_for("the TLS server", Duration::from_secs(20), || {
-            TcpStream::connect(("127.0.0.1", port)).is_ok()
-        });
-        TlsServer {
-            child,
-            port,
-            _dir: dir,
-        }
-    }
-}
-
-impl Drop for TlsServer {
-    fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
-    }
 }
 
 #[test]
