@@ -587,6 +587,47 @@ fn first_run(
     Ok(first)
 }
 
+/// A 100,000-row grid roster applied once to its end against an unlimited simulator, with its
+/// journal in `state`: what the resume and rerun scenarios start from.
+struct AppliedOnce {
+    w: Workload,
+    roster: PathBuf,
+    sim: SimProcess,
+    flags: Vec<String>,
+    first: Usage,
+}
+
+/// Write the workload and tenant as `{scenario}-{what}`, start its simulator and run the first,
+/// unmeasured apply (`{scenario}-first-run`), which does the work and fills the journal.
+fn applied_once(ctx: &mut Ctx, scenario: &str, what: &str, state: &Path) -> Result<AppliedOnce> {
+    let w = Workload {
+        rows: ctx.size(100_000, 20_000),
+        spaces: 100,
+        layout: Layout::Grid,
+        assigned: false,
+    };
+    let name = format!("{scenario}-{what}");
+    let (tenant, roster) = w.write(&ctx.dir, &name)?;
+    let sim = ctx.sim(&name, &tenant, &["--tier1-per-min", "0", "--tier2-per-min", "0"])?;
+    let flags = unpaced_flags(state);
+    let borrowed: Vec<&str> = flags.iter().map(String::as_str).collect();
+    let first = first_run(
+        ctx,
+        &format!("{scenario}-first-run"),
+        &sim,
+        &roster,
+        &w,
+        &borrowed,
+    )?;
+    Ok(AppliedOnce {
+        w,
+        roster,
+        sim,
+        flags,
+        first,
+    })
+}
+
 /// The journal in a state directory (the only `journal-*.jsonl` there).
 fn journal_in(state: &Path) -> Result<PathBuf> {
     std::fs::read_dir(state)
@@ -605,23 +646,15 @@ fn journal_in(state: &Path) -> Result<PathBuf> {
 /// after its last record, before its end marker): the rerun must send nothing and finish fast.
 fn resume(ctx: &mut Ctx) -> Result<Outcome> {
     let mut outcome = Outcome::new(5, NAMES[4]);
-    let w = Workload {
-        rows: ctx.size(100_000, 20_000),
-        spaces: 100,
-        layout: Layout::Grid,
-        assigned: false,
-    };
-    let (tenant, roster) = w.write(&ctx.dir, "s5-resume")?;
-    let sim = ctx.sim(
-        "s5-resume",
-        &tenant,
-        &["--tier1-per-min", "0", "--tier2-per-min", "0"],
-    )?;
     let state = ctx.dir.join("s5-state");
-    let flags = unpaced_flags(&state);
+    let AppliedOnce {
+        w,
+        roster,
+        sim,
+        flags,
+        first,
+    } = applied_once(ctx, "s5", "resume", &state)?;
     let flags: Vec<&str> = flags.iter().map(String::as_str).collect();
-    // The first run does the work and fills the journal; it is not what is measured.
-    let first = first_run(ctx, "s5-first-run", &sim, &roster, &w, &flags)?;
     // Without its end marker the run reads as one cut short after its last row.
     let journal = journal_in(&state)?;
     let text = std::fs::read_to_string(&journal).with_context(|| format!("read {}", journal.display()))?;
@@ -663,21 +696,14 @@ fn resume(ctx: &mut Ctx) -> Result<Outcome> {
 /// reads than `roster plan` of the same roster.
 fn rerun_ended(ctx: &mut Ctx) -> Result<Outcome> {
     let mut outcome = Outcome::new(8, NAMES[7]);
-    let w = Workload {
-        rows: ctx.size(100_000, 20_000),
-        spaces: 100,
-        layout: Layout::Grid,
-        assigned: false,
-    };
-    let (tenant, roster) = w.write(&ctx.dir, "s8-rerun")?;
-    let sim = ctx.sim(
-        "s8-rerun",
-        &tenant,
-        &["--tier1-per-min", "0", "--tier2-per-min", "0"],
-    )?;
-    let flags = unpaced_flags(&ctx.dir.join("s8-state"));
+    let AppliedOnce {
+        w,
+        roster,
+        sim,
+        flags,
+        ..
+    } = applied_once(ctx, "s8", "rerun", &ctx.dir.join("s8-state"))?;
     let flags: Vec<&str> = flags.iter().map(String::as_str).collect();
-    first_run(ctx, "s8-first-run", &sim, &roster, &w, &flags)?;
 
     // What `roster plan` reads for this roster, for comparison.
     let roster_arg = roster.to_string_lossy();
