@@ -223,6 +223,19 @@ fn connection_failures_end_at_once_with_a_hint_that_names_the_fix() {
     let base = w.sim.base_url();
     let address = base.trim_start_matches("http://").to_owned();
 
+    // Plain http to a host other than loopback is refused before anything is sent, naming
+    // the flag that allows it (the name is never looked up). It runs first: a run that
+    // ended on an error may leave a request in flight that the simulator logs later.
+    let run = plan_at(&w, "http://tenant.example.invalid", &[]);
+    assert_eq!(run.code, Some(2), "{}", run.stderr);
+    assert!(run.stderr.contains("plain http"), "{}", run.stderr);
+    assert!(
+        run.stderr.contains("hint: ") && run.stderr.contains("--allow-http"),
+        "{}",
+        run.stderr
+    );
+    assert!(w.requests().is_empty(), "{:?}", w.requests());
+
     // No scheme: https is assumed, and the plain-http simulator does not answer in TLS.
     let started = Instant::now();
     let run = plan_at(&w, &address, &[]);
@@ -262,19 +275,6 @@ fn connection_failures_end_at_once_with_a_hint_that_names_the_fix() {
     assert!(run.stderr.contains("refused the API key"), "{}", run.stderr);
     assert!(run.stderr.contains("--api-key-env"), "{}", run.stderr);
     assert!(!run.stderr.contains("not-the-key"), "{}", run.stderr);
-
-    // Plain http to a host other than loopback is refused before anything is sent, naming
-    // the flag that allows it (the name is never looked up).
-    let before = w.requests().len();
-    let run = plan_at(&w, "http://tenant.example.invalid", &[]);
-    assert_eq!(run.code, Some(2), "{}", run.stderr);
-    assert!(run.stderr.contains("plain http"), "{}", run.stderr);
-    assert!(
-        run.stderr.contains("hint: ") && run.stderr.contains("--allow-http"),
-        "{}",
-        run.stderr
-    );
-    assert_eq!(w.requests().len(), before);
 
     // `roster export`'s hints name its own flags.
     let run = w.run(&["export", "--from", "nope", "-o", "x.csv"]);
