@@ -49,7 +49,7 @@ use crate::model::{Event, Mode, Plan, Reporter, RowError, RowKey, RowOutcome};
 /// The `format` value of the header line.
 pub const FORMAT: &str = "roster-journal";
 /// The current format version. Readers refuse newer versions rather than guess.
-pub const VERSION: u32 = 2;
+pub const VERSION: u32 = 3;
 /// The version that had no runs: read as a legacy run.
 pub const LEGACY_VERSION: u32 = 1;
 /// The subdirectory of the state directory holding earlier runs.
@@ -212,6 +212,49 @@ pub struct RunInfo {
     pub mode: Mode,
     /// Whether it pruned (`--prune`).
     pub prune: bool,
+    /// What the run was for: the command, its file and what it reverses (absent before version 3).
+    #[serde(flatten)]
+    pub about: RunAbout,
+}
+
+/// What a run was started for, for `roster runs`: none of it decides whether a rerun resumes.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct RunAbout {
+    /// The command that started the run (`apply`, `migrate`, `undo`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub command: Option<String>,
+    /// The roster or tenant file the run read, as it was named.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub file: Option<String>,
+    /// SHA-256 of that file's content when the run started (hex).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub file_digest: Option<String>,
+    /// For an undo: the id of the run it reverses.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub undoes: Option<String>,
+    /// The write limit the run was paced at, writes per minute (0: unpaced).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub write_limit_per_min: Option<u32>,
+}
+
+impl RunAbout {
+    /// A run of `command` reading `file`: its digest is taken now (none when it cannot be read).
+    pub fn for_file(command: &str, file: &Path) -> RunAbout {
+        RunAbout {
+            command: Some(command.to_owned()),
+            file: Some(file.display().to_string()),
+            file_digest: file_digest(file),
+            ..RunAbout::default()
+        }
+    }
+}
+
+/// SHA-256 of a file's content, hex; `None` when it cannot be read.
+pub fn file_digest(path: &Path) -> Option<String> {
+    let mut file = File::open(path).ok()?;
+    let mut hash = Sha256::new();
+    io::copy(&mut file, &mut hash).ok()?;
+    Some(hex::encode(hash.finalize()))
 }
 
 impl RunInfo {
@@ -233,6 +276,7 @@ impl RunInfo {
             roster,
             mode,
             prune,
+            about: RunAbout::default(),
         }
     }
 
@@ -302,6 +346,19 @@ pub struct Record {
     /// Why it failed, for failed rows.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub error: Option<RowError>,
+    /// When it ended, milliseconds since the Unix epoch (absent before version 3).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub at: Option<u64>,
+    /// Write calls the row's end accounts for (a bulk call counts on its first row; absent: 0).
+    #[serde(default, skip_serializing_if = "is_zero")]
+    pub writes: u64,
+    /// The id of the assignment a `created` row made, when the target said it.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub assignment_id: Option<String>,
+}
+
+fn is_zero(n: &u64) -> bool {
+    *n == 0
 }
 
 /// A marker line: a later process continued the run.
@@ -330,6 +387,12 @@ struct Line {
     end: Option<serde::de::IgnoredAny>,
     #[serde(default)]
     resumed: Option<serde::de::IgnoredAny>,
+    #[serde(default)]
+    before: Option<serde::de::IgnoredAny>,
+    #[serde(default)]
+    throttled: Option<serde::de::IgnoredAny>,
+    #[serde(default)]
+    retry: Option<serde::de::IgnoredAny>,
 }
 
 /// What an existing journal says: its run, the last outcome of every key, and whether it ended.
@@ -479,7 +542,10 @@ fn apply_line(
             state.ended = true;
             Ok(())
         }
-        Line { resumed: Some(_), .. } => Ok(()),
+        Line { resumed: Some(_), .. }
+        | Line { before: Some(_), .. }
+        | Line { throttled: Some(_), .. }
+        | Line { retry: Some(_), .. } => Ok(()),
         Line { key: Some(_), .. } => Err(corrupt("a record without an outcome".to_owned())),
         _ => Err(corrupt("neither a record nor a run marker".to_owned())),
     }
@@ -495,8 +561,11 @@ fn check_header(header: &Header, path: &Path, target: &str) -> Result<(), Error>
         )
     } else if header.target != target {
         format!("it belongs to target {:?}, not {target:?}", header.target)
-    } else if header.version >= VERSION && header.run.is_none() {
-        format!("its header has no \"run\", which format version {VERSION} requires")
+    } else if header.version > LEGACY_VERSION && header.run.is_none() {
+        format!(
+            "its header has no \"run\", which format version {} requires",
+            header.version
+        )
     } else {
         return Ok(());
     };
@@ -650,6 +719,8 @@ pub struct Writer {
     /// A row failed for want of an answer from the tenant (connection or timeout): the network
     /// cut the run, which then resumes rather than ends.
     cut: bool,
+    /// What the run's history needs beyond the records: created ids and the write count.
+    history: crate::before::Pending,
 }
 
 impl Writer {
@@ -702,6 +773,7 @@ impl Writer {
                     pending: None,
                     ended: false,
                     cut: false,
+                    history: crate::before::Pending::default(),
                 };
                 writer.write_json(&Header {
                     format: FORMAT.to_owned(),
@@ -739,6 +811,7 @@ impl Writer {
                         pending: None,
                         ended: !write_end,
                         cut: false,
+                        history: crate::before::Pending::default(),
                     };
                     writer.write_json(&Header {
                         format: FORMAT.to_owned(),
@@ -764,6 +837,7 @@ impl Writer {
                     pending: Some(Pending::Marker(marker)),
                     ended: !write_end,
                     cut: false,
+                    history: crate::before::Pending::default(),
                 })
             }
         }
@@ -948,7 +1022,7 @@ impl Reporter for Writer {
                 index,
                 outcome,
                 attempts,
-                ..
+                totals,
             } => {
                 let Some(item) = plan.items.get(*index) else {
                     return Ok(());
@@ -966,8 +1040,56 @@ impl Reporter for Writer {
                     outcome,
                     attempts: *attempts,
                     error,
+                    at: Some(crate::before::now_ms()),
+                    writes: self.history.writes_until(totals.writes),
+                    assignment_id: self.history.created.remove(index),
                 };
                 self.append(&record).map_err(io::Error::other)
+            }
+            // Before the write is sent: what is there now, so nothing a crash leaves half done
+            // is lost to an undo.
+            Event::RowStarted { index } => {
+                let Some(before) = plan
+                    .items
+                    .get(*index)
+                    .and_then(|item| crate::before::AssignmentBefore::of(item, crate::before::now_ms()))
+                else {
+                    return Ok(());
+                };
+                let line = crate::before::BeforeLine {
+                    before: crate::before::Before::Assignment(before),
+                };
+                self.begin().map_err(io::Error::other)?;
+                self.write_json(&line).map_err(io::Error::other)
+            }
+            Event::RowCreated { index, assignment_id } => {
+                self.history.created.insert(*index, assignment_id.clone());
+                Ok(())
+            }
+            Event::RowRetrying {
+                index,
+                attempt,
+                cause,
+                ..
+            } => {
+                let retry = crate::before::Retry {
+                    at: crate::before::now_ms(),
+                    line: plan.items.get(*index).map_or(0, |item| item.line),
+                    attempt: *attempt,
+                    cause: cause.clone(),
+                };
+                self.begin().map_err(io::Error::other)?;
+                self.write_json(&serde_json::json!({ "retry": retry }))
+                    .map_err(io::Error::other)
+            }
+            Event::Throttled { resume_in, .. } => {
+                let throttled = crate::before::Throttled {
+                    at: crate::before::now_ms(),
+                    resume_in_ms: u64::try_from(resume_in.as_millis()).unwrap_or(u64::MAX),
+                };
+                self.begin().map_err(io::Error::other)?;
+                self.write_json(&serde_json::json!({ "throttled": throttled }))
+                    .map_err(io::Error::other)
             }
             // Every row reached an outcome: the next apply is a new run.
             Event::Finished {
@@ -989,6 +1111,9 @@ mod tests {
             outcome,
             attempts: 1,
             error: None,
+            at: None,
+            writes: 0,
+            assignment_id: None,
         }
     }
 
@@ -1365,6 +1490,9 @@ mod tests {
                         message,
                         attempts,
                     }),
+                    at: None,
+                    writes: 0,
+                    assignment_id: None,
                 });
             proptest::collection::vec(record, 0..40)
         }
@@ -1427,6 +1555,9 @@ mod tests {
                     outcome: RecordOutcome::Created,
                     attempts: 1,
                     error: None,
+                    at: None,
+                    writes: 0,
+                    assignment_id: None,
                 };
                 let mut w = Writer::open(&path, "prod", false).unwrap();
                 w.append(&extra).unwrap();

@@ -1,6 +1,7 @@
 //! The `roster` command: reads CSV rosters of users and groups and assigns them to spaces on
 //! Qlik Cloud and Alumio, many at a time, within the APIs' rate limits.
 
+pub mod before;
 pub mod cli;
 pub mod commands;
 pub mod config;

@@ -292,6 +292,7 @@ async fn migrate(args: &MigrateArgs, r: Resolved) -> u8 {
         max_deletes: None,
         adjust: Some(&adjust),
         lock,
+        command: "migrate",
     };
     run_rows(job, roster.rows, target).await
 }
