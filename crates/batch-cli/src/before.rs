@@ -139,6 +139,19 @@ pub struct Retry {
     pub cause: String,
 }
 
+/// A `finished` line: one process of the run stopped, with the totals its summary printed.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ProcessEnd {
+    /// When, milliseconds since the Unix epoch.
+    pub at: u64,
+    /// How long its execution took, milliseconds.
+    pub elapsed_ms: u64,
+    /// Whether it stopped early.
+    pub interrupted: bool,
+    /// Its final totals.
+    pub totals: crate::model::Totals,
+}
+
 /// What a journal writer keeps between events for the history: the ids of rows just created,
 /// and the write count its last record accounted for.
 #[derive(Debug, Default)]

@@ -355,6 +355,39 @@ pub struct Record {
     /// The id of the assignment a `created` row made, when the target said it.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub assignment_id: Option<String>,
+    /// The row's space and assignee as the roster names them, for `roster runs show`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub row: Option<RowLabel>,
+}
+
+/// A row as people know it: its space and its assignee, as the roster names them.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct RowLabel {
+    /// The space's name (or id, as the roster gave it when it did not resolve).
+    pub space: String,
+    /// `user` or `group`.
+    pub kind: core_api::target::AssigneeKind,
+    /// The email, group name or id.
+    pub assignee: String,
+}
+
+impl RowLabel {
+    /// The label of a plan item.
+    pub fn of(item: &crate::model::PlanItem) -> RowLabel {
+        use crate::model::{AssigneeRef, SpaceRef};
+        let space = match (&item.space_info, &item.space) {
+            (Some(info), _) => info.name.clone(),
+            (None, SpaceRef::Name(v) | SpaceRef::Id(v)) => v.clone(),
+        };
+        let assignee = match &item.assignee {
+            AssigneeRef::Email(v) | AssigneeRef::Name(v) | AssigneeRef::Id(v) => v.clone(),
+        };
+        RowLabel {
+            space,
+            kind: item.assignee_kind,
+            assignee,
+        }
+    }
 }
 
 fn is_zero(n: &u64) -> bool {
@@ -393,6 +426,8 @@ struct Line {
     throttled: Option<serde::de::IgnoredAny>,
     #[serde(default)]
     retry: Option<serde::de::IgnoredAny>,
+    #[serde(default)]
+    finished: Option<serde::de::IgnoredAny>,
 }
 
 /// What an existing journal says: its run, the last outcome of every key, and whether it ended.
@@ -545,7 +580,8 @@ fn apply_line(
         Line { resumed: Some(_), .. }
         | Line { before: Some(_), .. }
         | Line { throttled: Some(_), .. }
-        | Line { retry: Some(_), .. } => Ok(()),
+        | Line { retry: Some(_), .. }
+        | Line { finished: Some(_), .. } => Ok(()),
         Line { key: Some(_), .. } => Err(corrupt("a record without an outcome".to_owned())),
         _ => Err(corrupt("neither a record nor a run marker".to_owned())),
     }
@@ -1043,6 +1079,7 @@ impl Reporter for Writer {
                     at: Some(crate::before::now_ms()),
                     writes: self.history.writes_until(totals.writes),
                     assignment_id: self.history.created.remove(index),
+                    row: Some(RowLabel::of(item)),
                 };
                 self.append(&record).map_err(io::Error::other)
             }
@@ -1091,10 +1128,31 @@ impl Reporter for Writer {
                 self.write_json(&serde_json::json!({ "throttled": throttled }))
                     .map_err(io::Error::other)
             }
-            // Every row reached an outcome: the next apply is a new run.
             Event::Finished {
-                interrupted: false, ..
-            } => self.end().map_err(io::Error::other),
+                totals,
+                elapsed,
+                interrupted,
+            } => {
+                // What this process's summary said, for the run's report; a new run that
+                // recorded nothing leaves no file to say it in.
+                if !matches!(self.pending, Some(Pending::New(_))) || !interrupted {
+                    let line = crate::before::ProcessEnd {
+                        at: crate::before::now_ms(),
+                        elapsed_ms: u64::try_from(elapsed.as_millis()).unwrap_or(u64::MAX),
+                        interrupted: *interrupted,
+                        totals: *totals,
+                    };
+                    self.begin().map_err(io::Error::other)?;
+                    self.write_json(&serde_json::json!({ "finished": line }))
+                        .map_err(io::Error::other)?;
+                }
+                // Every row reached an outcome: the next apply is a new run.
+                if *interrupted {
+                    Ok(())
+                } else {
+                    self.end().map_err(io::Error::other)
+                }
+            }
             _ => Ok(()),
         }
     }
@@ -1114,6 +1172,7 @@ mod tests {
             at: None,
             writes: 0,
             assignment_id: None,
+            row: None,
         }
     }
 
@@ -1493,6 +1552,7 @@ mod tests {
                     at: None,
                     writes: 0,
                     assignment_id: None,
+                    row: None,
                 });
             proptest::collection::vec(record, 0..40)
         }
@@ -1558,6 +1618,7 @@ mod tests {
                     at: None,
                     writes: 0,
                     assignment_id: None,
+                    row: None,
                 };
                 let mut w = Writer::open(&path, "prod", false).unwrap();
                 w.append(&extra).unwrap();

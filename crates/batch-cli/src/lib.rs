@@ -10,6 +10,7 @@ pub mod exit;
 pub mod export;
 pub mod failed;
 pub mod hint;
+pub mod history;
 pub mod journal;
 pub mod migrate;
 pub mod model;
@@ -20,6 +21,7 @@ pub mod report;
 pub mod roster;
 pub mod settings;
 pub mod target;
+pub mod undo;
 
 use std::process::ExitCode;
 

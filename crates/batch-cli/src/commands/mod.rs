@@ -4,10 +4,12 @@ pub mod apply;
 pub mod completions;
 pub mod demo;
 pub mod export;
+pub mod history;
 pub mod migrate;
 pub mod plan;
 mod runs;
 pub mod sim;
+pub mod undo;
 
 use crate::cli::{Cli, Command};
 
@@ -21,5 +23,7 @@ pub fn dispatch(cli: Cli) -> u8 {
         Command::Demo(args) => demo::run(args),
         Command::Export(args) => export::run(args),
         Command::Migrate(args) => migrate::run(args),
+        Command::Runs(args) => history::run(args),
+        Command::Undo(args) => undo::run(args),
     }
 }

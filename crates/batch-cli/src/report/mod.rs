@@ -17,6 +17,7 @@
 pub mod bar;
 pub mod filters;
 pub mod format;
+pub mod html;
 pub mod json;
 pub mod lines;
 pub mod mode;

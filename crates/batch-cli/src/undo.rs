@@ -1,0 +1,1 @@
+//! Planning the reverse of a run.
