@@ -203,8 +203,8 @@ fn reverse(
     if c.before.change == Change::Create && c.outcome == Some(RecordOutcome::Updated) {
         return error(
             CANNOT_UNDO,
-            "the assignment already existed when the run went to create it, and the roles it had \
-             then are not known"
+            "cannot be undone: the assignment already existed when the run went to create it, and \
+             the roles it had then are not known"
                 .to_owned(),
         );
     }
@@ -220,7 +220,7 @@ fn reverse(
         return error(
             CONFLICT,
             format!(
-                "changed since run {run_id}: {} now, the run left {}; left alone (--force undoes it anyway)",
+                "conflict: changed since run {run_id}: {} now, the run left {}; left alone (--force undoes it anyway)",
                 roles_text(current.as_deref()),
                 roles_text(after.as_deref())
             ),
@@ -230,7 +230,8 @@ fn reverse(
         (None, Some(now)) if !can_delete => error(
             CANNOT_UNDO,
             format!(
-                "{kind} has no call that removes a member, so the assignment the run created ({}) stays",
+                "cannot be undone: {kind} has no call that removes a member, so the assignment the run \
+                 created ({}) stays",
                 now.roles.join(", ")
             ),
         ),

@@ -127,7 +127,10 @@ async fn undo_changes(settings: &ApplySettings, args: &UndoArgs, run_id: &str, c
     if conflicts > 0 {
         let _ = writeln!(
             stderr,
-            "{conflicts} rows changed since run {run_id} and are left alone (conflict); --force undoes them anyway"
+            "{conflicts} {} changed since run {run_id} and {} left alone (conflict); --force undoes {} anyway",
+            if conflicts == 1 { "row" } else { "rows" },
+            if conflicts == 1 { "is" } else { "are" },
+            if conflicts == 1 { "it" } else { "them" }
         );
     }
     let writes = counts.create + counts.update + counts.delete;
