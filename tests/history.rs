@@ -3,6 +3,12 @@
 //! changed since alone, and a run killed mid-write still holds the before-state of every change
 //! the tenant received.
 
+#![allow(
+    clippy::expect_used,
+    clippy::unwrap_used,
+    reason = "helpers outside #[test] functions too: any failure is a failed test"
+)]
+
 use std::collections::{BTreeMap, BTreeSet};
 use std::time::Duration;
 
@@ -42,7 +48,10 @@ fn runs(world: &World) -> Vec<serde_json::Value> {
 
 fn last_run_id(world: &World) -> String {
     let runs = runs(world);
-    runs.last().expect("a run")["id"].as_str().expect("an id").to_owned()
+    runs.last().expect("a run")["id"]
+        .as_str()
+        .expect("an id")
+        .to_owned()
 }
 
 fn undo(world: &World, id: &str, extra: &[&str]) -> roster_e2e::Run {
@@ -72,7 +81,11 @@ fn a_runs_changes_are_undone_exactly_and_the_undo_can_be_undone() {
     assert_eq!(run["counts"]["updated"], 1);
     assert_eq!(run["counts"]["deleted"], 2);
     let text = world.run(&["runs", "--to", "sim"]);
-    assert!(text.stdout.contains(&id) && text.stdout.contains("created 3, updated 1"), "{}", text.stdout);
+    assert!(
+        text.stdout.contains(&id) && text.stdout.contains("created 3, updated 1"),
+        "{}",
+        text.stdout
+    );
 
     // `runs show` lists the rows, filtered by outcome and space.
     let shown = world.run(&["runs", "show", &id[..8], "--json", "--outcome", "deleted"]);
@@ -80,9 +93,16 @@ fn a_runs_changes_are_undone_exactly_and_the_undo_can_be_undone() {
     let doc: serde_json::Value = serde_json::from_str(&shown.stdout).unwrap();
     let rows = doc["rows"].as_array().unwrap();
     assert_eq!(rows.len(), 2, "{rows:?}");
-    assert!(rows.iter().all(|r| r["outcome"] == "deleted" && r["before"]["roles"].is_array()));
+    assert!(
+        rows.iter()
+            .all(|r| r["outcome"] == "deleted" && r["before"]["roles"].is_array())
+    );
     let shown = world.run(&["runs", "show", &id, "--space", "Space 1"]);
-    assert!(shown.stdout.contains("Group 0") && !shown.stdout.contains("user2@"), "{}", shown.stdout);
+    assert!(
+        shown.stdout.contains("Group 0") && !shown.stdout.contains("user2@"),
+        "{}",
+        shown.stdout
+    );
 
     // Without a terminal, --yes is required, and nothing is sent without it.
     let writes = world.writes().len();
@@ -95,7 +115,11 @@ fn a_runs_changes_are_undone_exactly_and_the_undo_can_be_undone() {
     assert_eq!(undone.code, Some(0), "{}\n{}", undone.stdout, undone.stderr);
     // The plan is shown in plan's diff format before the writes.
     assert!(undone.stdout.contains("undo of run"), "{}", undone.stdout);
-    assert!(undone.stdout.contains("- user") || undone.stdout.contains("-"), "{}", undone.stdout);
+    assert!(
+        undone.stdout.contains("- user") || undone.stdout.contains("-"),
+        "{}",
+        undone.stdout
+    );
     assert_eq!(world.state(), before, "the tenant is as it was before the run");
 
     // The undo is a run of its own, and undoing it gives the run's result back.
@@ -106,8 +130,11 @@ fn a_runs_changes_are_undone_exactly_and_the_undo_can_be_undone() {
     let undo_id = listed[1]["id"].as_str().unwrap().to_owned();
     let redone = undo(&world, &undo_id, &["--yes"]);
     assert_eq!(redone.code, Some(0), "{}\n{}", redone.stdout, redone.stderr);
-    assert_eq!(world.state(), after, "undoing the undo gives the run's result back");
-
+    assert_eq!(
+        world.state(),
+        after,
+        "undoing the undo gives the run's result back"
+    );
 }
 
 #[test]
@@ -116,7 +143,10 @@ fn a_row_changed_since_the_run_is_a_conflict_left_alone_unless_forced() {
     let before = world.state();
     let id = apply_exact(&world);
     // Later work: user2's roles change after the run.
-    world.write("later.csv", "space,type,assignee,roles\nSpace 0,user,user2@example.com,producer\n");
+    world.write(
+        "later.csv",
+        "space,type,assignee,roles\nSpace 0,user,user2@example.com,producer\n",
+    );
     let later = world.apply("later.csv", &["--mode", "exact"]);
     assert_eq!(later.code, Some(0), "{}", later.stderr);
     let key = ("s0".to_owned(), "u2".to_owned());
@@ -125,7 +155,11 @@ fn a_row_changed_since_the_run_is_a_conflict_left_alone_unless_forced() {
     let undone = undo(&world, &id, &["--yes"]);
     assert_eq!(undone.code, Some(1), "{}\n{}", undone.stdout, undone.stderr);
     assert!(undone.stdout.contains("conflict"), "{}", undone.stdout);
-    assert!(undone.stderr.contains("1 row changed since run"), "{}", undone.stderr);
+    assert!(
+        undone.stderr.contains("1 row changed since run"),
+        "{}",
+        undone.stderr
+    );
     // The later change stands; everything else is as before the run.
     let mut expected = before.clone();
     expected.insert(key.clone(), vec!["producer".to_owned()]);
@@ -144,7 +178,13 @@ fn a_row_changed_since_the_run_is_a_conflict_left_alone_unless_forced() {
 fn a_sigkilled_run_holds_the_before_state_of_every_change_the_tenant_received() {
     let mut t = tenant(60, 3, 0);
     for i in 0..30 {
-        assign(&mut t, &format!("s{}", i % 3), AssigneeType::User, &format!("u{i}"), &["consumer"]);
+        assign(
+            &mut t,
+            &format!("s{}", i % 3),
+            AssigneeType::User,
+            &format!("u{i}"),
+            &["consumer"],
+        );
     }
     // Slow writes: the kill comes in the middle of the run.
     let world = World::start(
@@ -161,13 +201,18 @@ fn a_sigkilled_run_holds_the_before_state_of_every_change_the_tenant_received() 
     }
     world.write("roster.csv", &roster);
     let child = world.spawn_apply("roster.csv", &[]);
-    wait_for("some writes", Duration::from_secs(20), || world.writes().len() >= 12);
+    wait_for("some writes", Duration::from_secs(20), || {
+        world.writes().len() >= 12
+    });
     let mut child = child;
     child.kill().expect("SIGKILL");
     let killed = wait_child(child, Duration::from_secs(10));
     assert_eq!(killed.code, None, "killed by the signal: {}", killed.stderr);
-    let changed: BTreeSet<(String, String)> =
-        world.writes().iter().map(|w| (w.space_id.clone(), w.assignee_id.clone())).collect();
+    let changed: BTreeSet<(String, String)> = world
+        .writes()
+        .iter()
+        .map(|w| (w.space_id.clone(), w.assignee_id.clone()))
+        .collect();
     assert!(changed.len() < 60, "the kill came before the end");
 
     let listed = runs(&world);
@@ -237,15 +282,20 @@ fn reported_world() -> (World, String, roster_e2e::Run) {
     // The tenant allows fewer writes than the client sends: 429s.
     let mut config = sim::SimConfig::new(t);
     config.tier2_per_min = Some(600);
-    let world = World::with_config(config, Limits {
-        tier1: None,
-        tier2: Some(6000),
-    });
+    let world = World::with_config(
+        config,
+        Limits {
+            tier1: None,
+            tier2: Some(6000),
+        },
+    );
     let mut roster = String::from("space,type,assignee,roles\n");
     for i in 0..24 {
         roster.push_str(&format!("Space {},user,user{i}@example.com,consumer\n", i % 2));
     }
-    roster.push_str("Space 0,user,nobody@example.com,consumer\nNo Such Space,user,user1@example.com,consumer\n");
+    roster.push_str(
+        "Space 0,user,nobody@example.com,consumer\nNo Such Space,user,user1@example.com,consumer\n",
+    );
     world.write("roster.csv", &roster);
     let run = world.apply("roster.csv", &[]);
     assert_eq!(run.code, Some(1), "{}", run.stderr);
@@ -261,7 +311,11 @@ fn the_html_report_holds_the_figures_the_summary_printed() {
     let html = world.read("report.html");
     let figures = summary_figures(&run.stderr);
     assert!(figures.len() >= 6, "{figures:?} from {}", run.stderr);
-    assert!(figures.iter().any(|(n, v)| n == "429 responses" && v != "0"), "{}", run.stderr);
+    assert!(
+        figures.iter().any(|(n, v)| n == "429 responses" && v != "0"),
+        "{}",
+        run.stderr
+    );
     for (name, value) in &figures {
         let cell = format!("<th>{name}</th><td class=\"n\">{value}</td>");
         assert!(html.contains(&cell), "{cell} missing from the report");
@@ -277,19 +331,23 @@ fn the_html_report_holds_the_figures_the_summary_printed() {
 
 /// The browser on this machine, if any.
 fn chromium() -> Option<std::path::PathBuf> {
-    ["chromium", "chromium-browser", "google-chrome"].iter().find_map(|name| {
-        std::env::var_os("PATH").and_then(|paths| {
-            std::env::split_paths(&paths)
-                .map(|dir| dir.join(name))
-                .find(|p| p.is_file())
+    ["chromium", "chromium-browser", "google-chrome"]
+        .iter()
+        .find_map(|name| {
+            std::env::var_os("PATH").and_then(|paths| {
+                std::env::split_paths(&paths)
+                    .map(|dir| dir.join(name))
+                    .find(|p| p.is_file())
+            })
         })
-    })
 }
 
 #[test]
 fn the_html_report_renders_in_a_headless_browser() {
     let Some(browser) = chromium() else {
-        eprintln!("SKIPPED: no chromium installed (apt-get install chromium); the report was not opened in a browser");
+        eprintln!(
+            "SKIPPED: no chromium installed (apt-get install chromium); the report was not opened in a browser"
+        );
         return;
     };
     let (world, _id, run) = reported_world();
@@ -299,7 +357,12 @@ fn the_html_report_renders_in_a_headless_browser() {
     let base = |extra: &[&str]| {
         let mut command = std::process::Command::new(&browser);
         command
-            .args(["--headless", "--no-sandbox", "--disable-gpu", "--disable-dev-shm-usage"])
+            .args([
+                "--headless",
+                "--no-sandbox",
+                "--disable-gpu",
+                "--disable-dev-shm-usage",
+            ])
             .arg(format!("--user-data-dir={}", profile.display()))
             .args(extra)
             .arg(&url)
@@ -308,7 +371,10 @@ fn the_html_report_renders_in_a_headless_browser() {
     };
     let dom = base(&["--dump-dom"]).output().expect("run chromium");
     let dom = String::from_utf8_lossy(&dom.stdout);
-    assert!(dom.contains("id=\"outcomes\""), "the browser rendered the page: {dom}");
+    assert!(
+        dom.contains("id=\"outcomes\""),
+        "the browser rendered the page: {dom}"
+    );
     for (name, value) in summary_figures(&run.stderr) {
         assert!(
             dom.contains(&format!("<th>{name}</th><td class=\"n\">{value}</td>")),
@@ -317,9 +383,12 @@ fn the_html_report_renders_in_a_headless_browser() {
     }
     assert!(dom.contains("<svg"));
     let shot = world.path("report.png");
-    let status = base(&[&format!("--screenshot={}", shot.display()), "--window-size=1200,1600"])
-        .output()
-        .expect("run chromium");
+    let status = base(&[
+        &format!("--screenshot={}", shot.display()),
+        "--window-size=1200,1600",
+    ])
+    .output()
+    .expect("run chromium");
     assert!(
         shot.is_file() && std::fs::metadata(&shot).map(|m| m.len()).unwrap_or(0) > 10_000,
         "a screenshot of the rendered report: {}",

@@ -25,7 +25,7 @@ pub struct BeforeLine {
 #[non_exhaustive]
 pub enum Before {
     /// A space assignment, before a create, an update or a delete.
-    Assignment(AssignmentBefore),
+    Assignment(Box<AssignmentBefore>),
     /// A kind this release does not know (written by a newer one): skipped.
     #[serde(other)]
     Unknown,
@@ -91,10 +91,12 @@ impl AssignmentBefore {
                 Some(old.clone()),
                 Some(new.clone()),
             ),
-            Action::Delete {
-                assignment_id,
-                roles,
-            } => (Change::Delete, Some(assignment_id.clone()), Some(roles.clone()), None),
+            Action::Delete { assignment_id, roles } => (
+                Change::Delete,
+                Some(assignment_id.clone()),
+                Some(roles.clone()),
+                None,
+            ),
             Action::Unchanged { .. } | Action::Error(_) => return None,
         };
         let assignee = match &item.assignee {

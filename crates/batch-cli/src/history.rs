@@ -253,7 +253,7 @@ pub fn read_run(path: &Path) -> Result<RunRecord, Error> {
                 .map_err(|e| corrupt(no, e.to_string()))?;
             if let Before::Assignment(before) = line.before {
                 run.last_ms = run.last_ms.max(Some(before.at));
-                run.befores.push(before);
+                run.befores.push(*before);
             }
         } else if let Some(throttled) = object.get("throttled") {
             let t: Throttled =
@@ -265,7 +265,8 @@ pub fn read_run(path: &Path) -> Result<RunRecord, Error> {
             run.last_ms = run.last_ms.max(Some(r.at));
             run.retries.push(r);
         } else if let Some(end) = object.get("finished") {
-            let p: ProcessEnd = serde_json::from_value(end.clone()).map_err(|e| corrupt(no, e.to_string()))?;
+            let p: ProcessEnd =
+                serde_json::from_value(end.clone()).map_err(|e| corrupt(no, e.to_string()))?;
             run.last_ms = run.last_ms.max(Some(p.at));
             run.processes.push(p);
         } else if object.contains_key("resumed") {
@@ -335,7 +336,10 @@ pub fn list(state_dir: &Path, target: Option<&str>) -> Result<Vec<RunRecord>, Er
 pub fn find(state_dir: &Path, target: Option<&str>, id: &str) -> Result<RunRecord, Error> {
     let runs = list(state_dir, target)?;
     if let Some(exact) = runs.iter().position(|r| r.id() == id) {
-        return Ok(runs.into_iter().nth(exact).ok_or_else(|| not_found(state_dir, target, id))?);
+        return runs
+            .into_iter()
+            .nth(exact)
+            .ok_or_else(|| not_found(state_dir, target, id));
     }
     let mut matching: Vec<RunRecord> = runs.into_iter().filter(|r| r.id().starts_with(id)).collect();
     match matching.len() {

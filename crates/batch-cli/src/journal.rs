@@ -579,9 +579,13 @@ fn apply_line(
         }
         Line { resumed: Some(_), .. }
         | Line { before: Some(_), .. }
-        | Line { throttled: Some(_), .. }
+        | Line {
+            throttled: Some(_), ..
+        }
         | Line { retry: Some(_), .. }
-        | Line { finished: Some(_), .. } => Ok(()),
+        | Line {
+            finished: Some(_), ..
+        } => Ok(()),
         Line { key: Some(_), .. } => Err(corrupt("a record without an outcome".to_owned())),
         _ => Err(corrupt("neither a record nor a run marker".to_owned())),
     }
@@ -1094,7 +1098,7 @@ impl Reporter for Writer {
                     return Ok(());
                 };
                 let line = crate::before::BeforeLine {
-                    before: crate::before::Before::Assignment(before),
+                    before: crate::before::Before::Assignment(Box::new(before)),
                 };
                 self.begin().map_err(io::Error::other)?;
                 self.write_json(&line).map_err(io::Error::other)

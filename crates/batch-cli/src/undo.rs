@@ -23,9 +23,7 @@ use crate::before::{AssignmentBefore, Change};
 use crate::exec::row_error;
 use crate::history::RunRecord;
 use crate::journal::RecordOutcome;
-use crate::model::{
-    Action, AssigneeRef, Mode, Plan, PlanCounts, PlanItem, RowError, RowKey, SpaceRef,
-};
+use crate::model::{Action, AssigneeRef, Mode, Plan, PlanCounts, PlanItem, RowError, RowKey, SpaceRef};
 use crate::plan::role_set;
 
 /// Row code of a change made since the run, left alone.

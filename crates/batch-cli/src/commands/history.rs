@@ -125,7 +125,9 @@ fn run_list(args: &RunsArgs) -> u8 {
             io::stderr(),
             "no runs in {}{}",
             dir.display(),
-            args.to.as_ref().map_or_else(String::new, |t| format!(" for target {t}"))
+            args.to
+                .as_ref()
+                .map_or_else(String::new, |t| format!(" for target {t}"))
         );
         Ok(())
     } else {
@@ -212,12 +214,7 @@ fn run_show(args: &RunsShowArgs) -> u8 {
     let rows: Vec<RowJson<'_>> = records
         .iter()
         .filter(|r| wanted(r.outcome, &args.outcome))
-        .filter(|r| {
-            args.space.is_empty()
-                || r.row
-                    .as_ref()
-                    .is_some_and(|l| args.space.iter().any(|s| *s == l.space))
-        })
+        .filter(|r| args.space.is_empty() || r.row.as_ref().is_some_and(|l| args.space.contains(&l.space)))
         .map(|r| RowJson {
             line: r.line,
             outcome: r.outcome,
@@ -275,7 +272,8 @@ fn write_show_text(out: &mut impl Write, s: &RunSummary, rows: &[RowJson<'_>]) -
             row.line,
             outcome,
             row.space.unwrap_or("-"),
-            row.assignee_kind.map_or_else(|| "-".to_owned(), |k| k.to_string()),
+            row.assignee_kind
+                .map_or_else(|| "-".to_owned(), |k| k.to_string()),
             row.assignee.unwrap_or("-"),
         )?;
     }
@@ -288,15 +286,19 @@ fn write_html(run: &RunRecord, path: &Path) -> u8 {
         .parent()
         .filter(|d| !d.as_os_str().is_empty())
         .unwrap_or(Path::new("."));
-    let written = tempfile::NamedTempFile::new_in(dir)
-        .and_then(|mut file| {
-            file.write_all(html.as_bytes())?;
-            file.persist(path).map_err(|e| e.error)?;
-            Ok(())
-        });
+    let written = tempfile::NamedTempFile::new_in(dir).and_then(|mut file| {
+        file.write_all(html.as_bytes())?;
+        file.persist(path).map_err(|e| e.error)?;
+        Ok(())
+    });
     match written {
         Ok(()) => {
-            let _ = writeln!(io::stderr(), "wrote the report of run {} to {}", run.id(), path.display());
+            let _ = writeln!(
+                io::stderr(),
+                "wrote the report of run {} to {}",
+                run.id(),
+                path.display()
+            );
             exit::OK
         }
         Err(error) => fail(&format!("failed to write {}: {error}", path.display()), None),

@@ -36,7 +36,10 @@ pub fn run(args: UndoArgs) -> u8 {
         Err(error) => {
             return usage_error(
                 &mut stderr,
-                &format!("{error}\nhint: `roster runs --state-dir {}` lists the runs", dir.display()),
+                &format!(
+                    "{error}\nhint: `roster runs --state-dir {}` lists the runs",
+                    dir.display()
+                ),
             );
         }
     };
@@ -79,7 +82,10 @@ pub fn run(args: UndoArgs) -> u8 {
     };
     let changes = undo::changes(&reversed);
     if changes.is_empty() {
-        let _ = writeln!(stderr, "run {run_id} recorded no change to undo; nothing was sent");
+        let _ = writeln!(
+            stderr,
+            "run {run_id} recorded no change to undo; nothing was sent"
+        );
         return crate::exit::OK;
     }
     let runtime = match runtime() {
@@ -89,7 +95,12 @@ pub fn run(args: UndoArgs) -> u8 {
     runtime.block_on(undo_changes(&settings, &args, &run_id, &changes))
 }
 
-async fn undo_changes(settings: &ApplySettings, args: &UndoArgs, run_id: &str, changes: &[undo::Changed]) -> u8 {
+async fn undo_changes(
+    settings: &ApplySettings,
+    args: &UndoArgs,
+    run_id: &str,
+    changes: &[undo::Changed],
+) -> u8 {
     let mut stderr = io::stderr();
     let target = match client(&settings.plan) {
         Ok(target) => target,
@@ -97,7 +108,14 @@ async fn undo_changes(settings: &ApplySettings, args: &UndoArgs, run_id: &str, c
     };
     let target_name = &settings.plan.target.name;
     let current = undo::read_current(target.as_ref(), changes, settings.plan.target.concurrency).await;
-    let mut plan = undo::plan(target_name, target.as_ref(), run_id, changes, &current, args.force);
+    let mut plan = undo::plan(
+        target_name,
+        target.as_ref(),
+        run_id,
+        changes,
+        &current,
+        args.force,
+    );
     let limit = settings.plan.target.limits.for_tier(Tier::Tier2);
     crate::prune::recount(&mut plan, &target.capabilities(), (limit > 0).then_some(limit));
     estimate_write_time(&mut plan, &settings.plan);
@@ -164,7 +182,10 @@ async fn undo_changes(settings: &ApplySettings, args: &UndoArgs, run_id: &str, c
     // The undo's roster, by ids: the failed-rows CSV names its lines.
     let roster = &settings.plan.roster;
     if let Err(error) = write_roster(roster, &plan) {
-        return usage_error(&mut stderr, &format!("failed to write {}: {error}", roster.display()));
+        return usage_error(
+            &mut stderr,
+            &format!("failed to write {}: {error}", roster.display()),
+        );
     }
     let keys: Vec<RowKey> = plan.items.iter().map(|i| i.key.clone()).collect();
     let mut info = RunInfo::new(journal::roster_digest(&keys), Mode::Exact, false);

@@ -222,14 +222,21 @@ fn chart(run: &RunRecord, limit: Option<u32>) -> String {
     let bins = usize::try_from(span.div_ceil(bin)).unwrap_or(60).clamp(1, 60);
     let mut writes = vec![0u64; bins];
     for (at, n) in &times {
-        let i = usize::try_from(at.saturating_sub(start) / bin).unwrap_or(0).min(bins - 1);
+        let i = usize::try_from(at.saturating_sub(start) / bin)
+            .unwrap_or(0)
+            .min(bins - 1);
         writes[i] += n;
     }
     #[expect(clippy::cast_precision_loss, reason = "times and counts far below 2^52")]
     let points: Vec<(f64, f64)> = writes
         .iter()
         .enumerate()
-        .map(|(i, n)| ((i as u64 * bin) as f64 / 1000.0, *n as f64 * 60_000.0 / bin as f64))
+        .map(|(i, n)| {
+            (
+                (i as u64 * bin) as f64 / 1000.0,
+                *n as f64 * 60_000.0 / bin as f64,
+            )
+        })
         .collect();
     #[expect(clippy::cast_precision_loss, reason = "times far below 2^52")]
     let x_max = (bins as u64 * bin) as f64 / 1000.0;
@@ -274,7 +281,10 @@ fn draw(
     if let Some(limit) = limit {
         let l = f64::from(limit);
         chart
-            .draw_series(LineSeries::new(vec![(0.0, l), (x_max, l)], RGBColor(150, 150, 150).stroke_width(2)))
+            .draw_series(LineSeries::new(
+                vec![(0.0, l), (x_max, l)],
+                RGBColor(150, 150, 150).stroke_width(2),
+            ))
             .map_err(|x| e(&x))?;
     }
     #[expect(clippy::cast_precision_loss, reason = "times far below 2^52")]
