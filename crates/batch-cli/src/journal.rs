@@ -2,10 +2,12 @@
 //! run (what it was started with, one record per finished row, and whether it ended), plus a
 //! bounded history of earlier runs and the lock that lets one run at a time use the journal.
 //!
-//! # Format (`roster-journal`, version 2)
-//! The first line is a header naming the run, every further line a record or a marker:
+//! # Format (`roster-journal`, version 3)
+//! The first line is a header naming the run, every further line a record or a marker (version 3
+//! adds the lines of the run's history: `before`, written before each write is sent, `throttled`,
+//! `retry` and `finished`; see [`crate::before`] and the README; this reader skips them):
 //! ```text
-//! {"format":"roster-journal","version":2,"target":"prod","run":{"id":"5d1c09e2a4b7f381","started":"2026-12-03T08:00:00Z","pid":4242,"roster":"9f2c...","mode":"merge","prune":false}}
+//! {"format":"roster-journal","version":3,"target":"prod","run":{"id":"5d1c09e2a4b7f381","started":"2026-12-03T08:00:00Z","pid":4242,"roster":"9f2c...","mode":"merge","prune":false}}
 //! {"key":"3f2a...","line":2,"outcome":"created","attempts":1}
 //! {"key":"9b01...","line":3,"outcome":"failed","attempts":3,"error":{"code":"server",...}}
 //! {"resumed":{"at":"2026-12-03T08:05:00Z","pid":4301,"only_failed":false}}
@@ -24,8 +26,8 @@
 //! records its first row (or ends), so a run stopped before deciding anything leaves the journal
 //! as it was.
 //!
-//! Version 1 files (no `run` in the header, no markers) are read as a legacy run whose settings are
-//! unknown: never resumed, but its failed rows serve `--only-failed`, and it moves to the history
+//! Version 2 files are read as they are (they have no history lines). Version 1 files (no `run` in
+//! the header, no markers) are read as a legacy run whose settings are unknown: never resumed, but its failed rows serve `--only-failed`, and it moves to the history
 //! like any other run. Newer versions are refused.
 //!
 //! Each line is written with one `write` call, so a crash can only cut the last line; such a torn
