@@ -359,3 +359,74 @@ fn not_found(dir: &Path, target: Option<&str>, id: &str) -> Error {
         target: target.map(str::to_owned),
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_journal_reads_whole_with_its_history_lines_and_a_torn_tail() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("journal-prod.jsonl");
+        let text = concat!(
+            r#"{"format":"roster-journal","version":3,"target":"prod","run":{"id":"abc123","started":"2026-12-04T08:00:00Z","pid":1,"roster":"r","mode":"exact","prune":true,"command":"apply"}}"#,
+            "\n",
+            r#"{"before":{"what":"assignment","key":"k1","line":2,"at":1796371200100,"change":"update","space_id":"s0","space":"Space 0","assignee_kind":"user","assignee_id":"u0","assignee":"a@x","assignment_id":"a1","roles":["consumer"],"after":["producer"]}}"#,
+            "\n",
+            r#"{"before":{"what":"group_roles","group":"g1"}}"#,
+            "\n",
+            r#"{"key":"k1","line":2,"outcome":"updated","attempts":1,"at":1796371200200,"writes":1}"#,
+            "\n",
+            r#"{"throttled":{"at":1796371200300,"resume_in_ms":2000}}"#,
+            "\n",
+            r#"{"key":"k2","line":3,"outcome":"failed","attempts":0,"error":{"code":"unknown_user","http_status":null,"message":"m","attempts":0}}"#,
+            "\n",
+            r#"{"key":"k3","line":4,"outc"#,
+        );
+        std::fs::write(&path, text).unwrap();
+        let run = read_run(&path).unwrap();
+        assert_eq!(run.id(), "abc123");
+        assert_eq!(run.befores.len(), 1, "the unknown kind is skipped");
+        assert_eq!(run.records.len(), 2, "the torn last line is dropped");
+        assert_eq!(run.throttles.len(), 1);
+        assert!(!run.ended());
+        assert_eq!(
+            run.counts(),
+            Counts {
+                updated: 1,
+                failed: 1,
+                ..Counts::default()
+            }
+        );
+        assert_eq!(run.writes(), 1);
+        assert_eq!(run.duration(), Some(Duration::from_millis(300)));
+        let found = find(dir.path(), Some("prod"), "abc").unwrap();
+        assert_eq!(found.id(), "abc123");
+        assert!(matches!(
+            find(dir.path(), Some("test"), "abc"),
+            Err(Error::NotFound { .. })
+        ));
+    }
+
+    #[test]
+    fn a_version_2_journal_is_listed_without_history() {
+        let dir = tempfile::tempdir().unwrap();
+        let text = concat!(
+            r#"{"format":"roster-journal","version":2,"target":"prod","run":{"id":"old","started":"2026-12-03T08:00:00Z","pid":1,"roster":"r","mode":"merge","prune":false}}"#,
+            "\n",
+            r#"{"key":"k1","line":2,"outcome":"created","attempts":1}"#,
+            "\n",
+            r#"{"end":{"at":"2026-12-03T08:01:00Z"}}"#,
+            "\n",
+        );
+        std::fs::write(dir.path().join("journal-prod.jsonl"), text).unwrap();
+        // The reader that decides resumes still reads it too.
+        crate::journal::read(&dir.path().join("journal-prod.jsonl"), "prod").unwrap();
+        let runs = list(dir.path(), None).unwrap();
+        assert_eq!(runs.len(), 1);
+        assert!(runs[0].ended());
+        assert_eq!(runs[0].counts().created, 1);
+        assert!(runs[0].befores.is_empty());
+        assert_eq!(runs[0].duration(), Some(Duration::from_secs(60)));
+    }
+}

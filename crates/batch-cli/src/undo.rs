@@ -266,3 +266,128 @@ pub fn roster_csv(plan: &Plan) -> Result<Vec<u8>, csv::Error> {
     }
     out.into_inner().map_err(|e| csv::Error::from(e.into_error()))
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use core_api::target::TargetKind;
+
+    fn roles(r: &[&str]) -> Vec<String> {
+        r.iter().map(|s| (*s).to_owned()).collect()
+    }
+
+    fn changed(change: Change, before: Option<&[&str]>, after: Option<&[&str]>) -> Changed {
+        Changed {
+            before: AssignmentBefore {
+                key: RowKey("k".to_owned()),
+                line: 2,
+                at: 0,
+                change,
+                space_id: "s0".to_owned(),
+                space: "Space 0".to_owned(),
+                assignee_kind: AssigneeKind::User,
+                assignee_id: "u0".to_owned(),
+                assignee: "user0@example.com".to_owned(),
+                assignment_id: None,
+                roles: before.map(roles),
+                after: after.map(roles),
+            },
+            outcome: Some(RecordOutcome::Created),
+        }
+    }
+
+    fn now(r: &[&str]) -> AssignmentInfo {
+        AssignmentInfo {
+            id: "a1".to_owned(),
+            assignee_kind: AssigneeKind::User,
+            assignee_id: "u0".to_owned(),
+            roles: roles(r),
+        }
+    }
+
+    fn code(action: &Action) -> Option<&str> {
+        match action {
+            Action::Error(e) => Some(e.code.as_str()),
+            _ => None,
+        }
+    }
+
+    #[test]
+    fn each_change_is_reversed_when_the_tenant_holds_what_the_run_left() {
+        let create = changed(Change::Create, None, Some(&["consumer"]));
+        let a = reverse(
+            "r",
+            &create,
+            Some(&now(&["consumer"])),
+            true,
+            TargetKind::Qlik,
+            false,
+        );
+        assert!(matches!(a, Action::Delete { ref assignment_id, .. } if assignment_id == "a1"));
+
+        let update = changed(Change::Update, Some(&["consumer"]), Some(&["producer"]));
+        let a = reverse(
+            "r",
+            &update,
+            Some(&now(&["producer"])),
+            true,
+            TargetKind::Qlik,
+            false,
+        );
+        assert!(matches!(a, Action::Update { ref new, .. } if *new == roles(&["consumer"])));
+
+        let delete = changed(Change::Delete, Some(&["consumer"]), None);
+        let a = reverse("r", &delete, None, true, TargetKind::Qlik, false);
+        assert!(matches!(a, Action::Create { ref roles } if *roles == vec!["consumer".to_owned()]));
+    }
+
+    #[test]
+    fn later_changes_are_conflicts_unless_forced_and_the_before_state_is_unchanged() {
+        let update = changed(Change::Update, Some(&["consumer"]), Some(&["producer"]));
+        let later = now(&["facilitator"]);
+        let a = reverse("r", &update, Some(&later), true, TargetKind::Qlik, false);
+        assert_eq!(code(&a), Some(CONFLICT));
+        let a = reverse("r", &update, Some(&later), true, TargetKind::Qlik, true);
+        assert!(matches!(a, Action::Update { .. }));
+        let a = reverse(
+            "r",
+            &update,
+            Some(&now(&["consumer"])),
+            true,
+            TargetKind::Qlik,
+            false,
+        );
+        assert!(matches!(a, Action::Unchanged { .. }));
+        // A create whose assignment is gone since: already as before.
+        let create = changed(Change::Create, None, Some(&["consumer"]));
+        assert!(matches!(
+            reverse("r", &create, None, true, TargetKind::Qlik, false),
+            Action::Unchanged { .. }
+        ));
+    }
+
+    #[test]
+    fn what_the_target_cannot_reverse_says_why() {
+        let create = changed(Change::Create, None, Some(&["ROLE_USER"]));
+        let a = reverse(
+            "r",
+            &create,
+            Some(&now(&["ROLE_USER"])),
+            false,
+            TargetKind::Alumio,
+            false,
+        );
+        assert_eq!(code(&a), Some(CANNOT_UNDO));
+        let mut settled = changed(Change::Create, None, Some(&["consumer"]));
+        settled.outcome = Some(RecordOutcome::Updated);
+        let a = reverse(
+            "r",
+            &settled,
+            Some(&now(&["consumer"])),
+            true,
+            TargetKind::Qlik,
+            false,
+        );
+        assert_eq!(code(&a), Some(CANNOT_UNDO));
+    }
+}
