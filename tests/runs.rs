@@ -422,7 +422,7 @@ fn a_version_1_journal_is_read_as_a_legacy_run() {
         old[0]
     );
     let header = &world.journal_lines()[0];
-    assert_eq!(header["version"], 2);
+    assert_eq!(header["version"], 3);
     assert_eq!(header["run"]["mode"], "merge");
 
     // A plain apply never resumes one (its roster and mode are unknown): a new run that checks
@@ -440,7 +440,7 @@ fn a_version_1_journal_is_read_as_a_legacy_run() {
     // A newer version is refused with a clear message, and nothing is sent.
     world.write(
         ".roster/journal-sim.jsonl",
-        "{\"format\":\"roster-journal\",\"version\":3,\"target\":\"sim\"}\n",
+        "{\"format\":\"roster-journal\",\"version\":4,\"target\":\"sim\"}\n",
     );
     let requests = world.requests().len();
     let run = world.apply("roster.csv", &[]);
