@@ -125,7 +125,13 @@ fn drift_after_an_ended_run_is_written_again_and_plan_check_sees_it() {
     // Nothing is lost: the first run is in the history, the second is the journal.
     let old = history(&world);
     assert_eq!(old.len(), 1);
-    assert_eq!(old[0].lines().filter(|l| l.contains("\"created\"")).count(), 3);
+    assert_eq!(
+        old[0]
+            .lines()
+            .filter(|l| l.contains("\"outcome\":\"created\""))
+            .count(),
+        3
+    );
     assert_eq!(keys_once(&world).len(), 3);
     assert!(ended(&world));
 
