@@ -395,3 +395,94 @@ fn the_html_report_renders_in_a_headless_browser() {
         String::from_utf8_lossy(&status.stderr)
     );
 }
+
+#[test]
+fn an_alumio_plan_says_which_rows_cannot_be_undone_and_why() {
+    use sim::{AlumioApiKey, AlumioMember, AlumioSpace, AlumioTenant, AlumioUser, SimConfig};
+    const KEY_VAR: &str = "ROSTER_E2E_ALUMIO_KEY";
+    const KEY: &str = "alumio-e2e-key";
+    let mut t = tenant(0, 0, 0);
+    t.alumio = AlumioTenant {
+        api_keys: vec![AlumioApiKey {
+            id: "e2e".into(),
+            key: KEY.into(),
+        }],
+        users: (0..4)
+            .map(|i| AlumioUser {
+                email: format!("user{i}@example.com"),
+                name: String::new(),
+            })
+            .collect(),
+        spaces: vec![AlumioSpace {
+            identifier: "space-0".into(),
+            name: "Space 0".into(),
+            description: String::new(),
+        }],
+        members: vec![AlumioMember {
+            space: "space-0".into(),
+            email: "user0@example.com".into(),
+            roles: vec!["ROLE_USER".into()],
+        }],
+    };
+    let mut config = SimConfig::new(t);
+    config.alumio.reads_per_min = None;
+    config.alumio.writes_per_min = None;
+    let world = World::with_config(config, Limits::NONE);
+    world.write(
+        "roster.toml",
+        &format!(
+            "[targets.al]\nkind = \"alumio\"\nserver = \"{}\"\napi_key_env = \"{KEY_VAR}\"\n\
+             tier1_per_min = 0\ntier2_per_min = 0\n",
+            world.sim.alumio_base_url()
+        ),
+    );
+    let members = || {
+        let mut m: Vec<(String, Vec<String>)> = world
+            .sim
+            .alumio_members()
+            .into_iter()
+            .map(|m| (m.email, m.roles))
+            .collect();
+        m.sort();
+        m
+    };
+    let before = members();
+    world.write(
+        "roster.csv",
+        "space,type,assignee,roles\nspace-0,user,user0@example.com,editor\nspace-0,user,user1@example.com,viewer\n",
+    );
+    let run_with_key = |args: &[&str]| {
+        let output = world
+            .command(args)
+            .env(KEY_VAR, KEY)
+            .output()
+            .expect("run roster");
+        (
+            output.status.code(),
+            String::from_utf8_lossy(&output.stdout).into_owned(),
+            String::from_utf8_lossy(&output.stderr).into_owned(),
+        )
+    };
+    let (code, _, err) = run_with_key(&["apply", "roster.csv", "--to", "al", "--mode", "exact"]);
+    assert_eq!(code, Some(0), "{err}");
+    let (_, listed, _) = run_with_key(&["runs", "--to", "al", "--json"]);
+    let listed: Vec<serde_json::Value> = serde_json::from_str(&listed).unwrap();
+    let id = listed[0]["id"].as_str().unwrap().to_owned();
+
+    let (code, out, err) = run_with_key(&["undo", &id, "--to", "al", "--yes"]);
+    assert_eq!(code, Some(1), "{out}\n{err}");
+    // The member it added stays, and the plan says why; the changed role is restored.
+    let cannot: Vec<&str> = out.lines().filter(|l| l.contains("cannot be undone")).collect();
+    assert_eq!(cannot.len(), 1, "{out}");
+    assert!(
+        cannot[0].contains("user1@example.com") && cannot[0].contains("removes a member"),
+        "{out}"
+    );
+    let now = members();
+    assert_eq!(
+        now.iter().find(|m| m.0 == "user0@example.com"),
+        before.first(),
+        "{now:?}"
+    );
+    assert!(now.iter().any(|m| m.0 == "user1@example.com"));
+}

@@ -8,7 +8,7 @@ use clap::{Args, Parser, Subcommand};
 const EXIT_CODES: &str = "\
 Exit codes (each command's --help has its own table):
   0    done: every row ok (apply, migrate), no row with an error (plan), the file written (export)
-  1    apply, migrate: some rows failed (the failed-rows CSV was written);
+  1    apply, migrate, undo: some rows failed (the failed-rows CSV was written);
        plan, migrate --plan: some rows have errors (shown with !)
   2    usage, configuration or input error, a tenant that cannot be read, or a journal in use by
        another run (nothing was sent)
