@@ -64,6 +64,10 @@ pub enum Command {
     /// resumably.
     #[command(
         after_help = MIGRATE_EXAMPLES,
+        mut_arg("spaces", |arg| arg
+            .help("Only these source spaces, by name or id (repeat the flag for several)")),
+        mut_arg("types", |arg| arg
+            .help("Only source spaces of these types (shared, managed, data), comma-separated")),
         mut_arg("to", |arg| arg
             .help("Destination: a name from roster.toml, or `qlik:CONTEXT` for a qlik-cli context \
                    (`qlik:` alone for qlik-cli's current context) [default: the config's \
@@ -508,15 +512,23 @@ Exit codes:
 
 Environment: see `roster plan --help`.";
 
-/// `roster export`: a tenant's assignments as a roster.
-#[derive(Debug, Clone, Args)]
-pub struct ExportArgs {
+/// Which spaces of a source export and migrate read: `--space` and `--type`.
+#[derive(Debug, Clone, Default, Args)]
+pub struct SpaceArgs {
     /// Only these spaces, by name or id (repeat the flag for several) [default: every space].
     #[arg(long = "space", value_name = "NAME_OR_ID")]
     pub spaces: Vec<String>,
     /// Only spaces of these types (shared, managed, data), comma-separated.
     #[arg(long = "type", value_name = "TYPES", value_delimiter = ',')]
     pub types: Vec<String>,
+}
+
+/// `roster export`: a tenant's assignments as a roster.
+#[derive(Debug, Clone, Args)]
+pub struct ExportArgs {
+    /// Which spaces.
+    #[command(flatten)]
+    pub selection: SpaceArgs,
     /// The roster file to write, or `-` for standard output. A file is replaced only once the
     /// export is complete; a FIFO or device (e.g. /dev/stdout) is written in place.
     #[arg(long, short = 'o', value_name = "FILE.csv")]
@@ -538,12 +550,9 @@ pub struct MigrateArgs {
     /// Source: a target name from roster.toml, or `qlik:CONTEXT`.
     #[arg(long, value_name = "NAME")]
     pub from: String,
-    /// Only these source spaces, by name or id (repeat the flag for several).
-    #[arg(long = "space", value_name = "NAME_OR_ID")]
-    pub spaces: Vec<String>,
-    /// Only source spaces of these types (shared, managed, data), comma-separated.
-    #[arg(long = "type", value_name = "TYPES", value_delimiter = ',')]
-    pub types: Vec<String>,
+    /// Which source spaces.
+    #[command(flatten)]
+    pub selection: SpaceArgs,
     /// CSV with source,target columns: emails (or subjects) and group names to map differently.
     #[arg(long, value_name = "FILE.csv")]
     pub identity_map: Option<PathBuf>,

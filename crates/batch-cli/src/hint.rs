@@ -57,14 +57,6 @@ pub fn for_error(error: &core_api::Error, target: &TargetSettings) -> Option<Str
     Some(hint)
 }
 
-/// `message`, followed by `\nhint: ...` when `error` has one.
-pub fn with_hint(message: String, error: &core_api::Error, target: &TargetSettings) -> String {
-    match for_error(error, target) {
-        Some(hint) => format!("{message}\nhint: {hint}"),
-        None => message,
-    }
-}
-
 /// The client error under a planning error.
 pub fn in_plan(error: &PlanError) -> &core_api::Error {
     match error.kind() {

@@ -4,6 +4,7 @@
 pub mod cli;
 pub mod commands;
 pub mod config;
+pub mod error;
 pub mod exec;
 pub mod exit;
 pub mod export;
@@ -18,7 +19,7 @@ pub mod prune;
 pub mod report;
 pub mod roster;
 pub mod settings;
-pub mod target;
+pub mod vendor;
 
 use std::process::ExitCode;
 

@@ -20,7 +20,7 @@ pub mod format;
 pub mod json;
 pub mod lines;
 pub mod mode;
-pub mod plan;
+pub mod diff;
 pub mod requests;
 pub mod resolve;
 pub mod status;

@@ -5,7 +5,7 @@ use std::collections::VecDeque;
 use std::time::{Duration, Instant};
 
 use super::format;
-use super::plan::{assignee_label, space_label};
+use super::diff::{assignee_label, space_label};
 use crate::model::{Event, Plan, RowError, RowOutcome, Totals, WriteWindow};
 
 /// A source of "now", so tests can drive time-based output without sleeping.
@@ -277,7 +277,7 @@ pub fn failure_text(plan: &Plan, index: usize, err: &RowError) -> String {
     }
     let assignee = assignee_label(item);
     if !assignee.is_empty() {
-        place.push_str(&format!(", {} {assignee}", super::plan::kind_label(item)));
+        place.push_str(&format!(", {} {assignee}", super::diff::kind_label(item)));
     }
     format!("failed: {place}: {} ({}{status})", err.message, err.code)
 }
