@@ -31,7 +31,11 @@ pub enum Command {
     #[command(after_help = PLAN_EXAMPLES)]
     Plan(PlanArgs),
     /// Make a tenant match a roster: plan, then send the writes, resumably.
-    #[command(after_help = APPLY_EXAMPLES)]
+    #[command(
+        after_help = APPLY_EXAMPLES,
+        mut_arg("concurrency", |arg| arg
+            .help("Rows in flight at once [default: the target's, else 8]")),
+    )]
     Apply(ApplyArgs),
     /// Print a shell completion script.
     #[command(after_help = COMPLETIONS_EXAMPLES)]
@@ -64,6 +68,11 @@ pub enum Command {
     /// resumably.
     #[command(
         after_help = MIGRATE_EXAMPLES,
+        mut_arg("mode", |arg| arg
+            .help("merge: add roles to what each assignee has in the target; exact: make them equal \
+                   [default: merge]")),
+        mut_arg("concurrency", |arg| arg
+            .help("Writes in flight at once [default: the target's, else 8]")),
         mut_arg("spaces", |arg| arg
             .help("Only these source spaces, by name or id (repeat the flag for several)")),
         mut_arg("types", |arg| arg
@@ -349,12 +358,10 @@ pub struct OutputArgs {
     pub verbose: u8,
 }
 
-/// `roster plan`: the difference between a roster and a tenant.
-#[derive(Debug, Clone, Args)]
-pub struct PlanArgs {
-    /// The roster CSV file.
-    #[arg(value_name = "ROSTER")]
-    pub roster: PathBuf,
+/// `--mode` and `--concurrency`: how a roster is compared with the tenant, and how much is in
+/// flight at once (plan, apply, migrate; each command's help says what it counts).
+#[derive(Debug, Clone, Copy, Default, Args)]
+pub struct WriteArgs {
     /// merge: add the roster's roles to what each assignee has; exact: make them equal
     /// [default: merge].
     #[arg(long, value_enum)]
@@ -362,6 +369,17 @@ pub struct PlanArgs {
     /// Requests in flight at once [default: the target's, else 8].
     #[arg(long, value_name = "N")]
     pub concurrency: Option<usize>,
+}
+
+/// `roster plan`: the difference between a roster and a tenant.
+#[derive(Debug, Clone, Args)]
+pub struct PlanArgs {
+    /// The roster CSV file.
+    #[arg(value_name = "ROSTER")]
+    pub roster: PathBuf,
+    /// How the roster is compared, and how many requests at once.
+    #[command(flatten)]
+    pub run: WriteArgs,
     /// Rows per bulk write, for targets that write in bulk (Alumio) [default: the target's, else 50].
     #[arg(long, value_name = "N")]
     pub batch_size: Option<usize>,
@@ -388,13 +406,9 @@ pub struct ApplyArgs {
     /// The roster CSV file (or a failed-rows CSV from an earlier run).
     #[arg(value_name = "ROSTER")]
     pub roster: PathBuf,
-    /// merge: add the roster's roles to what each assignee has; exact: make them equal
-    /// [default: merge].
-    #[arg(long, value_enum)]
-    pub mode: Option<crate::model::Mode>,
-    /// Rows in flight at once [default: the target's, else 8].
-    #[arg(long, value_name = "N")]
-    pub concurrency: Option<usize>,
+    /// How the roster is compared, and how many rows at once.
+    #[command(flatten)]
+    pub run: WriteArgs,
     /// Rows per bulk write, for targets that write in bulk (Alumio) [default: the target's, else 50].
     #[arg(long, value_name = "N")]
     pub batch_size: Option<usize>,
@@ -571,13 +585,9 @@ pub struct MigrateArgs {
     /// Show the mapping and the whole plan, and write nothing.
     #[arg(long)]
     pub plan: bool,
-    /// merge: add roles to what each assignee has in the target; exact: make them equal
-    /// [default: merge].
-    #[arg(long, value_enum)]
-    pub mode: Option<crate::model::Mode>,
-    /// Writes in flight at once [default: the target's, else 8].
-    #[arg(long, value_name = "N")]
-    pub concurrency: Option<usize>,
+    /// How the mapped roster is compared, and how many writes at once.
+    #[command(flatten)]
+    pub run: WriteArgs,
     /// Directory for the mapped roster, the journal and the failed rows [default: .roster].
     #[arg(long, value_name = "DIR")]
     pub state_dir: Option<PathBuf>,

@@ -36,7 +36,7 @@ pub fn run(args: ApplyArgs) -> Outcome {
 /// environment variables and files: never a secret.
 fn rerun_args(args: &ApplyArgs, settings: &ApplySettings) -> Vec<String> {
     let mut run = Vec::new();
-    if let Some(n) = args.concurrency {
+    if let Some(n) = args.run.concurrency {
         run.extend(["--concurrency".to_owned(), n.to_string()]);
     }
     if let Some(dir) = &args.state_dir {

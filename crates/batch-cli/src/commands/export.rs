@@ -74,7 +74,8 @@ async fn export(args: &ExportArgs, settings: &TargetSettings, mode: &OutputMode)
         Err(export::ExportError::Write(error)) => Err(error),
         Err(error) => {
             commit.abandon();
-            let hint = crate::hint::in_export(&error).and_then(|client| crate::hint::for_error(client, settings));
+            let hint =
+                crate::hint::in_export(&error).and_then(|client| crate::hint::for_error(client, settings));
             return Err(CommandError::new(format!("failed to export {}", settings.name))
                 .caused_by(error)
                 .maybe_hint(hint));

@@ -181,8 +181,8 @@ fn open_reporters(
 ) -> Result<Vec<Box<dyn Reporter>>, CommandError> {
     let target_name = &settings.plan.target.name;
     let journal_path = journal::path_for(&settings.state_dir, target_name);
-    let writer = journal::Writer::open_run(&journal_path, target_name, opened.start)
-        .map_err(journal_error)?;
+    let writer =
+        journal::Writer::open_run(&journal_path, target_name, opened.start).map_err(journal_error)?;
     let rerun_args = opened.rerun_args;
     let failed_path = failed::path_for(&settings.plan.roster);
     let mut context = RunContext::new(&settings.plan.roster, target_name);

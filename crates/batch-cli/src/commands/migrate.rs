@@ -76,12 +76,17 @@ async fn migrate(args: &MigrateArgs, r: Resolved) -> Outcome {
 
     // The mapped roster, written and read back like any roster.
     write_generated(&mapped, &r.generated).map_err(|error| {
-        CommandError::new(format!("cannot write the mapped roster {}", r.generated.display())).caused_by(error)
+        CommandError::new(format!(
+            "cannot write the mapped roster {}",
+            r.generated.display()
+        ))
+        .caused_by(error)
     })?;
     if !args.output.quiet && !args.plan {
         let _ = writeln!(stderr, "mapped roster: {}", r.generated.display());
     }
-    let roster = roster::read_roster(&r.generated, r.to.kind).map_err(|error| CommandError::new(error.to_string()))?;
+    let roster =
+        roster::read_roster(&r.generated, r.to.kind).map_err(|error| CommandError::new(error.to_string()))?;
     let mut overrides: HashMap<u64, RowError> = HashMap::new();
     for (parsed, row) in roster.rows.iter().zip(&mapped.rows) {
         if let Some((code, message)) = &row.problem {
@@ -213,10 +218,13 @@ async fn read_both(
             let Some(group) = people.groups.get(&id) else {
                 continue;
             };
-            let list = source
-                .list_group_members(group)
-                .await
-                .map_err(|e| read_failed(format!("failed to list the members of group {:?}", group.name), &e, &r.from))?;
+            let list = source.list_group_members(group).await.map_err(|e| {
+                read_failed(
+                    format!("failed to list the members of group {:?}", group.name),
+                    &e,
+                    &r.from,
+                )
+            })?;
             members.insert(id, list);
             progress.phase("group members", members.len() as u64, total);
         }
@@ -292,7 +300,9 @@ async fn create_missing(target: &dyn Target, mapped: &mut Mapped, stderr: &mut i
                 let _ = writeln!(stderr, "created group {group:?}");
             }
             Err(error) => {
-                crate::error::print(&CommandError::new(format!("failed to create group {group:?}")).caused_by(&error));
+                crate::error::print(
+                    &CommandError::new(format!("failed to create group {group:?}")).caused_by(&error),
+                );
                 failed_groups.insert(group.clone(), error.to_string());
             }
         }

@@ -1,7 +1,6 @@
 //! `roster plan`: read the roster, resolve it against the tenant, and print the difference.
 //! Nothing is written.
 
-
 use super::job::plan_pruned;
 use super::steps::{client, plan_rows, print_warnings, read_roster, runtime, write_plan};
 use crate::cli::PlanArgs;
@@ -34,13 +33,15 @@ pub fn run(args: PlanArgs) -> Outcome {
     estimate_write_time(&mut plan, &settings);
     write_plan(&plan, settings.output.json, mode.color_stdout)?;
     let counts = &plan.counts;
-    Ok(if args.check && counts.create + counts.update + counts.delete > 0 {
-        exit::CHANGES
-    } else if counts.error > 0 {
-        exit::ROWS_FAILED
-    } else {
-        exit::OK
-    })
+    Ok(
+        if args.check && counts.create + counts.update + counts.delete > 0 {
+            exit::CHANGES
+        } else if counts.error > 0 {
+            exit::ROWS_FAILED
+        } else {
+            exit::OK
+        },
+    )
 }
 
 /// With writes that burst within a window, the least write time is a window for each budget
@@ -56,4 +57,3 @@ fn estimate_write_time(plan: &mut crate::model::Plan, settings: &PlanSettings) {
         plan.write_time_estimated = true;
     }
 }
-

@@ -156,9 +156,13 @@ pub(crate) async fn select_spaces(
         spaces: selection.spaces.clone(),
         types: selection.types.clone(),
     };
-    let (spaces, missing) = export::select_spaces(source, &selection)
-        .await
-        .map_err(|error| read_failed(format!("failed to list the spaces of {}", settings.name), &error, settings))?;
+    let (spaces, missing) = export::select_spaces(source, &selection).await.map_err(|error| {
+        read_failed(
+            format!("failed to list the spaces of {}", settings.name),
+            &error,
+            settings,
+        )
+    })?;
     progress.phase(phase, 1, 1);
     if !missing.is_empty() {
         return Err(CommandError::new(format!(

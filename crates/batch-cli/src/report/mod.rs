@@ -15,12 +15,12 @@
 //! ```
 
 pub mod bar;
+pub mod diff;
 pub mod filters;
 pub mod format;
 pub mod json;
 pub mod lines;
 pub mod mode;
-pub mod diff;
 pub mod requests;
 pub mod resolve;
 pub mod status;

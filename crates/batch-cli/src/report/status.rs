@@ -4,8 +4,8 @@
 use std::collections::VecDeque;
 use std::time::{Duration, Instant};
 
-use super::format;
 use super::diff::{assignee_label, space_label};
+use super::format;
 use crate::model::{Event, Plan, RowError, RowOutcome, Totals, WriteWindow};
 
 /// A source of "now", so tests can drive time-based output without sleeping.

@@ -26,7 +26,7 @@ pub use error::SettingsError;
 pub use rerun::rerun_words;
 pub use target::{TargetRole, TargetSettings, TargetSource};
 
-use crate::cli::{ApplyArgs, ExportArgs, MigrateArgs, OutputArgs, PlanArgs, TargetArgs};
+use crate::cli::{ApplyArgs, ExportArgs, MigrateArgs, OutputArgs, PlanArgs, TargetArgs, WriteArgs};
 use crate::config::{CONFIG_FILE_NAME, LoadedConfig, Warning};
 use crate::migrate::mapping::Options;
 use crate::migrate::{IdentityMap, RoleMap, SpaceRename};
@@ -144,10 +144,14 @@ pub fn config_candidates(env: &dyn Environment) -> Vec<PathBuf> {
 pub trait CommandArgs {
     /// The command's settings, resolved.
     type Settings;
-    /// `--config`, when given.
-    fn config(&self) -> Option<&Path>;
+    /// The target flags (with `--config`).
+    fn target(&self) -> &TargetArgs;
     /// Flags over `file` over defaults.
-    fn resolve(&self, file: Option<&LoadedConfig>, env: &dyn Environment) -> Result<Self::Settings, SettingsError>;
+    fn resolve(
+        &self,
+        file: Option<&LoadedConfig>,
+        env: &dyn Environment,
+    ) -> Result<Self::Settings, SettingsError>;
 }
 
 /// A command's settings from its flags, the config `file` and the environment: the one entry
@@ -162,21 +166,24 @@ pub fn resolve<A: CommandArgs>(
 
 /// Finds the config file ([`find_config`]) and [`resolve`]s.
 pub fn load<A: CommandArgs>(args: &A, env: &dyn Environment) -> Result<A::Settings, SettingsError> {
-    let file = find_config(args.config(), env)?;
+    let file = find_config(args.target().config.as_deref(), env)?;
     resolve(args, file.as_ref(), env)
 }
 
 impl CommandArgs for PlanArgs {
     type Settings = PlanSettings;
-    fn config(&self) -> Option<&Path> {
-        self.target.config.as_deref()
+    fn target(&self) -> &TargetArgs {
+        &self.target
     }
-    fn resolve(&self, file: Option<&LoadedConfig>, env: &dyn Environment) -> Result<PlanSettings, SettingsError> {
+    fn resolve(
+        &self,
+        file: Option<&LoadedConfig>,
+        env: &dyn Environment,
+    ) -> Result<PlanSettings, SettingsError> {
         resolve_run(
             &self.roster,
             &self.target,
-            self.mode,
-            self.concurrency,
+            self.run,
             self.batch_size,
             self.output,
             file,
@@ -187,15 +194,18 @@ impl CommandArgs for PlanArgs {
 
 impl CommandArgs for ApplyArgs {
     type Settings = ApplySettings;
-    fn config(&self) -> Option<&Path> {
-        self.target.config.as_deref()
+    fn target(&self) -> &TargetArgs {
+        &self.target
     }
-    fn resolve(&self, file: Option<&LoadedConfig>, env: &dyn Environment) -> Result<ApplySettings, SettingsError> {
+    fn resolve(
+        &self,
+        file: Option<&LoadedConfig>,
+        env: &dyn Environment,
+    ) -> Result<ApplySettings, SettingsError> {
         let plan = resolve_run(
             &self.roster,
             &self.target,
-            self.mode,
-            self.concurrency,
+            self.run,
             self.batch_size,
             self.output,
             file,
@@ -226,15 +236,23 @@ pub struct ExportSettings {
 
 impl CommandArgs for ExportArgs {
     type Settings = ExportSettings;
-    fn config(&self) -> Option<&Path> {
-        self.target.config.as_deref()
+    fn target(&self) -> &TargetArgs {
+        &self.target
     }
-    fn resolve(&self, file: Option<&LoadedConfig>, env: &dyn Environment) -> Result<ExportSettings, SettingsError> {
+    fn resolve(
+        &self,
+        file: Option<&LoadedConfig>,
+        env: &dyn Environment,
+    ) -> Result<ExportSettings, SettingsError> {
         let mut warnings = Vec::new();
-        let mut source = TargetSettings::resolve_as(&self.target, TargetRole::Source, file, env, &mut warnings)?;
-        if let Some(n) = self.concurrency {
-            source.concurrency = checked_concurrency(n)?;
-        }
+        let source = target_with(
+            &self.target,
+            TargetRole::Source,
+            self.concurrency,
+            file,
+            env,
+            &mut warnings,
+        )?;
         Ok(ExportSettings { source, warnings })
     }
 }
@@ -258,10 +276,14 @@ pub struct MigrateSettings {
 
 impl CommandArgs for MigrateArgs {
     type Settings = MigrateSettings;
-    fn config(&self) -> Option<&Path> {
-        self.target.config.as_deref()
+    fn target(&self) -> &TargetArgs {
+        &self.target
     }
-    fn resolve(&self, file: Option<&LoadedConfig>, env: &dyn Environment) -> Result<MigrateSettings, SettingsError> {
+    fn resolve(
+        &self,
+        file: Option<&LoadedConfig>,
+        env: &dyn Environment,
+    ) -> Result<MigrateSettings, SettingsError> {
         let mut warnings = Vec::new();
         let named = TargetArgs {
             to: Some(self.from.clone()),
@@ -270,10 +292,14 @@ impl CommandArgs for MigrateArgs {
         };
         let from = TargetSettings::resolve_as(&named, TargetRole::Source, file, env, &mut warnings)?;
         // The destination: the same flags, resolution and checks as plan's and apply's target.
-        let mut to = TargetSettings::resolve_as(&self.target, TargetRole::Target, file, env, &mut warnings)?;
-        if let Some(n) = self.concurrency {
-            to.concurrency = checked_concurrency(n)?;
-        }
+        let to = target_with(
+            &self.target,
+            TargetRole::Target,
+            self.run.concurrency,
+            file,
+            env,
+            &mut warnings,
+        )?;
         if from.name == to.name {
             return Err(SettingsError::new(format!(
                 "--from and --to name the same target ({}); migrate copies between two tenants",
@@ -312,7 +338,7 @@ impl CommandArgs for MigrateArgs {
             plan: PlanSettings {
                 roster: generated.clone(),
                 target: to.clone(),
-                mode: self.mode.unwrap_or_default(),
+                mode: self.run.mode.unwrap_or_default(),
                 output: OutputSettings::from(self.output),
                 warnings: Vec::new(),
             },
@@ -391,38 +417,54 @@ pub fn default_state_dir(roster: &Path) -> PathBuf {
     }
 }
 
-#[expect(
-    clippy::too_many_arguments,
-    reason = "the shared part of plan and apply, called from two places"
-)]
+/// The part plan and apply share: the target (with `--concurrency` and `--batch-size`), the
+/// mode and the output.
 fn resolve_run(
     roster: &Path,
     target: &TargetArgs,
-    mode: Option<Mode>,
-    concurrency: Option<usize>,
+    run: WriteArgs,
     batch_size: Option<usize>,
     output: OutputArgs,
     config: Option<&LoadedConfig>,
     env: &dyn Environment,
 ) -> Result<PlanSettings, SettingsError> {
     let mut warnings = Vec::new();
-    let mut target = TargetSettings::resolve(target, config, env, &mut warnings)?;
-    if let Some(n) = concurrency {
-        target.concurrency = checked_concurrency(n)?;
-    }
+    let mut target = target_with(
+        target,
+        TargetRole::Target,
+        run.concurrency,
+        config,
+        env,
+        &mut warnings,
+    )?;
     if let Some(n) = batch_size {
         target.batch_size = checked_batch_size(n)?;
     }
-    let output = OutputSettings::from(output);
     Ok(PlanSettings {
         roster: roster.to_path_buf(),
         target,
-        mode: mode.unwrap_or_default(),
-        output,
+        mode: run.mode.unwrap_or_default(),
+        output: OutputSettings::from(output),
         warnings,
     })
 }
 
+/// A target in `role`, with the command's `--concurrency` over the target's: checked alike in
+/// every command (out of range is refused, never clamped).
+fn target_with(
+    args: &TargetArgs,
+    role: TargetRole,
+    concurrency: Option<usize>,
+    file: Option<&LoadedConfig>,
+    env: &dyn Environment,
+    warnings: &mut Vec<Warning>,
+) -> Result<TargetSettings, SettingsError> {
+    let mut target = TargetSettings::resolve_as(args, role, file, env, warnings)?;
+    if let Some(n) = concurrency {
+        target.concurrency = checked_concurrency(n)?;
+    }
+    Ok(target)
+}
 
 #[cfg(test)]
 mod tests;

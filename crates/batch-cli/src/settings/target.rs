@@ -8,7 +8,9 @@ use std::time::Duration;
 use core_api::target::TargetKind;
 use core_api::{Credentials, Pace, RateLimits, RetryPolicy, Tier, Url};
 
-use super::credentials::{CredentialSource, SecretSource, credentials_from_flags, credentials_from_table, read_credentials};
+use super::credentials::{
+    CredentialSource, SecretSource, credentials_from_flags, credentials_from_table, read_credentials,
+};
 use super::{
     DEFAULT_BATCH_SIZE, DEFAULT_CONCURRENCY, DEFAULT_TIMEOUT, Environment, MAX_BATCH_SIZE, MAX_CONCURRENCY,
     QLIK_CLI_PREFIX, SettingsError, env,
@@ -361,14 +363,12 @@ fn pick_base(
                 base_dir: None,
             })
         }
-        None => Err(SettingsError::new("no target given").hint(
-            format!(
-                "{} with {flag} NAME (a target in roster.toml), {flag} qlik:CONTEXT (a qlik-cli context) \
+        None => Err(SettingsError::new("no target given").hint(format!(
+            "{} with {flag} NAME (a target in roster.toml), {flag} qlik:CONTEXT (a qlik-cli context) \
                  or --server URL",
-                role.ask(),
-                flag = role.flag()
-            ),
-        )),
+            role.ask(),
+            flag = role.flag()
+        ))),
     }
 }
 
