@@ -11,7 +11,7 @@
     reason = "helpers outside #[test] functions too: any failure is a failed test"
 )]
 
-mod hardening;
+use roster_e2e::rig as hardening;
 
 use std::fs;
 use std::path::{Path, PathBuf};
