@@ -245,6 +245,23 @@ pub fn roster_command(dir: &Path, args: &[&str]) -> Command {
     command
 }
 
+/// `COMMAND ROSTER --to sim EXTRA...`: the words of a run against the target every world and
+/// rig names `sim`.
+pub fn on_sim<'a>(command: &'a str, roster: &'a str, extra: &[&'a str]) -> Vec<&'a str> {
+    let mut args = vec![command, roster, "--to", "sim"];
+    args.extend_from_slice(extra);
+    args
+}
+
+/// Start `command` in the background, its output captured for [`wait_child`].
+pub fn spawn_captured(mut command: Command) -> Child {
+    command
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("start roster")
+}
+
 /// Every line of the journal at `path`, header and markers included, as JSON; panics (failing
 /// the test) when any line, the last included, is not valid JSON or the header is not a
 /// journal's.
@@ -362,27 +379,17 @@ impl World {
 
     /// `roster apply ROSTER --to sim EXTRA...`.
     pub fn apply(&self, roster: &str, extra: &[&str]) -> Run {
-        let mut args = vec!["apply", roster, "--to", "sim"];
-        args.extend_from_slice(extra);
-        self.run(&args)
+        self.run(&on_sim("apply", roster, extra))
     }
 
     /// `roster plan ROSTER --to sim EXTRA...`.
     pub fn plan(&self, roster: &str, extra: &[&str]) -> Run {
-        let mut args = vec!["plan", roster, "--to", "sim"];
-        args.extend_from_slice(extra);
-        self.run(&args)
+        self.run(&on_sim("plan", roster, extra))
     }
 
     /// Start `roster apply ROSTER --to sim EXTRA...` in the background, output captured.
     pub fn spawn_apply(&self, roster: &str, extra: &[&str]) -> Child {
-        let mut args = vec!["apply", roster, "--to", "sim"];
-        args.extend_from_slice(extra);
-        self.command(&args)
-            .stdout(Stdio::piped())
-            .stderr(Stdio::piped())
-            .spawn()
-            .expect("start roster")
+        spawn_captured(self.command(&on_sim("apply", roster, extra)))
     }
 
     /// The tenant's assignments now, as (space id, assignee id) -> sorted roles.

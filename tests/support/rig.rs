@@ -6,11 +6,12 @@
 use std::collections::BTreeMap;
 use std::fs;
 use std::path::PathBuf;
-use std::process::{Child, Command, Stdio};
+use std::process::{Child, Command};
 
 use sim::{ApiKey, OAuthClient, SimConfig, SimHandle, Tenant};
 
 pub use super::{Run, assign, roster_bin, wait_child, wait_for};
+use super::{on_sim, spawn_captured};
 pub use sim::generate::Mix as Seeded;
 
 /// The API key the tenant accepts; runs get it through [`KEY_VAR`].
@@ -163,20 +164,12 @@ impl Rig {
 
     /// `roster apply ROSTER --to sim EXTRA...`.
     pub fn apply(&self, roster: &str, extra: &[&str]) -> Run {
-        let mut args = vec!["apply", roster, "--to", "sim"];
-        args.extend_from_slice(extra);
-        self.run(&args)
+        self.run(&on_sim("apply", roster, extra))
     }
 
     /// Start `roster apply ROSTER --to sim EXTRA...` in the background, output captured.
     pub fn spawn_apply(&self, roster: &str, extra: &[&str]) -> Child {
-        let mut args = vec!["apply", roster, "--to", "sim"];
-        args.extend_from_slice(extra);
-        self.command(&args)
-            .stdout(Stdio::piped())
-            .stderr(Stdio::piped())
-            .spawn()
-            .expect("start roster")
+        spawn_captured(self.command(&on_sim("apply", roster, extra)))
     }
 
     /// The tenant's assignments now.
