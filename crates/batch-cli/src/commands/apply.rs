@@ -12,7 +12,7 @@ use crate::settings::{self, ApplySettings, ProcessEnvironment};
 /// Runs `roster apply`: 0 every row ok, 1 some rows failed, 2 usage, configuration or input
 /// error (nothing sent), 130 interrupted.
 pub fn run(args: ApplyArgs) -> Outcome {
-    let settings = ApplySettings::from_args(&args, &ProcessEnvironment)?;
+    let settings = settings::load(&args, &ProcessEnvironment)?;
     print_warnings(&settings.plan.warnings);
     if args.prune && settings.plan.mode != Mode::Exact {
         return Err(prune_needs_exact());

@@ -8,13 +8,13 @@ use crate::error::Outcome;
 use crate::exit;
 use crate::plan;
 use crate::report::OutputMode;
-use crate::settings::{PlanSettings, ProcessEnvironment};
+use crate::settings::{self, PlanSettings, ProcessEnvironment};
 
 /// Runs `roster plan`: 0 when every row can be done, 1 when some rows are errors, 2 for usage,
 /// configuration, input or tenant-access problems; with `--check`, 3 when applying the roster
 /// would change the tenant (before 1).
 pub fn run(args: PlanArgs) -> Outcome {
-    let settings = PlanSettings::from_args(&args, &ProcessEnvironment)?;
+    let settings = settings::load(&args, &ProcessEnvironment)?;
     print_warnings(&settings.warnings);
     let roster = read_roster(&settings)?;
     let mode = OutputMode::detect(settings.output.quiet, settings.output.json)
