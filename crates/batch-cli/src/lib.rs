@@ -4,19 +4,10 @@
 pub mod cli;
 pub mod commands;
 pub mod config;
-pub mod exec;
 pub mod exit;
-pub mod export;
-pub mod failed;
 pub mod hint;
-pub mod journal;
-pub mod migrate;
-pub mod model;
 pub mod pipe;
-pub mod plan;
-pub mod prune;
 pub mod report;
-pub mod roster;
 pub mod settings;
 pub mod target;
 

@@ -16,7 +16,7 @@ use crate::cli::{ApplyArgs, KindArg, OutputArgs, PaceArg, PlanArgs, TargetArgs};
 use crate::config::{
     CONFIG_FILE_NAME, LoadedConfig, QlikCliContexts, TargetConfig, Warning, permission_warning,
 };
-use crate::model::Mode;
+use engine::model::Mode;
 
 /// Every environment variable roster reads, in one place.
 pub mod env {

@@ -8,11 +8,11 @@ use std::path::{Path, PathBuf};
 use super::plan::{print_warnings, runtime, usage_error};
 use crate::cli::{ExportArgs, TargetArgs};
 use crate::exit;
-use crate::export::{self, CsvExport, People, Selection};
 use crate::hint::with_hint;
 use crate::report::{self, OutputMode, ResolveProgress};
 use crate::settings::{ProcessEnvironment, SettingsError, TargetSettings, find_config, resolve_target};
 use crate::target::build_target;
+use engine::export::{self, CsvExport, People, Selection};
 
 /// Resolve a named target (`migrate --from NAME`) the way `--to NAME` is resolved; hints name `flag`.
 pub(crate) fn named_target(

@@ -17,19 +17,19 @@ use super::export::named_target;
 use super::plan::{plan_rows, print_warnings, runtime, usage_error};
 use crate::cli::MigrateArgs;
 use crate::exit;
-use crate::export::{self, People, Selection, SpaceExport};
 use crate::hint::with_hint;
-use crate::migrate::mapping::{self, Mapped, Options, Source, TargetView};
-use crate::migrate::{IdentityMap, RoleMap, SpaceRename};
-use crate::model::{Action, Plan, RowError};
-use crate::prune;
 use crate::report::{self, OutputMode, ResolveProgress};
-use crate::roster;
 use crate::settings::{
     self, ApplySettings, OutputSettings, PlanSettings, ProcessEnvironment, STATE_DIR_NAME, TargetSettings,
     resolve_target,
 };
 use crate::target::build_target;
+use engine::export::{self, People, Selection, SpaceExport};
+use engine::migrate::mapping::{self, Mapped, Options, Source, TargetView};
+use engine::migrate::{IdentityMap, RoleMap, SpaceRename};
+use engine::model::{Action, Plan, RowError};
+use engine::plan::prune;
+use engine::roster;
 
 /// Everything resolved before the run.
 struct Resolved {
@@ -142,7 +142,7 @@ async fn migrate(args: &MigrateArgs, r: Resolved) -> u8 {
     };
     let target = match build_target(
         &r.to,
-        report::requests::observer(verbose, Some(crate::exec::observer())),
+        report::requests::observer(verbose, Some(engine::exec::observer())),
     ) {
         Ok(target) => target,
         Err(error) => return usage_error(&mut stderr, &error),
@@ -153,8 +153,8 @@ async fn migrate(args: &MigrateArgs, r: Resolved) -> u8 {
     let lock = if args.plan {
         None
     } else {
-        let journal_path = crate::journal::path_for(&r.apply.state_dir, &r.to.name);
-        match crate::journal::RunLock::acquire(&journal_path) {
+        let journal_path = engine::journal::path_for(&r.apply.state_dir, &r.to.name);
+        match engine::journal::RunLock::acquire(&journal_path) {
             Ok(lock) => Some(lock),
             Err(error) => return usage_error(&mut stderr, &error),
         }
@@ -490,7 +490,7 @@ fn rerun_args(args: &MigrateArgs, r: &Resolved) -> Vec<String> {
     let mut words = settings::target_words(&args.target, &r.to.source);
     words.push("--state-dir".to_owned());
     words.push(r.apply.state_dir.display().to_string());
-    if r.apply.plan.mode == crate::model::Mode::Exact {
+    if r.apply.plan.mode == engine::model::Mode::Exact {
         words.push("--mode".to_owned());
         words.push("exact".to_owned());
     }

@@ -11,12 +11,12 @@ use core_api::target::Target;
 
 use crate::cli::PlanArgs;
 use crate::exit;
-use crate::model::ParsedRow;
-use crate::plan::{self, PlanOptions, PlanProgress, Planned};
 use crate::report::{self, OutputMode, ResolveProgress};
-use crate::roster::{self, Roster};
 use crate::settings::{PlanSettings, ProcessEnvironment};
 use crate::target::build_target;
+use engine::model::ParsedRow;
+use engine::plan::{self, PlanOptions, PlanProgress, Planned};
+use engine::roster::{self, Roster};
 
 /// Runs `roster plan` and returns its exit code: 0 when every row can be done, 1 when some rows
 /// are errors, 2 for usage, configuration, input or tenant-access problems; with `--check`, 3
@@ -79,13 +79,13 @@ pub fn run(args: PlanArgs) -> u8 {
 
 /// With writes that burst within a window, the least write time is a window for each budget
 /// beyond the first plus the round trips of the rest, at the round trip the plan's reads took.
-pub(crate) fn estimate_write_time(plan: &mut crate::model::Plan, settings: &PlanSettings) {
+pub(crate) fn estimate_write_time(plan: &mut engine::model::Plan, settings: &PlanSettings) {
     if let Some(window) = plan::write_window(&settings.target.limits) {
         plan.min_write_time = plan::burst_write_time(
             plan.write_calls,
             window,
             settings.target.concurrency,
-            crate::exec::mean_round_trip(),
+            engine::exec::mean_round_trip(),
         );
         plan.write_time_estimated = true;
     }
@@ -139,7 +139,7 @@ pub(crate) fn runtime() -> Result<tokio::runtime::Runtime, u8> {
 /// The tenant's client, with the engine's observer installed so retries and throttling become
 /// row events. Sends nothing.
 pub(crate) fn client(settings: &PlanSettings) -> Result<Arc<dyn Target>, u8> {
-    let observer = report::requests::observer(settings.output.verbose, Some(crate::exec::observer()));
+    let observer = report::requests::observer(settings.output.verbose, Some(engine::exec::observer()));
     build_target(&settings.target, observer).map_err(|error| {
         let _ = writeln!(io::stderr(), "error: {error}");
         exit::USAGE

@@ -6,9 +6,9 @@ use std::io::{self, Write};
 use std::path::Path;
 
 use super::plan::usage_error;
-use crate::journal::{self, RunInfo, Start, State};
-use crate::model::{ParsedRow, RowKey};
 use crate::settings::ApplySettings;
+use engine::journal::{self, RunInfo, Start, State};
+use engine::model::{ParsedRow, RowKey};
 
 /// Which rows of the roster the run does.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

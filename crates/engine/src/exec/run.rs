@@ -229,7 +229,7 @@ pub async fn execute(
 
 /// Why a planned-while-executing run stopped before its end.
 #[derive(Debug)]
-pub(crate) enum PipelineError<E> {
+pub enum PipelineError<E> {
     /// The tenant could not be read before anything was decided: nothing was sent or recorded.
     Plan(PlanError),
     /// The reporters could not be set up (the journal could not be opened).
@@ -259,7 +259,7 @@ pub(crate) struct Planning<'a, 't> {
     clippy::too_many_arguments,
     reason = "one caller; the planning and the execution each bring their own options"
 )]
-pub(crate) async fn plan_and_execute<E>(
+pub async fn plan_and_execute<E>(
     rows: Vec<ParsedRow>,
     target: &dyn Target,
     plan_opts: &PlanOptions,

@@ -6,15 +6,15 @@
 
 mod build;
 mod planner;
+pub mod prune;
 mod resolve;
 
 #[cfg(test)]
 pub(crate) mod fake;
 
 pub use build::{PlanError, PlanErrorKind, PlanOptions, PlanProgress, Planned, Timings, build, build_owned};
-pub(crate) use build::{
-    ShrinkingPop, burst_write_time, count, min_write_time, role_set, target_roles, write_calls, write_window,
-};
+pub(crate) use build::{ShrinkingPop, count, min_write_time, role_set, target_roles, write_calls};
+pub use build::{burst_write_time, write_window};
 pub(crate) use planner::{Pending, Planner};
 pub use resolve::{Directory, DirectoryChoice, ResolveReport, Strategy};
 

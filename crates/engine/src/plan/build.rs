@@ -125,7 +125,6 @@ pub struct PlanError {
 
 /// What went wrong while planning.
 #[derive(Debug, thiserror::Error)]
-#[non_exhaustive]
 pub enum PlanErrorKind {
     /// A directory could not be read.
     #[error("resolve {directory}: {source}")]
@@ -408,7 +407,7 @@ pub(crate) fn min_write_time(write_calls: u64, limit: Option<u32>) -> Duration {
 }
 
 /// The window writes burst within under `limits`; `None` when they are paced steadily.
-pub(crate) fn write_window(limits: &RateLimits) -> Option<WriteWindow> {
+pub fn write_window(limits: &RateLimits) -> Option<WriteWindow> {
     limits.budget(Tier::Tier2).map(|budget| WriteWindow {
         budget,
         window: limits.window(Tier::Tier2),
@@ -419,7 +418,7 @@ pub(crate) fn write_window(limits: &RateLimits) -> Option<WriteWindow> {
 /// taking `round_trip`: the first budget goes at once, and each further budget waits for the
 /// client's window (the tenant's plus a little slack) to free up; the last budget's writes
 /// then take their round trips.
-pub(crate) fn burst_write_time(
+pub fn burst_write_time(
     write_calls: u64,
     window: WriteWindow,
     concurrency: usize,

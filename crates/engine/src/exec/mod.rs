@@ -13,7 +13,7 @@ mod run;
 pub use interrupt::Interrupts;
 pub use observe::{EngineObserver, mean_round_trip, observer};
 pub use run::{ExecError, ExecErrorKind, ExecOptions, RunResult, execute};
-pub(crate) use run::{PipelineError, plan_and_execute};
+pub use run::{PipelineError, plan_and_execute};
 
 use core_api::target::TargetError;
 

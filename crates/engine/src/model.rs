@@ -85,7 +85,7 @@ pub struct ParsedRow {
 }
 
 /// `merge` adds the roster's roles to what an assignee has; `exact` makes them equal.
-#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize, clap::ValueEnum)]
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "lowercase")]
 pub enum Mode {
     /// Add roles, never remove one.

@@ -2,14 +2,14 @@
 //! planner normalised rows.
 //!
 //! ```no_run
-//! use batch_cli::roster::read_roster;
+//! use engine::roster::read_roster;
 //! use core_api::target::TargetKind;
 //!
 //! let roster = read_roster("roster.csv".as_ref(), TargetKind::Qlik)?;
 //! for problem in roster.problems() {
 //!     eprintln!("{}: {}", roster.locate(problem), problem.message);
 //! }
-//! # Ok::<(), batch_cli::roster::RosterFileError>(())
+//! # Ok::<(), engine::roster::RosterFileError>(())
 //! ```
 
 mod check;
