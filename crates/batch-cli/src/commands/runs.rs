@@ -37,7 +37,7 @@ pub(crate) struct Decision {
 pub(crate) fn row_key(parsed: &ParsedRow, target: &str) -> RowKey {
     match &parsed.row {
         Ok(row) => row.key(target),
-        Err(_) => journal::invalid_row_key(target, parsed.line),
+        Err(_) => engine::roster::invalid_row_key(target, parsed.line),
     }
 }
 

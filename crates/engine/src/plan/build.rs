@@ -1,109 +1,18 @@
-//! Building a [`Plan`]: the options, progress and errors of planning, the checks and the diff
-//! of one row, and the plan's totals. The [`Planner`] does the reading and deciding.
+//! Building a whole [`Plan`]: [`build`] runs the [`Planner`] to the end (`roster plan`, and
+//! `roster apply` with `--prune`), then adds the plan's totals (counts, write calls and the least
+//! write time). The planner does the reading and deciding.
 
 use std::collections::HashMap;
 use std::time::Duration;
 
-use core_api::target::{AssigneeKind, AssignmentInfo, Capabilities, SpaceInfo, Target, TargetError};
+use core_api::target::{AssigneeKind, Capabilities, Target};
 use core_api::{RateLimits, Tier};
-use serde::Serialize;
 
+use super::error::PlanError;
+use super::options::{PlanOptions, PlanProgress, Timings};
 use super::planner::Planner;
-use super::resolve::{Directory, DirectoryChoice, ResolveReport};
-use crate::model::{
-    Action, AssigneeRef, Mode, ParsedRow, Plan, PlanCounts, PlanItem, RowError, SpaceRef, WriteWindow,
-};
-
-/// How to plan.
-#[derive(Debug, Clone)]
-pub struct PlanOptions {
-    /// The target's name as the user chose it (part of every row key).
-    pub target_name: String,
-    /// Merge or exact.
-    pub mode: Mode,
-    /// The target's write limit, writes per minute, for the plan's minimum write time; `None`
-    /// when unlimited.
-    pub write_limit_per_min: Option<u32>,
-    /// Lookups and assignment listings in flight at once.
-    pub concurrency: usize,
-    /// List all spaces when at least this many distinct spaces are needed (one lookup each).
-    pub list_spaces_from: usize,
-    /// List all users when looking the emails up would take at least this many requests.
-    pub list_users_from: usize,
-    /// List all groups when looking the names up would take at least this many requests.
-    pub list_groups_from: usize,
-    /// Choose between looking names up and listing a directory by round trips rather than by
-    /// requests: when writes are not paced, the run is bound by latency, and lookups sent
-    /// `concurrency` at a time finish in a few round trips where paging needs one per page.
-    pub fewest_round_trips: bool,
-}
-
-impl PlanOptions {
-    /// Defaults: 8 requests in flight; list spaces from 5 names, users or groups from 10 lookup
-    /// requests (listing then wins unless the directory holds more than 10 pages).
-    pub fn new(target_name: impl Into<String>, mode: Mode) -> PlanOptions {
-        PlanOptions {
-            target_name: target_name.into(),
-            mode,
-            write_limit_per_min: None,
-            concurrency: 8,
-            list_spaces_from: 5,
-            list_users_from: 10,
-            list_groups_from: 10,
-            fewest_round_trips: false,
-        }
-    }
-}
-
-/// Progress of the plan phase, for the reporters (the planner prints nothing).
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
-#[serde(tag = "phase", rename_all = "snake_case")]
-#[non_exhaustive]
-pub enum PlanProgress {
-    /// The roster has been read; names are collected.
-    RowsRead {
-        /// Rows read (valid or not).
-        rows: u64,
-        /// Distinct spaces named.
-        spaces: usize,
-        /// Distinct users named.
-        users: usize,
-        /// Distinct groups named.
-        groups: usize,
-    },
-    /// A directory is being resolved.
-    Resolving {
-        /// Which one.
-        directory: Directory,
-        /// Distinct names needed.
-        names: usize,
-    },
-    /// A directory has been resolved (the choice says how, and why).
-    Resolved(DirectoryChoice),
-    /// Space assignments read so far.
-    Assignments {
-        /// Spaces read.
-        done: usize,
-        /// Spaces to read.
-        total: usize,
-    },
-    /// The plan is complete.
-    Done {
-        /// Its counts.
-        counts: PlanCounts,
-    },
-}
-
-/// Where the plan's time went, for the benchmark's split.
-#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize)]
-pub struct Timings {
-    /// Reading rows (including the reader's parsing when it streams) and collecting names.
-    pub read: Duration,
-    /// Resolving names and reading assignments.
-    pub resolve: Duration,
-    /// Comparing rows with assignments.
-    pub diff: Duration,
-}
+use super::resolve::ResolveReport;
+use crate::model::{Action, ParsedRow, Plan, PlanCounts, PlanItem, WriteWindow};
 
 /// A plan and how it was made.
 #[derive(Debug, Clone)]
@@ -114,100 +23,6 @@ pub struct Planned {
     pub resolve: ResolveReport,
     /// Time split.
     pub timings: Timings,
-}
-
-/// Why a plan could not be made (a row's problem never is one: it becomes an error row).
-#[derive(Debug, thiserror::Error)]
-#[error("{kind}")]
-pub struct PlanError {
-    kind: Box<PlanErrorKind>,
-}
-
-/// What went wrong while planning.
-#[derive(Debug, thiserror::Error)]
-pub enum PlanErrorKind {
-    /// A directory could not be read.
-    #[error("resolve {directory}: {source}")]
-    Resolve {
-        /// Which directory.
-        directory: Directory,
-        /// The client's error.
-        source: TargetError,
-    },
-}
-
-impl PlanError {
-    /// What went wrong.
-    pub fn kind(&self) -> &PlanErrorKind {
-        &self.kind
-    }
-
-    pub(crate) fn resolve(directory: Directory, source: TargetError) -> Self {
-        PlanError {
-            kind: Box::new(PlanErrorKind::Resolve { directory, source }),
-        }
-    }
-}
-
-/// A row error decided by the planner (no request was made for it).
-pub(crate) fn err(code: &str, message: String) -> Action {
-    Action::Error(RowError {
-        code: code.to_owned(),
-        http_status: None,
-        message,
-        attempts: 0,
-    })
-}
-
-fn describe_space(space: &SpaceRef) -> String {
-    match space {
-        SpaceRef::Name(name) => format!("space {name:?}"),
-        SpaceRef::Id(id) => format!("space with id {id:?}"),
-    }
-}
-
-fn describe_assignee(kind: AssigneeKind, assignee: &AssigneeRef) -> String {
-    match assignee {
-        AssigneeRef::Email(v) | AssigneeRef::Name(v) => format!("{kind} {v:?}"),
-        AssigneeRef::Id(id) => format!("{kind} with id {id:?}"),
-    }
-}
-
-/// Compare a row's roles with the existing assignment and decide.
-pub(crate) fn diff(mode: Mode, wanted: &[String], existing: Option<&AssignmentInfo>) -> Action {
-    let Some(existing) = existing else {
-        return Action::Create {
-            roles: wanted.to_vec(),
-        };
-    };
-    let old = role_set(&existing.roles);
-    let new = target_roles(mode, wanted, &old);
-    if new == old {
-        Action::Unchanged { roles: old }
-    } else {
-        Action::Update {
-            assignment_id: existing.id.clone(),
-            old,
-            new,
-        }
-    }
-}
-
-/// The full role list an assignee should end with, given what it has (`old`, sorted).
-pub(crate) fn target_roles(mode: Mode, wanted: &[String], old: &[String]) -> Vec<String> {
-    let new: Vec<String> = match mode {
-        Mode::Merge => old.iter().chain(wanted).cloned().collect(),
-        Mode::Exact => wanted.to_vec(),
-    };
-    role_set(&new)
-}
-
-/// Roles sorted and deduplicated, the form roles are compared in.
-pub(crate) fn role_set(roles: &[String]) -> Vec<String> {
-    let mut set = roles.to_vec();
-    set.sort_unstable();
-    set.dedup();
-    set
 }
 
 /// Build the plan: every row becomes exactly one [`Action`].
@@ -311,70 +126,6 @@ pub(crate) fn finish_plan(items: Vec<PlanItem>, opts: &PlanOptions, caps: &Capab
         min_write_time,
         write_time_estimated: false,
     }
-}
-
-/// The row errors found before reading assignments, or `None` when the row needs a diff.
-pub(crate) fn check(
-    item: &PlanItem,
-    space: Option<&SpaceInfo>,
-    assignee_id: Option<&String>,
-) -> Option<Action> {
-    let Some(space) = space else {
-        return Some(err(
-            "unknown_space",
-            format!("{} not found", describe_space(&item.space)),
-        ));
-    };
-    let Some(assignee_id) = assignee_id else {
-        let code = match item.assignee_kind {
-            AssigneeKind::User => "unknown_user",
-            AssigneeKind::Group => "unknown_group",
-        };
-        return Some(err(
-            code,
-            format!(
-                "{} not found",
-                describe_assignee(item.assignee_kind, &item.assignee)
-            ),
-        ));
-    };
-    if item.assignee_kind == AssigneeKind::User && space.owner_id.as_deref() == Some(assignee_id.as_str()) {
-        return Some(err(
-            "space_owner",
-            format!(
-                "{} owns space {:?} and holds every role already",
-                describe_assignee(item.assignee_kind, &item.assignee),
-                space.name
-            ),
-        ));
-    }
-    // An empty list means the vendor does not say; the write will tell.
-    if !space.assignable_roles.is_empty() {
-        let bad: Vec<&str> = item
-            .roles
-            .iter()
-            .filter(|r| !space.assignable_roles.contains(r))
-            .map(String::as_str)
-            .collect();
-        if !bad.is_empty() {
-            let kind = if space.space_type.is_empty() {
-                String::new()
-            } else {
-                format!("{} ", space.space_type)
-            };
-            let noun = if bad.len() == 1 { "role" } else { "roles" };
-            return Some(err(
-                "role_not_assignable",
-                format!(
-                    "{noun} {} cannot be assigned in {kind}space {:?} (assignable: {})",
-                    bad.join(", "),
-                    space.name,
-                    space.assignable_roles.join(", ")
-                ),
-            ));
-        }
-    }
-    None
 }
 
 /// Totals per action; `emails_new_members` is the target's
