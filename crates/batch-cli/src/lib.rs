@@ -1,27 +1,16 @@
 //! The `roster` command: reads CSV rosters of users and groups and assigns them to spaces on
 //! Qlik Cloud and Alumio, many at a time, within the APIs' rate limits.
 
-pub mod before;
 pub mod cli;
 pub mod commands;
 pub mod config;
-pub mod exec;
+pub mod error;
 pub mod exit;
-pub mod export;
-pub mod failed;
 pub mod hint;
-pub mod history;
-pub mod journal;
-pub mod migrate;
-pub mod model;
 pub mod pipe;
-pub mod plan;
-pub mod prune;
 pub mod report;
-pub mod roster;
 pub mod settings;
-pub mod target;
-pub mod undo;
+pub mod vendor;
 
 use std::process::ExitCode;
 

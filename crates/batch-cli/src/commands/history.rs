@@ -7,14 +7,15 @@ use std::path::{Path, PathBuf};
 use serde::Serialize;
 
 use crate::cli::{OutcomeArg, RunsArgs, RunsCommand, RunsShowArgs};
+use crate::error::{CommandError, Outcome};
 use crate::exit;
-use crate::history::{self, Counts, RunRecord};
-use crate::journal::{self, RecordOutcome};
 use crate::report;
 use crate::settings::STATE_DIR_NAME;
+use engine::history::{self, Counts, RunRecord};
+use engine::journal::{self, RecordOutcome};
 
 /// Runs `roster runs` and returns its exit code: 0 listed or written, 2 otherwise.
-pub fn run(args: RunsArgs) -> u8 {
+pub fn run(args: RunsArgs) -> Outcome {
     match args.command {
         Some(RunsCommand::Show(show)) => run_show(&show),
         None => run_list(&args),
@@ -23,15 +24,6 @@ pub fn run(args: RunsArgs) -> u8 {
 
 fn state_dir(explicit: Option<&PathBuf>) -> PathBuf {
     explicit.cloned().unwrap_or_else(|| PathBuf::from(STATE_DIR_NAME))
-}
-
-fn fail(error: &dyn std::fmt::Display, hint: Option<&str>) -> u8 {
-    let mut stderr = io::stderr();
-    let _ = writeln!(stderr, "error: {error}");
-    if let Some(hint) = hint {
-        let _ = writeln!(stderr, "hint: {hint}");
-    }
-    exit::USAGE
 }
 
 /// A run as `roster runs --json` prints it.
@@ -108,12 +100,9 @@ fn duration_text(ms: Option<u64>) -> String {
     }
 }
 
-fn run_list(args: &RunsArgs) -> u8 {
+fn run_list(args: &RunsArgs) -> Outcome {
     let dir = state_dir(args.state_dir.as_ref());
-    let runs = match history::list(&dir, args.to.as_deref()) {
-        Ok(runs) => runs,
-        Err(error) => return fail(&error, None),
-    };
+    let runs = history::list(&dir, args.to.as_deref()).map_err(|e| CommandError::from_chain(&e))?;
     let summaries: Vec<RunSummary> = runs.iter().map(RunSummary::of).collect();
     let mut out = io::stdout().lock();
     let written = if args.json {
@@ -163,11 +152,12 @@ fn write_summary(out: &mut impl Write, s: &RunSummary) -> io::Result<()> {
     )
 }
 
-fn finish_output(written: io::Result<()>) -> u8 {
+fn finish_output(written: io::Result<()>) -> Outcome {
     match written.and_then(|()| io::stdout().flush()) {
-        Ok(()) => exit::OK,
-        Err(e) if e.kind() == io::ErrorKind::BrokenPipe => exit::OK,
-        Err(e) => fail(&format!("failed to write the output: {e}"), None),
+        Err(e) if !crate::pipe::is_closed_pipe(&e) => {
+            Err(CommandError::new("failed to write the output").caused_by(e))
+        }
+        _ => Ok(exit::OK),
     }
 }
 
@@ -181,9 +171,9 @@ struct RowJson<'a> {
     assignee: Option<&'a str>,
     attempts: u32,
     #[serde(skip_serializing_if = "Option::is_none")]
-    error: Option<&'a crate::model::RowError>,
+    error: Option<&'a engine::model::RowError>,
     #[serde(skip_serializing_if = "Option::is_none")]
-    before: Option<&'a crate::before::AssignmentBefore>,
+    before: Option<&'a engine::before::AssignmentBefore>,
 }
 
 fn wanted(outcome: RecordOutcome, filter: &[OutcomeArg]) -> bool {
@@ -200,12 +190,14 @@ fn wanted(outcome: RecordOutcome, filter: &[OutcomeArg]) -> bool {
         })
 }
 
-fn run_show(args: &RunsShowArgs) -> u8 {
+fn run_show(args: &RunsShowArgs) -> Outcome {
     let dir = state_dir(args.state_dir.as_ref());
-    let run = match history::find(&dir, args.to.as_deref(), &args.run) {
-        Ok(run) => run,
-        Err(error) => return fail(&error, Some("`roster runs` lists the runs and their ids")),
-    };
+    let run = history::find(&dir, args.to.as_deref(), &args.run).map_err(|e| {
+        CommandError::from_chain(&e).hint(format!(
+            "`roster runs --state-dir {}` lists the runs and their ids",
+            dir.display()
+        ))
+    })?;
     if let Some(path) = &args.html {
         return write_html(&run, path);
     }
@@ -280,7 +272,7 @@ fn write_show_text(out: &mut impl Write, s: &RunSummary, rows: &[RowJson<'_>]) -
     Ok(())
 }
 
-fn write_html(run: &RunRecord, path: &Path) -> u8 {
+fn write_html(run: &RunRecord, path: &Path) -> Outcome {
     let html = report::html::render(run);
     let dir = path
         .parent()
@@ -299,8 +291,8 @@ fn write_html(run: &RunRecord, path: &Path) -> u8 {
                 run.id(),
                 path.display()
             );
-            exit::OK
+            Ok(exit::OK)
         }
-        Err(error) => fail(&format!("failed to write {}: {error}", path.display()), None),
+        Err(error) => Err(CommandError::new(format!("failed to write {}", path.display())).caused_by(error)),
     }
 }

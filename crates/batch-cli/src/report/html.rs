@@ -14,9 +14,9 @@ use maud::{DOCTYPE, Markup, PreEscaped, html};
 use plotters::prelude::*;
 
 use super::format;
-use crate::history::RunRecord;
-use crate::journal::RecordOutcome;
-use crate::model::Totals;
+use engine::history::RunRecord;
+use engine::journal::RecordOutcome;
+use engine::model::Totals;
 
 const STYLE: &str = "
 body { font-family: system-ui, sans-serif; margin: 2em; color: #222; max-width: 70em; }
@@ -107,7 +107,7 @@ pub fn render(run: &RunRecord) -> String {
                     }
                     tr { td { "file" } td { (info.and_then(|r| r.about.file.clone()).unwrap_or_else(|| "-".to_owned())) } }
                     tr { td { "file sha256" } td { code { (info.and_then(|r| r.about.file_digest.clone()).unwrap_or_else(|| "-".to_owned())) } } }
-                    tr { td { "mode" } td { (info.map_or("-", |r| crate::journal::mode_name(r.mode))) (if info.is_some_and(|r| r.prune) { " (prune)" } else { "" }) } }
+                    tr { td { "mode" } td { (info.map_or("-", |r| engine::journal::mode_name(r.mode))) (if info.is_some_and(|r| r.prune) { " (prune)" } else { "" }) } }
                     tr { td { "started" } td { (info.map_or("-", |r| r.started.as_str())) } }
                     tr { td { "state" } td { (if run.ended() { "ended" } else { "interrupted" }) } }
                     tr { td { "processes" } td { (1 + run.resumes) } }
