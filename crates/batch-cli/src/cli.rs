@@ -4,6 +4,7 @@ use std::net::SocketAddr;
 use std::path::PathBuf;
 
 use clap::{Args, Parser, Subcommand};
+use engine::model::Mode;
 
 const EXIT_CODES: &str = "\
 Exit codes (each command's --help has its own table):
@@ -257,6 +258,40 @@ pub enum KindArg {
     Alumio,
 }
 
+/// `--mode` as typed on the command line: the values of [`Mode`], with the help `--help` shows
+/// for each. The engine's `Mode` knows nothing of clap, so the command line spells it here.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+pub enum ModeArg {
+    /// Add roles, never remove one.
+    Merge,
+    /// Make the roles exactly the roster's.
+    Exact,
+}
+
+impl From<ModeArg> for Mode {
+    fn from(mode: ModeArg) -> Self {
+        match mode {
+            ModeArg::Merge => Mode::Merge,
+            ModeArg::Exact => Mode::Exact,
+        }
+    }
+}
+
+impl From<Mode> for ModeArg {
+    fn from(mode: Mode) -> Self {
+        match mode {
+            Mode::Merge => ModeArg::Merge,
+            Mode::Exact => ModeArg::Exact,
+        }
+    }
+}
+
+/// Parses `--mode` into the engine's [`Mode`], offering [`ModeArg`]'s values.
+fn mode_parser() -> impl clap::builder::TypedValueParser<Value = Mode> {
+    use clap::builder::TypedValueParser as _;
+    clap::builder::EnumValueParser::<ModeArg>::new().map(Mode::from)
+}
+
 /// `--pace`: how requests are spaced within the rate limits.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
 pub enum PaceArg {
@@ -364,8 +399,8 @@ pub struct OutputArgs {
 pub struct WriteArgs {
     /// merge: add the roster's roles to what each assignee has; exact: make them equal
     /// [default: merge].
-    #[arg(long, value_enum)]
-    pub mode: Option<crate::model::Mode>,
+    #[arg(long, value_parser = mode_parser())]
+    pub mode: Option<Mode>,
     /// Requests in flight at once [default: the target's, else 8].
     #[arg(long, value_name = "N")]
     pub concurrency: Option<usize>,

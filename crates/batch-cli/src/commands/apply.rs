@@ -6,8 +6,8 @@ use super::job::{Job, prune_needs_exact, run_rows};
 use super::steps::{client, print_warnings, read_roster, runtime};
 use crate::cli::ApplyArgs;
 use crate::error::Outcome;
-use crate::model::Mode;
 use crate::settings::{self, ApplySettings, ProcessEnvironment};
+use engine::model::Mode;
 
 /// Runs `roster apply`: 0 every row ok, 1 some rows failed, 2 usage, configuration or input
 /// error (nothing sent), 130 interrupted.

@@ -219,7 +219,7 @@ fn demo(args: &DemoArgs) -> Result<u8, DemoError> {
     }
     let stats = sim.stats();
     let faults: u64 = stats.faults.values().sum();
-    let failed = crate::failed::path_for(&roster);
+    let failed = engine::failed::path_for(&roster);
     say("");
     let failed_rows = show_failed_csv(&failed);
 

@@ -9,10 +9,10 @@ use super::steps::{print_warnings, read_failed, runtime, select_spaces};
 use crate::cli::ExportArgs;
 use crate::error::{CommandError, Outcome};
 use crate::exit;
-use crate::export::{self, CsvExport, People};
 use crate::report::{self, OutputMode, ResolveProgress};
 use crate::settings::{self, ProcessEnvironment, TargetSettings};
 use crate::vendor::build_target;
+use engine::export::{self, CsvExport, People};
 
 /// Runs `roster export`: 0 when written, 2 for usage, configuration or tenant-access problems.
 pub fn run(args: ExportArgs) -> Outcome {

@@ -13,14 +13,14 @@ use core_api::target::Target;
 use super::runs;
 use super::steps::{plan_failed, plan_options, plan_rows, read_failed, show_progress};
 use crate::error::{CommandError, Outcome};
-use crate::exec::{self, ExecOptions, Interrupts, PipelineError};
-use crate::failed::{self, FailedRows};
-use crate::journal;
-use crate::model::{Action, Mode, ParsedRow, Plan, PlanItem, Reporter, RowKey};
-use crate::plan::PlanProgress;
-use crate::prune::{self, Listings};
 use crate::report::{self, OutputMode, ResolveProgress, RunContext};
 use crate::settings::{ApplySettings, PlanSettings};
+use engine::exec::{self, ExecOptions, Interrupts, PipelineError};
+use engine::failed::{self, FailedRows};
+use engine::journal;
+use engine::model::{Action, Mode, ParsedRow, Plan, PlanItem, Reporter, RowKey};
+use engine::plan::PlanProgress;
+use engine::plan::prune::{self, Listings};
 
 /// How long in-flight writes may take to finish after the first Ctrl-C.
 const DRAIN_TIMEOUT: Duration = Duration::from_secs(15);
@@ -204,7 +204,7 @@ fn exec_options(settings: &ApplySettings, resumed: u64) -> ExecOptions {
     ExecOptions {
         concurrency: settings.plan.target.concurrency.max(1),
         write_limit_per_min: settings.plan.target.limits.for_tier(Tier::Tier2),
-        write_window: crate::plan::write_window(&settings.plan.target.limits),
+        write_window: engine::plan::write_window(&settings.plan.target.limits),
         drain_timeout: DRAIN_TIMEOUT,
         resumed,
     }

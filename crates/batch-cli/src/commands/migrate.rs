@@ -17,14 +17,14 @@ use super::steps::{plan_rows, print_warnings, read_failed, runtime, select_space
 use crate::cli::MigrateArgs;
 use crate::error::{CommandError, Outcome};
 use crate::exit;
-use crate::export::{self, People, SpaceExport};
-use crate::migrate::mapping::{self, Mapped, Source, TargetView};
-use crate::model::{Action, Plan, RowError};
-use crate::prune;
 use crate::report::{self, OutputMode, ResolveProgress};
-use crate::roster;
 use crate::settings::{self, MigrateSettings as Resolved, ProcessEnvironment};
 use crate::vendor::build_target;
+use engine::export::{self, People, SpaceExport};
+use engine::migrate::mapping::{self, Mapped, Source, TargetView};
+use engine::model::{Action, Plan, RowError};
+use engine::plan::prune;
+use engine::roster;
 
 /// Runs `roster migrate`: the exit codes of `roster apply`; with `--plan`, those of `roster plan`.
 pub fn run(args: MigrateArgs) -> Outcome {
@@ -41,7 +41,7 @@ async fn migrate(args: &MigrateArgs, r: Resolved) -> Outcome {
     let source = build_target(&r.from, report::requests::observer(verbose, None))?;
     let target = build_target(
         &r.to,
-        report::requests::observer(verbose, Some(crate::exec::observer())),
+        report::requests::observer(verbose, Some(engine::exec::observer())),
     )?;
 
     // One run at a time per journal: taken before the first request, and held through the
@@ -49,8 +49,8 @@ async fn migrate(args: &MigrateArgs, r: Resolved) -> Outcome {
     let lock = if args.plan {
         None
     } else {
-        let journal_path = crate::journal::path_for(&r.apply.state_dir, &r.to.name);
-        Some(crate::journal::RunLock::acquire(&journal_path).map_err(journal_error)?)
+        let journal_path = engine::journal::path_for(&r.apply.state_dir, &r.to.name);
+        Some(engine::journal::RunLock::acquire(&journal_path).map_err(journal_error)?)
     };
 
     // Read both sides (reads only).
@@ -344,7 +344,7 @@ fn write_generated(mapped: &Mapped, path: &Path) -> io::Result<()> {
 /// journal.
 fn rerun_args(args: &MigrateArgs, r: &Resolved) -> Vec<String> {
     let mut run = vec!["--state-dir".to_owned(), r.apply.state_dir.display().to_string()];
-    if r.apply.plan.mode == crate::model::Mode::Exact {
+    if r.apply.plan.mode == engine::model::Mode::Exact {
         run.extend(["--mode".to_owned(), "exact".to_owned()]);
     }
     settings::rerun_words(&args.target, &r.to.source, run)

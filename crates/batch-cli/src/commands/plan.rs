@@ -6,9 +6,9 @@ use super::steps::{client, plan_rows, print_warnings, read_roster, runtime, writ
 use crate::cli::PlanArgs;
 use crate::error::Outcome;
 use crate::exit;
-use crate::plan;
 use crate::report::OutputMode;
 use crate::settings::{self, PlanSettings, ProcessEnvironment};
+use engine::plan;
 
 /// Runs `roster plan`: 0 when every row can be done, 1 when some rows are errors, 2 for usage,
 /// configuration, input or tenant-access problems; with `--check`, 3 when applying the roster
@@ -46,13 +46,13 @@ pub fn run(args: PlanArgs) -> Outcome {
 
 /// With writes that burst within a window, the least write time is a window for each budget
 /// beyond the first plus the round trips of the rest, at the round trip the plan's reads took.
-fn estimate_write_time(plan: &mut crate::model::Plan, settings: &PlanSettings) {
+fn estimate_write_time(plan: &mut engine::model::Plan, settings: &PlanSettings) {
     if let Some(window) = plan::write_window(&settings.target.limits) {
         plan.min_write_time = plan::burst_write_time(
             plan.write_calls,
             window,
             settings.target.concurrency,
-            crate::exec::mean_round_trip(),
+            engine::exec::mean_round_trip(),
         );
         plan.write_time_estimated = true;
     }

@@ -6,9 +6,9 @@ use std::io::{self, Write};
 use std::path::Path;
 
 use crate::error::CommandError;
-use crate::journal::{self, RunInfo, Start, State};
-use crate::model::{ParsedRow, RowKey};
 use crate::settings::ApplySettings;
+use engine::journal::{self, RunInfo, Start, State};
+use engine::model::{ParsedRow, RowKey};
 
 /// Which rows of the roster the run does.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -37,7 +37,7 @@ pub(crate) struct Decision {
 pub(crate) fn row_key(parsed: &ParsedRow, target: &str) -> RowKey {
     match &parsed.row {
         Ok(row) => row.key(target),
-        Err(_) => journal::invalid_row_key(target, parsed.line),
+        Err(_) => engine::roster::invalid_row_key(target, parsed.line),
     }
 }
 

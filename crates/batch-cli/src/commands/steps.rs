@@ -10,13 +10,13 @@ use core_api::target::{SpaceInfo, Target};
 
 use crate::cli::SpaceArgs;
 use crate::error::CommandError;
-use crate::export::{self, Selection};
-use crate::model::{ParsedRow, Plan};
-use crate::plan::{self, PlanError, PlanOptions, PlanProgress, Planned};
 use crate::report::{self, OutputMode, ResolveProgress};
-use crate::roster::{self, Roster};
 use crate::settings::{PlanSettings, TargetSettings};
 use crate::vendor::build_target;
+use engine::export::{self, Selection};
+use engine::model::{ParsedRow, Plan};
+use engine::plan::{self, PlanError, PlanOptions, PlanProgress, Planned};
+use engine::roster::{self, Roster};
 
 /// `warning: ...` lines for what the settings step noticed.
 pub(crate) fn print_warnings(warnings: &[String]) {
@@ -56,7 +56,7 @@ pub(crate) fn runtime() -> Result<tokio::runtime::Runtime, CommandError> {
 /// The tenant's client, with the engine's observer installed so retries and throttling become
 /// row events. Sends nothing.
 pub(crate) fn client(settings: &PlanSettings) -> Result<Arc<dyn Target>, CommandError> {
-    let observer = report::requests::observer(settings.output.verbose, Some(crate::exec::observer()));
+    let observer = report::requests::observer(settings.output.verbose, Some(engine::exec::observer()));
     Ok(build_target(&settings.target, observer)?)
 }
 

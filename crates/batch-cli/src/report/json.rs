@@ -28,7 +28,7 @@ use core_api::target::AssigneeKind;
 use serde::Serialize;
 
 use super::diff::{assignee_label, space_label};
-use crate::model::{Event, Plan, Reporter, RowError, RowOutcome, Totals};
+use engine::model::{Event, Plan, Reporter, RowError, RowOutcome, Totals};
 
 /// The version of the JSON event stream (`format_version` in `started`).
 pub const EVENTS_JSON_VERSION: u32 = 1;

@@ -6,7 +6,7 @@ use std::time::Duration;
 
 use parking_lot::Mutex;
 
-use crate::model::{Action, Event, Plan, RowOutcome, Totals};
+use engine::model::{Action, Event, Plan, RowOutcome, Totals};
 
 /// A writer whose bytes the test can read back after handing a clone to a reporter.
 #[derive(Debug, Clone, Default)]

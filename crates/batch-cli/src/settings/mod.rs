@@ -28,9 +28,9 @@ pub use target::{TargetRole, TargetSettings, TargetSource};
 
 use crate::cli::{ApplyArgs, ExportArgs, MigrateArgs, OutputArgs, PlanArgs, TargetArgs, WriteArgs};
 use crate::config::{CONFIG_FILE_NAME, LoadedConfig, Warning};
-use crate::migrate::mapping::Options;
-use crate::migrate::{IdentityMap, RoleMap, SpaceRename};
-use crate::model::Mode;
+use engine::migrate::mapping::Options;
+use engine::migrate::{IdentityMap, RoleMap, SpaceRename};
+use engine::model::Mode;
 use target::{checked_batch_size, checked_concurrency};
 
 /// Rows in flight at once when neither flag nor config says.
