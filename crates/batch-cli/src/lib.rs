@@ -19,6 +19,7 @@ pub mod report;
 pub mod roster;
 pub mod settings;
 pub mod target;
+pub mod tenant;
 
 use std::process::ExitCode;
 
