@@ -184,7 +184,16 @@ pub struct TenantFile {
     /// The spaces' inline assignments, in file order.
     pub assignments: Vec<Assignment>,
     /// `[assignments] rosters`, resolved against the file's directory.
-    pub rosters: Vec<PathBuf>,
+    pub rosters: Vec<RosterRef>,
+}
+
+/// A roster CSV the file names in `[assignments] rosters`.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct RosterRef {
+    /// The path, resolved against the tenant file's directory.
+    pub path: PathBuf,
+    /// Where the file names it.
+    pub loc: Loc,
 }
 
 impl TenantFile {
@@ -516,7 +525,10 @@ pub fn parse(path: &Path, source: &str) -> Result<TenantFile, FileError> {
             );
             continue;
         }
-        rosters.push(base.join(roster.get_ref()));
+        rosters.push(RosterRef {
+            path: base.join(roster.get_ref()),
+            loc: checker.loc(roster.span()),
+        });
     }
 
     checker.problems.sort_by_key(|p| p.loc);
@@ -730,7 +742,7 @@ rosters = ["finance.csv"]   # roster CSVs, relative to this file, applied as `ro
         assert_eq!(file.assignments.len(), 2);
         assert_eq!(file.assignments[1].assignee, "ops@example.com");
         assert_eq!(file.assignments[1].loc.line, 24);
-        assert_eq!(file.rosters, vec![PathBuf::from("dir/finance.csv")]);
+        assert_eq!(file.rosters[0].path, PathBuf::from("dir/finance.csv"));
     }
 
     fn only_problem(text: &str) -> Problem {

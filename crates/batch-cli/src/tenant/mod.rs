@@ -5,4 +5,6 @@
 //! [`apply`] sends them in dependency order; [`export`] writes a tenant back as a file. No
 //! terminal code lives here: the command in `commands::tenant` renders and prompts.
 
+pub mod assign;
+pub mod diff;
 pub mod file;
