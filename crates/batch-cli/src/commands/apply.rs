@@ -497,7 +497,7 @@ fn select_rows(
 
 /// The arguments after the roster that rerun with the same target and settings. Only names of
 /// environment variables and files: never a secret.
-fn rerun_args(args: &ApplyArgs, settings: &ApplySettings) -> Vec<String> {
+pub(crate) fn rerun_args(args: &ApplyArgs, settings: &ApplySettings) -> Vec<String> {
     let t = &args.target;
     let mut words: Vec<String> = Vec::new();
     let mut push = |flag: &str, value: Option<String>| {

@@ -8,6 +8,7 @@ pub mod migrate;
 pub mod plan;
 mod runs;
 pub mod sim;
+pub mod tenant;
 
 use crate::cli::{Cli, Command};
 
@@ -21,5 +22,6 @@ pub fn dispatch(cli: Cli) -> u8 {
         Command::Demo(args) => demo::run(args),
         Command::Export(args) => export::run(args),
         Command::Migrate(args) => migrate::run(args),
+        Command::Tenant(args) => tenant::run(args),
     }
 }

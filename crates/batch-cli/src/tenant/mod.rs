@@ -5,6 +5,8 @@
 //! [`apply`] sends them in dependency order; [`export`] writes a tenant back as a file. No
 //! terminal code lives here: the command in `commands::tenant` renders and prompts.
 
+pub mod apply;
 pub mod assign;
 pub mod diff;
+pub mod export;
 pub mod file;

@@ -1,0 +1,685 @@
+//! `roster tenant plan|apply|export`: a tenant's configuration from and to one TOML file, on the
+//! same targets, settings, output modes and exit codes as `roster plan`, `apply` and `export`.
+
+use std::collections::BTreeSet;
+use std::io::{self, Write};
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+use std::time::Duration;
+
+use core_api::Tier;
+use core_api::target::{AssigneeKind, Target, TargetKind};
+use core_api::tenant::TenantConfig;
+use serde::Serialize;
+
+use super::plan::{client, plan_rows, print_warnings, runtime, usage_error};
+use crate::cli::{ApplyArgs, ExportArgs, PlanArgs, TenantArgs, TenantCommand};
+use crate::exit;
+use crate::model::{Action, AssigneeRef, ParsedRow, Plan, PlanItem, SpaceRef};
+use crate::report::format::Paint;
+use crate::report::{self, OutputMode};
+use crate::settings::{ApplySettings, PlanSettings, ProcessEnvironment, TargetSettings};
+use crate::tenant::assign::{self, Combined};
+use crate::tenant::diff::{self, ConfigPlan, Mark, ReadError, Section, TenantState};
+use crate::tenant::file::{self, FileError, TenantFile};
+use crate::tenant::{apply as send, export as render_export};
+
+/// The version of `roster tenant plan --json`'s document.
+pub const PLAN_JSON_VERSION: u32 = 1;
+
+/// Runs a `roster tenant` subcommand and returns its exit code.
+pub fn run(args: TenantArgs) -> u8 {
+    match args.command {
+        TenantCommand::Plan(args) => plan(args),
+        TenantCommand::Apply(args) => apply(args),
+        TenantCommand::Export(args) => export(args),
+    }
+}
+
+/// Print a refused file (every problem) and say nothing was sent; exit code 2.
+fn file_error(error: &FileError) -> u8 {
+    let mut stderr = io::stderr();
+    let _ = writeln!(stderr, "error: {error}");
+    let count = error.problems.len();
+    let _ = writeln!(
+        stderr,
+        "{count} problem{} in the tenant file; nothing was sent",
+        if count == 1 { "" } else { "s" }
+    );
+    exit::USAGE
+}
+
+/// The file, checked, and its assignments as one roster.
+fn load(path: &Path) -> Result<(TenantFile, Combined, Vec<ParsedRow>), u8> {
+    let file = file::read(path).map_err(|e| file_error(&e))?;
+    let combined = assign::combine(&file).map_err(|e| file_error(&e))?;
+    let roster = assign::parse(&combined, &file.display_name()).map_err(|e| file_error(&e))?;
+    Ok((file, combined, roster.rows))
+}
+
+/// The target's tenant configuration, or the error that it has none (Alumio).
+fn tenant_of<'a>(target: &'a dyn Target, settings: &TargetSettings) -> Result<&'a dyn TenantConfig, u8> {
+    target.tenant_config().ok_or_else(|| {
+        usage_error(
+            &mut io::stderr(),
+            &format!(
+                "target {:?} is {}, whose API has no tenant settings, groups or roles to configure\n\
+                 hint: `roster tenant` configures Qlik Cloud tenants: name one with --to (or --server \
+                 with --kind qlik); for Alumio, apply the assignments with `roster apply ROSTER`",
+                settings.name, settings.kind
+            ),
+        )
+    })
+}
+
+/// Report a failed read; a refusal (403) names the role the key's user needs.
+async fn read_error(error: &ReadError, tenant: &dyn TenantConfig, settings: &TargetSettings) -> u8 {
+    let message = error.to_string();
+    let message = if error.needs_admin() {
+        let who = tenant.me().await.ok().map(|me| {
+            let label = me.email.or(me.name).unwrap_or(me.id);
+            if me.roles.is_empty() {
+                format!("{label} (roles: none)")
+            } else {
+                format!("{label} (roles: {})", me.roles.join(", "))
+            }
+        });
+        format!("{message}\nhint: {}", diff::admin_hint(who.as_deref()))
+    } else {
+        crate::hint::with_hint(message, &error.error, settings)
+    };
+    usage_error(&mut io::stderr(), &message)
+}
+
+/// Read the tenant and check the file's roles against it (and, for apply, the space types).
+async fn read_checked(
+    file: &TenantFile,
+    target: &dyn Target,
+    tenant: &dyn TenantConfig,
+    settings: &TargetSettings,
+    rows: &[ParsedRow],
+    types_are_errors: bool,
+) -> Result<TenantState, u8> {
+    let with_spaces = !file.spaces.is_empty() || !rows.is_empty();
+    let state = match diff::read_state(file, target, tenant, with_spaces).await {
+        Ok(state) => state,
+        Err(error) => return Err(read_error(&error, tenant, settings).await),
+    };
+    if let Some(roles) = &state.roles {
+        diff::check_roles(file, roles).map_err(|e| file_error(&e))?;
+    }
+    if types_are_errors {
+        diff::check_types(file, &state.spaces).map_err(|e| file_error(&e))?;
+    }
+    Ok(state)
+}
+
+/// The rows whose space or group the configuration creates: planned as creates, since there is
+/// nothing to compare them with yet.
+fn split_pending(rows: Vec<ParsedRow>, config: &ConfigPlan) -> (Vec<ParsedRow>, Vec<ParsedRow>) {
+    rows.into_iter().partition(|parsed| {
+        parsed.row.as_ref().is_ok_and(|row| {
+            let new_space = matches!(&row.space, SpaceRef::Name(n) if config.new_spaces.contains(n));
+            let new_group = row.assignee_kind == AssigneeKind::Group
+                && matches!(&row.assignee, AssigneeRef::Name(n) if config.new_groups.contains(n));
+            new_space || new_group
+        })
+    })
+}
+
+fn pending_item(parsed: &ParsedRow, target: &str) -> Option<PlanItem> {
+    let row = parsed.row.as_ref().ok()?;
+    Some(PlanItem {
+        line: parsed.line,
+        key: super::runs::row_key(parsed, target),
+        space: row.space.clone(),
+        space_info: None,
+        assignee_kind: row.assignee_kind,
+        assignee: row.assignee.clone(),
+        stated_type: None,
+        assignee_id: None,
+        roles: row.roles.clone(),
+        action: Action::Create {
+            roles: row.roles.clone(),
+        },
+    })
+}
+
+/// The least time `writes` take at the write limit (bursting within the window where the
+/// target does).
+fn least_write_time(writes: u64, settings: &PlanSettings) -> Duration {
+    if let Some(window) = crate::plan::write_window(&settings.target.limits) {
+        return crate::plan::burst_write_time(
+            writes,
+            window,
+            settings.target.concurrency,
+            crate::exec::mean_round_trip(),
+        );
+    }
+    let limit = settings.target.limits.for_tier(Tier::Tier2);
+    crate::plan::min_write_time(writes, (limit > 0).then_some(limit))
+}
+
+/// Runs `roster tenant plan`: 0 nothing is an error, 1 some lines are errors, 2 usage, file or
+/// tenant-access problems; with `--check`, 3 when applying would change the tenant (before 1).
+fn plan(args: PlanArgs) -> u8 {
+    let mut stderr = io::stderr();
+    let settings = match PlanSettings::from_args(&args, &ProcessEnvironment) {
+        Ok(settings) => settings,
+        Err(error) => return usage_error(&mut stderr, &error),
+    };
+    print_warnings(&mut stderr, &settings.warnings);
+    let (file, _combined, rows) = match load(&args.roster) {
+        Ok(loaded) => loaded,
+        Err(code) => return code,
+    };
+    let mode = OutputMode::detect(settings.output.quiet, settings.output.json).for_verbosity(settings.output.verbose);
+    let runtime = match runtime() {
+        Ok(runtime) => runtime,
+        Err(code) => return code,
+    };
+    let result = runtime.block_on(async {
+        let target = client(&settings)?;
+        let tenant = tenant_of(target.as_ref(), &settings.target)?;
+        let state = read_checked(&file, target.as_ref(), tenant, &settings.target, &rows, false).await?;
+        let config = diff::diff(&file, &state);
+        let (pending, ready) = split_pending(rows, &config);
+        let mut assignments = if ready.is_empty() {
+            empty_plan(&settings)
+        } else if args.prune {
+            super::apply::plan_pruned(&settings, &mode, &target, ready, None).await?
+        } else {
+            plan_rows(&settings, &mode, target.as_ref(), ready).await?.plan
+        };
+        assignments
+            .items
+            .extend(pending.iter().filter_map(|p| pending_item(p, &settings.target.name)));
+        let limit = settings.target.limits.for_tier(Tier::Tier2);
+        crate::prune::recount(&mut assignments, &target.capabilities(), (limit > 0).then_some(limit));
+        super::plan::estimate_write_time(&mut assignments, &settings);
+        Ok::<_, u8>((config, assignments))
+    });
+    let (config, assignments) = match result {
+        Ok(planned) => planned,
+        Err(code) => return code,
+    };
+    let total = config.writes.len() as u64 + assignments.write_calls;
+    let least = least_write_time(total, &settings);
+    let mut stdout = io::BufWriter::new(io::stdout().lock());
+    let written = if settings.output.json {
+        render_json(&file, &config, &assignments, total, least, &mut stdout)
+    } else {
+        render_text(&file, &config, &assignments, total, least, &settings, mode.color_stdout, &mut stdout)
+    };
+    if let Err(error) = written.and_then(|()| stdout.flush())
+        && error.kind() != io::ErrorKind::BrokenPipe
+    {
+        let _ = writeln!(stderr, "error: failed to write the plan: {error}");
+        return exit::USAGE;
+    }
+    let counts = &assignments.counts;
+    let changes = config.writes.len() as u64 + counts.create + counts.update + counts.delete;
+    let errors = config.errors() as u64 + counts.error;
+    if args.check && changes > 0 {
+        exit::CHANGES
+    } else if errors > 0 {
+        exit::ROWS_FAILED
+    } else {
+        exit::OK
+    }
+}
+
+fn empty_plan(settings: &PlanSettings) -> Plan {
+    Plan {
+        target: settings.target.name.clone(),
+        mode: settings.mode,
+        items: Vec::new(),
+        counts: Default::default(),
+        write_calls: 0,
+        min_write_time: Duration::ZERO,
+        write_time_estimated: false,
+    }
+}
+
+fn value_text(value: &serde_json::Value) -> String {
+    match value {
+        serde_json::Value::Array(items) if items.is_empty() => "(none)".to_owned(),
+        serde_json::Value::Array(items) => items
+            .iter()
+            .map(|i| i.as_str().map_or_else(|| i.to_string(), str::to_owned))
+            .collect::<Vec<_>>()
+            .join(", "),
+        serde_json::Value::Object(map) => map
+            .iter()
+            .filter(|(_, v)| !v.is_null())
+            .map(|(k, v)| format!("{k} {v}"))
+            .collect::<Vec<_>>()
+            .join(", "),
+        other => other.to_string(),
+    }
+}
+
+#[expect(clippy::too_many_arguments, reason = "one renderer of the plan's parts")]
+fn render_text(
+    file: &TenantFile,
+    config: &ConfigPlan,
+    assignments: &Plan,
+    total: u64,
+    least: Duration,
+    settings: &PlanSettings,
+    color: bool,
+    out: &mut impl Write,
+) -> io::Result<()> {
+    let paint = Paint::new(color);
+    writeln!(
+        out,
+        "{}",
+        paint.bold(&format!("tenant plan for target {:?} from {}", settings.target.name, file.display_name()))
+    )?;
+    for section in [Section::Settings, Section::Groups, Section::GroupRoles, Section::Spaces] {
+        writeln!(out, "{}", paint.bold(section.title()))?;
+        let lines: Vec<_> = config.changes.iter().filter(|c| c.section == section).collect();
+        if lines.is_empty() {
+            writeln!(out, "  {}", paint.dim("(nothing the file manages)"))?;
+        }
+        for change in lines {
+            let symbol = change.mark.symbol().to_string();
+            let detail = match change.mark {
+                Mark::Create => change.new.as_ref().map(|n| format!("  {}", value_text(n))).unwrap_or_default(),
+                Mark::Update => format!(
+                    "  {} -> {}",
+                    change.old.as_ref().map(value_text).unwrap_or_default(),
+                    change.new.as_ref().map(value_text).unwrap_or_default()
+                ),
+                Mark::Unchanged => change.new.as_ref().map(|n| format!("  {}", value_text(n))).unwrap_or_default(),
+                Mark::Error => format!("  {}", change.error.as_deref().unwrap_or_default()),
+            };
+            let line = format!("  {symbol} {}{detail}", change.name);
+            let line = match change.mark {
+                Mark::Create => paint.green(&line),
+                Mark::Update => paint.yellow(&line),
+                Mark::Unchanged => paint.dim(&line),
+                Mark::Error => paint.red(&line),
+            };
+            writeln!(out, "{line}")?;
+        }
+    }
+    writeln!(out, "{}", paint.bold("assignments"))?;
+    if assignments.items.is_empty() {
+        writeln!(out, "  {}", paint.dim("(nothing the file manages)"))?;
+    } else {
+        report::plan::render_text(assignments, out, color)?;
+    }
+    let limit = settings.target.limits.for_tier(Tier::Tier2);
+    let at = if limit > 0 {
+        format!(
+            "; at least {} at the write limit ({limit}/min)",
+            report::format::duration(least)
+        )
+    } else {
+        String::new()
+    };
+    writeln!(
+        out,
+        "{}",
+        paint.bold(&format!(
+            "tenant: {total} write{} ({} configuration, {} assignment{}){at}",
+            if total == 1 { "" } else { "s" },
+            config.writes.len(),
+            assignments.write_calls,
+            if assignments.write_calls == 1 { "" } else { "s" },
+        ))
+    )?;
+    Ok(())
+}
+
+#[derive(Serialize)]
+struct PlanJson<'a> {
+    format: &'static str,
+    format_version: u32,
+    target: &'a str,
+    file: String,
+    settings: Vec<&'a diff::Change>,
+    groups: Vec<&'a diff::Change>,
+    group_roles: Vec<&'a diff::Change>,
+    spaces: Vec<&'a diff::Change>,
+    writes: Vec<&'a diff::Write>,
+    assignments: serde_json::Value,
+    write_count: WriteCount,
+    min_write_time_ms: u64,
+}
+
+#[derive(Serialize)]
+struct WriteCount {
+    configuration: u64,
+    assignments: u64,
+    total: u64,
+}
+
+fn render_json(
+    file: &TenantFile,
+    config: &ConfigPlan,
+    assignments: &Plan,
+    total: u64,
+    least: Duration,
+    out: &mut impl Write,
+) -> io::Result<()> {
+    let mut inner = Vec::new();
+    report::plan::render_json(assignments, &mut inner)?;
+    let assignments_json: serde_json::Value = serde_json::from_slice(&inner).map_err(io::Error::other)?;
+    let pick = |section: Section| config.changes.iter().filter(|c| c.section == section).collect::<Vec<_>>();
+    let doc = PlanJson {
+        format: "roster-tenant-plan",
+        format_version: PLAN_JSON_VERSION,
+        target: &assignments.target,
+        file: file.display_name(),
+        settings: pick(Section::Settings),
+        groups: pick(Section::Groups),
+        group_roles: pick(Section::GroupRoles),
+        spaces: pick(Section::Spaces),
+        writes: config.writes.iter().collect(),
+        assignments: assignments_json,
+        write_count: WriteCount {
+            configuration: config.writes.len() as u64,
+            assignments: assignments.write_calls,
+            total,
+        },
+        min_write_time_ms: u64::try_from(least.as_millis()).unwrap_or(u64::MAX),
+    };
+    serde_json::to_writer_pretty(&mut *out, &doc)?;
+    writeln!(out)
+}
+
+/// Where the file's assignments go as a roster: `STATE_DIR/STEM.assignments.csv`.
+fn assignments_path(state_dir: &Path, file: &Path) -> PathBuf {
+    let stem = file
+        .file_stem()
+        .map_or_else(|| "tenant".to_owned(), |s| s.to_string_lossy().into_owned());
+    state_dir.join(format!("{stem}.assignments.csv"))
+}
+
+/// One configuration write's event for `--json`: a line on stdout, before the assignments'.
+#[derive(Serialize)]
+struct WriteEvent<'a> {
+    event: &'static str,
+    v: u32,
+    section: Section,
+    #[serde(flatten)]
+    write: &'a diff::Write,
+    outcome: &'static str,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    error: Option<String>,
+}
+
+/// Runs `roster tenant apply`: 0 every write ok, 1 some failed, 2 usage, file, role, type or
+/// tenant-access problems (nothing sent), 130 interrupted.
+fn apply(args: ApplyArgs) -> u8 {
+    let mut stderr = io::stderr();
+    let settings = match ApplySettings::from_args(&args, &ProcessEnvironment) {
+        Ok(settings) => settings,
+        Err(error) => return usage_error(&mut stderr, &error),
+    };
+    print_warnings(&mut stderr, &settings.plan.warnings);
+    if args.prune && settings.plan.mode != crate::model::Mode::Exact {
+        return usage_error(
+            &mut stderr,
+            &"--prune deletes what the file does not list, which only --mode exact means\nhint: add --mode exact",
+        );
+    }
+    let (file, combined, rows) = match load(&args.roster) {
+        Ok(loaded) => loaded,
+        Err(code) => return code,
+    };
+    let runtime = match runtime() {
+        Ok(runtime) => runtime,
+        Err(code) => return code,
+    };
+    runtime.block_on(apply_async(&args, &settings, &file, &combined, rows))
+}
+
+async fn apply_async(
+    args: &ApplyArgs,
+    settings: &ApplySettings,
+    file: &TenantFile,
+    combined: &Combined,
+    rows: Vec<ParsedRow>,
+) -> u8 {
+    let mut stderr = io::stderr();
+    let target: Arc<dyn Target> = match client(&settings.plan) {
+        Ok(target) => target,
+        Err(code) => return code,
+    };
+    let Ok(tenant) = tenant_of(target.as_ref(), &settings.plan.target) else {
+        return exit::USAGE;
+    };
+    let target_name = settings.plan.target.name.clone();
+    // One run at a time: the assignments' journal lock is held from before the first read.
+    let lock = match crate::journal::RunLock::acquire(&crate::journal::path_for(&settings.state_dir, &target_name)) {
+        Ok(lock) => lock,
+        Err(error) => return usage_error(&mut stderr, &error),
+    };
+    let state = match read_checked(file, target.as_ref(), tenant, &settings.plan.target, &rows, true).await {
+        Ok(state) => state,
+        Err(code) => return code,
+    };
+    let config = diff::diff(file, &state);
+    if config.errors() > 0 {
+        for change in config.changes.iter().filter(|c| c.mark == Mark::Error) {
+            let _ = writeln!(
+                stderr,
+                "error: {}:{}: {}: {}",
+                file.display_name(),
+                change.line,
+                change.name,
+                change.error.as_deref().unwrap_or_default()
+            );
+        }
+        let _ = writeln!(stderr, "nothing was sent");
+        return exit::USAGE;
+    }
+
+    let quiet = settings.plan.output.quiet;
+    let json = settings.plan.output.json;
+    let journal = send::Journal::new(
+        send::journal_path(&settings.state_dir, &target_name),
+        &target_name,
+        &file.display_name(),
+    );
+    if !quiet && !json {
+        let _ = writeln!(
+            stderr,
+            "configuration: {} write{} to {target_name}",
+            config.writes.len(),
+            if config.writes.len() == 1 { "" } else { "s" }
+        );
+    }
+    let mut report_write = |outcome: &send::Outcome<'_>| {
+        if json {
+            let event = WriteEvent {
+                event: "tenant_write",
+                v: send::JOURNAL_VERSION,
+                section: outcome.write.section(),
+                write: outcome.write,
+                outcome: if outcome.result.is_ok() { "done" } else { "failed" },
+                error: outcome.result.as_ref().err().map(ToString::to_string),
+            };
+            if let Ok(line) = serde_json::to_string(&event) {
+                let _ = writeln!(io::stdout(), "{line}");
+            }
+        }
+        match &outcome.result {
+            Ok(()) if !quiet && !json => {
+                let _ = writeln!(io::stderr(), "  ok      {}", outcome.write.describe());
+            }
+            Err(error) => {
+                let message = crate::hint::with_hint(error.to_string(), error, &settings.plan.target);
+                let message = if error.status() == Some(403) {
+                    format!("{message}\nhint: {}", diff::admin_hint(None))
+                } else {
+                    message
+                };
+                let _ = writeln!(io::stderr(), "  failed  {}: {message}", outcome.write.describe());
+            }
+            _ => {}
+        }
+    };
+    let failed = match send::send(&config.writes, tenant, &journal, &mut report_write).await {
+        Ok(failed) => failed,
+        Err(error) => {
+            let _ = writeln!(stderr, "error: cannot write the tenant journal: {error}");
+            return exit::ROWS_FAILED;
+        }
+    };
+    if !json {
+        let _ = writeln!(
+            stderr,
+            "configuration: {} sent, {failed} failed",
+            config.writes.len() - failed
+        );
+    }
+    if rows.is_empty() {
+        drop(lock);
+        return if failed > 0 { exit::ROWS_FAILED } else { exit::OK };
+    }
+
+    // The assignments, now that their groups and spaces exist: a roster applied as `roster
+    // apply` applies one.
+    let roster_path = assignments_path(&settings.state_dir, &file.path);
+    if let Err(error) = assign::write(combined, &roster_path) {
+        let _ = writeln!(stderr, "error: cannot write {}: {error}", roster_path.display());
+        return exit::ROWS_FAILED;
+    }
+    let rows = match crate::roster::read_roster(&roster_path, TargetKind::Qlik) {
+        Ok(roster) => roster.rows,
+        Err(error) => {
+            let _ = writeln!(stderr, "error: {error}");
+            return exit::ROWS_FAILED;
+        }
+    };
+    let mut assign_settings = settings.clone();
+    assign_settings.plan.roster = roster_path;
+    let job = super::apply::Job {
+        settings: &assign_settings,
+        rerun_args: super::apply::rerun_args(args, settings),
+        max_deletes: args.prune.then_some(args.max_deletes),
+        adjust: None,
+        lock: Some(lock),
+    };
+    let code = super::apply::run_rows(job, rows, target).await;
+    if code == exit::OK && failed > 0 { exit::ROWS_FAILED } else { code }
+}
+
+/// Runs `roster tenant export`: 0 written, 2 usage, configuration or tenant-access problems.
+fn export(args: ExportArgs) -> u8 {
+    let mut stderr = io::stderr();
+    let mut warnings = Vec::new();
+    let settings =
+        match crate::settings::resolve_target(&args.target, args.concurrency, &ProcessEnvironment, &mut warnings) {
+            Ok(settings) => settings,
+            Err(error) if error.message() == "no target given" => {
+                return usage_error(
+                    &mut stderr,
+                    &format!(
+                        "{}\nhint: name the source with --from NAME (a target in roster.toml), --from \
+                         qlik:CONTEXT (a qlik-cli context) or --server URL",
+                        error.message()
+                    ),
+                );
+            }
+            Err(error) => return usage_error(&mut stderr, &error.for_flag("--from")),
+        };
+    print_warnings(&mut stderr, &warnings);
+    let runtime = match runtime() {
+        Ok(runtime) => runtime,
+        Err(code) => return code,
+    };
+    runtime.block_on(export_async(&args, &settings))
+}
+
+async fn export_async(args: &ExportArgs, settings: &TargetSettings) -> u8 {
+    let mut stderr = io::stderr();
+    let target = match crate::target::build_target(settings, None) {
+        Ok(target) => target,
+        Err(error) => return usage_error(&mut stderr, &error),
+    };
+    let Ok(tenant) = tenant_of(target.as_ref(), settings) else {
+        return exit::USAGE;
+    };
+    let fail = |what: &'static str, error: core_api::Error| ReadError { what, error };
+    let read = async {
+        let group_settings = tenant.group_settings().await.map_err(|e| fail("group settings", e))?;
+        let license_settings = tenant.license_settings().await.map_err(|e| fail("license settings", e))?;
+        let groups = tenant.list_groups_with_roles().await.map_err(|e| fail("groups", e))?;
+        let selection = crate::export::Selection {
+            spaces: args.spaces.clone(),
+            types: args.types.clone(),
+        };
+        let (spaces, missing) = crate::export::select_spaces(target.as_ref(), &selection)
+            .await
+            .map_err(|e| fail("spaces", e))?;
+        let people = crate::export::People::read(target.as_ref())
+            .await
+            .map_err(|e| fail("users and groups", e))?;
+        Ok::<_, ReadError>((group_settings, license_settings, groups, spaces, missing, people))
+    };
+    let (group_settings, license_settings, groups, spaces, missing, people) = match read.await {
+        Ok(read) => read,
+        Err(error) => return read_error(&error, tenant, settings).await,
+    };
+    if !missing.is_empty() {
+        return usage_error(
+            &mut stderr,
+            &format!(
+                "no space named or with id {} in {}",
+                missing.iter().map(|m| format!("{m:?}")).collect::<Vec<_>>().join(", "),
+                settings.name
+            ),
+        );
+    }
+    let mut exported = Vec::new();
+    let listed = crate::export::read_spaces(target.as_ref(), spaces, &people, settings.concurrency.max(1), |space| {
+        exported.push(space);
+        Ok(())
+    })
+    .await;
+    if let Err(error) = listed {
+        return usage_error(&mut stderr, &format!("failed to read the assignments of {}: {error}", settings.name));
+    }
+    let snapshot = render_export::Snapshot {
+        group_settings: Some(group_settings),
+        license_settings: Some(license_settings),
+        groups,
+        spaces: exported,
+    };
+    let text = render_export::render(&snapshot, &settings.name);
+    let written = if args.output.as_os_str() == "-" {
+        let mut stdout = io::stdout().lock();
+        stdout.write_all(text.as_bytes()).and_then(|()| stdout.flush())
+    } else {
+        write_atomically(&args.output, &text)
+    };
+    if let Err(error) = written {
+        return usage_error(&mut stderr, &format!("cannot write {}: {error}", args.output.display()));
+    }
+    if !args.quiet && args.output.as_os_str() != "-" {
+        let groups: BTreeSet<&str> = snapshot.groups.iter().map(|g| g.group.name.as_str()).collect();
+        let assignments: usize = snapshot.spaces.iter().map(|s| s.assignments.len()).sum();
+        let _ = writeln!(
+            stderr,
+            "exported {} groups, {} spaces and {assignments} assignments of {} to {}",
+            groups.len(),
+            snapshot.spaces.len(),
+            settings.name,
+            args.output.display()
+        );
+    }
+    exit::OK
+}
+
+fn write_atomically(path: &Path, text: &str) -> io::Result<()> {
+    let dir = path.parent().filter(|d| !d.as_os_str().is_empty()).unwrap_or(Path::new("."));
+    let mut temp = tempfile::NamedTempFile::new_in(dir)?;
+    temp.write_all(text.as_bytes())?;
+    temp.persist(path).map_err(|e| e.error)?;
+    Ok(())
+}
