@@ -315,16 +315,22 @@ impl Checker<'_> {
 /// Hint for a TOML or shape error, by what serde said.
 fn syntax_hint(message: &str) -> Option<String> {
     if message.contains("unknown field") {
-        Some(
-            "the keys are: version, [settings] auto_create_groups sync_idp_groups \
-             auto_assign_professional auto_assign_analyzer, [[groups]] name roles, [[spaces]] name \
-             type description assignments, [assignments] rosters (see the README's \"Tenant file\")"
-                .to_owned(),
-        )
+        // serde says: unknown field `role`, expected `name` or `roles`
+        let mut quoted = message.split('`').skip(1).step_by(2);
+        let word = quoted.next().unwrap_or_default();
+        let expected: Vec<&str> = quoted.collect();
+        let near = closest(word, expected.iter().copied());
+        Some(match near.first() {
+            Some(near) => format!("did you mean `{near}`? (every key is in the README's \"Tenant file\")"),
+            None => format!(
+                "the keys here are {}; every key is in the README's \"Tenant file\"",
+                expected.iter().map(|e| format!("`{e}`")).collect::<Vec<_>>().join(", ")
+            ),
+        })
     } else if message.contains("missing field") {
-        Some("add the key; every group and space needs a name, every assignment roles".to_owned())
+        Some("add the key: every group and space needs a name, every assignment roles".to_owned())
     } else if message.contains("invalid type") {
-        Some("settings are true or false, names and types \"quoted strings\", roles [\"lists\"]".to_owned())
+        Some("settings are true or false; names, types and descriptions \"strings\"; roles [\"lists\"]".to_owned())
     } else {
         Some("fix the TOML syntax at this place".to_owned())
     }
