@@ -523,7 +523,13 @@ async fn apply_async(
             _ => {}
         }
     };
-    let failed = match send::send(&config.writes, tenant, &journal, &mut report_write).await {
+    let failed = match send::send(
+        &config.writes,
+        tenant,
+        &journal,
+        settings.plan.target.concurrency,
+        &mut report_write,
+    ).await {
         Ok(failed) => failed,
         Err(error) => {
             let _ = writeln!(stderr, "error: cannot write the tenant journal: {error}");

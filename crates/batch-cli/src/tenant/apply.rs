@@ -99,22 +99,35 @@ impl Journal {
     }
 }
 
-/// Send `writes` in order. A failed write does not stop the others (a group that could not be
-/// created fails its assignments later, each with its own reason); `on_done` sees every outcome
-/// as soon as it is journaled. Returns how many failed.
+/// Send `writes` section by section (settings, groups, group roles, spaces), up to
+/// `concurrency` at once within a section: a section's writes are independent of each other, and
+/// each section starts only once the one before it is done. A failed write does not stop the
+/// others (a group that could not be created fails its assignments later, each with its own
+/// reason); `on_done` sees every outcome as soon as it is journaled. Returns how many failed.
 pub async fn send(
     writes: &[Write],
     tenant: &dyn TenantConfig,
     journal: &Journal,
+    concurrency: usize,
     on_done: &mut dyn FnMut(&Outcome<'_>),
 ) -> std::io::Result<usize> {
+    use futures::StreamExt as _;
     let mut failed = 0;
-    for write in writes {
-        let result = send_one(write, tenant).await;
-        failed += usize::from(result.is_err());
-        let outcome = Outcome { write, result };
-        journal.record(&outcome)?;
-        on_done(&outcome);
+    let mut rest = writes;
+    while let Some(first) = rest.first() {
+        let section = first.section();
+        let end = rest.iter().position(|w| w.section() != section).unwrap_or(rest.len());
+        let (batch, next) = rest.split_at(end);
+        rest = next;
+        let mut results = futures::stream::iter(batch)
+            .map(|write| async move { (write, send_one(write, tenant).await) })
+            .buffer_unordered(concurrency.max(1));
+        while let Some((write, result)) = results.next().await {
+            failed += usize::from(result.is_err());
+            let outcome = Outcome { write, result };
+            journal.record(&outcome)?;
+            on_done(&outcome);
+        }
     }
     Ok(failed)
 }
