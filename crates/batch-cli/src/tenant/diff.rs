@@ -534,3 +534,147 @@ pub fn admin_hint(who: Option<&str>) -> String {
         None => format!("give the key's user the {ADMIN_ROLE} role, or use a key of a user who has it"),
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use std::path::Path;
+
+    use core_api::target::GroupInfo;
+
+    use super::*;
+
+    fn file(text: &str) -> TenantFile {
+        super::super::file::parse(Path::new("t.toml"), text).unwrap_or_else(|e| panic!("{e}"))
+    }
+
+    fn space(name: &str, ty: &str, description: Option<&str>) -> SpaceInfo {
+        SpaceInfo {
+            id: format!("id-{name}"),
+            name: name.to_owned(),
+            space_type: ty.to_owned(),
+            owner_id: None,
+            assignable_roles: Vec::new(),
+            description: description.map(str::to_owned),
+        }
+    }
+
+    fn group(name: &str, roles: &[&str]) -> GroupWithRoles {
+        GroupWithRoles {
+            group: GroupInfo {
+                id: format!("id-{name}"),
+                name: name.to_owned(),
+            },
+            roles: roles.iter().map(|r| (*r).to_owned()).collect(),
+            provider_type: None,
+        }
+    }
+
+    const FILE: &str = "[settings]\nauto_create_groups = true\nsync_idp_groups = true\nauto_assign_analyzer = true\n\
+        [[groups]]\nname = \"A\"\nroles = [\"AuditAdmin\"]\n[[groups]]\nname = \"B\"\nroles = [\"DataAdmin\"]\n\
+        [[groups]]\nname = \"C\"\n[[spaces]]\nname = \"S\"\ntype = \"shared\"\ndescription = \"new\"\n\
+        [[spaces]]\nname = \"T\"\ntype = \"managed\"\n";
+
+    #[test]
+    fn only_differences_are_written_in_dependency_order() {
+        let state = TenantState {
+            group_settings: Some(GroupSettings {
+                auto_create_groups: false,
+                sync_idp_groups: true,
+            }),
+            license_settings: Some(LicenseSettings {
+                auto_assign_professional: true,
+                auto_assign_analyzer: false,
+            }),
+            roles: None,
+            groups: vec![group("B", &["AuditAdmin"]), group("C", &["TenantAdmin"])],
+            spaces: vec![space("S", "shared", Some("old"))],
+        };
+        let plan = diff(&file(FILE), &state);
+        let kinds: Vec<String> = plan.writes.iter().map(Write::describe).collect();
+        assert_eq!(
+            kinds,
+            vec![
+                "update the group settings",
+                "update the license settings",
+                "create group \"A\"",
+                "set the roles of group \"B\"",
+                "update the description of space \"S\"",
+                "create space \"T\"",
+            ]
+        );
+        assert_eq!(
+            plan.writes[0],
+            Write::GroupSettings {
+                patch: GroupSettingsPatch {
+                    auto_create_groups: Some(true),
+                    sync_idp_groups: None,
+                }
+            }
+        );
+        // Read, change, write: the value the file leaves out keeps the tenant's.
+        assert_eq!(
+            plan.writes[1],
+            Write::LicenseSettings {
+                settings: LicenseSettings {
+                    auto_assign_professional: true,
+                    auto_assign_analyzer: true,
+                }
+            }
+        );
+        assert_eq!(plan.new_groups.iter().collect::<Vec<_>>(), vec!["A"]);
+        assert_eq!(plan.new_spaces.iter().collect::<Vec<_>>(), vec!["T"]);
+        assert_eq!(plan.errors(), 0);
+    }
+
+    #[test]
+    fn a_tenant_that_matches_needs_no_write() {
+        let state = TenantState {
+            group_settings: Some(GroupSettings {
+                auto_create_groups: true,
+                sync_idp_groups: true,
+            }),
+            license_settings: Some(LicenseSettings {
+                auto_assign_professional: false,
+                auto_assign_analyzer: true,
+            }),
+            roles: None,
+            groups: vec![group("A", &["AuditAdmin"]), group("B", &["DataAdmin"]), group("C", &[])],
+            spaces: vec![space("S", "shared", Some("new")), space("T", "managed", None)],
+        };
+        let plan = diff(&file(FILE), &state);
+        assert!(plan.writes.is_empty(), "{:?}", plan.writes);
+        assert!(plan.changes.iter().all(|c| c.mark == Mark::Unchanged));
+    }
+
+    #[test]
+    fn a_type_mismatch_is_an_error_line_and_no_write() {
+        let state = TenantState {
+            spaces: vec![space("T", "shared", None)],
+            ..TenantState::default()
+        };
+        let f = file("[[spaces]]\nname = \"T\"\ntype = \"managed\"\n");
+        let plan = diff(&f, &state);
+        assert!(plan.writes.is_empty());
+        assert_eq!(plan.errors(), 1);
+        let error = check_types(&f, &state.spaces).err().unwrap_or_else(|| panic!("accepted"));
+        assert_eq!((error.problems[0].loc.line, error.problems[0].loc.column), (3, 8));
+    }
+
+    #[test]
+    fn unknown_roles_are_located_with_the_closest_names() {
+        let roles: Vec<RoleInfo> = ["TenantAdmin", "AuditAdmin", "AnalyticsAdmin"]
+            .iter()
+            .map(|n| RoleInfo {
+                id: (*n).to_owned(),
+                name: (*n).to_owned(),
+                role_type: "default".to_owned(),
+                level: "admin".to_owned(),
+            })
+            .collect();
+        let f = file("[[groups]]\nname = \"A\"\nroles = [\"AuditAdmin\", \"auditadmn\"]\n");
+        let error = check_roles(&f, &roles).err().unwrap_or_else(|| panic!("accepted"));
+        assert_eq!(error.problems.len(), 1);
+        assert_eq!((error.problems[0].loc.line, error.problems[0].loc.column), (3, 24));
+        assert!(error.to_string().contains("did you mean \"AuditAdmin\""), "{error}");
+    }
+}
