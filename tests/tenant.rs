@@ -90,10 +90,24 @@ fn the_example_applies_in_dependency_order_and_a_rerun_sends_no_write() {
             .unwrap_or_else(|| panic!("no {prefix} in {sent:?}"))
     };
     // Settings, then groups, then spaces, then assignments.
-    assert_eq!(sent.iter().filter(|w| *w == "PATCH /api/v1/groups/settings").count(), 1, "{sent:?}");
+    assert_eq!(
+        sent.iter()
+            .filter(|w| *w == "PATCH /api/v1/groups/settings")
+            .count(),
+        1,
+        "{sent:?}"
+    );
     assert!(position("PATCH /api/v1/groups/settings") < position("POST /api/v1/groups"));
-    assert_eq!(sent.iter().filter(|w| *w == "POST /api/v1/groups").count(), 2, "{sent:?}");
-    assert_eq!(sent.iter().filter(|w| *w == "POST /api/v1/spaces").count(), 2, "{sent:?}");
+    assert_eq!(
+        sent.iter().filter(|w| *w == "POST /api/v1/groups").count(),
+        2,
+        "{sent:?}"
+    );
+    assert_eq!(
+        sent.iter().filter(|w| *w == "POST /api/v1/spaces").count(),
+        2,
+        "{sent:?}"
+    );
     assert!(position("POST /api/v1/groups") < position("POST /api/v1/spaces"));
     let last_space = sent.iter().rposition(|w| w == "POST /api/v1/spaces").unwrap();
     let first_assignment = position("POST /api/v1/spaces/");
@@ -158,7 +172,13 @@ fn group_roles_are_replaced_only_where_they_differ() {
     let run = tenant_apply(&world, "roles.toml", &[]);
     assert_eq!(run.code, Some(0), "{}", run.stderr);
     let sent = writes(&world.requests());
-    assert_eq!(sent, vec!["POST /api/v1/groups".to_owned(), "PATCH /api/v1/groups/g0".to_owned()]);
+    assert_eq!(
+        sent,
+        vec![
+            "POST /api/v1/groups".to_owned(),
+            "PATCH /api/v1/groups/g0".to_owned()
+        ]
+    );
     let before = world.requests().len();
     let rerun = tenant_apply(&world, "roles.toml", &[]);
     assert_eq!(rerun.code, Some(0), "{}", rerun.stderr);
@@ -180,33 +200,64 @@ fn license_settings_are_read_merged_and_put_whole() {
     let run = tenant_apply(&world, "lic.toml", &[]);
     assert_eq!(run.code, Some(0), "{}", run.stderr);
     let after = world.run(&["tenant", "export", "--from", "sim", "-o", "-"]);
-    assert!(after.stdout.contains("auto_assign_analyzer = true"), "{}", after.stdout);
+    assert!(
+        after.stdout.contains("auto_assign_analyzer = true"),
+        "{}",
+        after.stdout
+    );
     assert!(after.stdout.contains(&professional_before), "{}", after.stdout);
     let sent = writes(&world.requests());
-    assert!(sent.iter().all(|w| w == "PUT /api/v1/licenses/settings"), "{sent:?}");
+    assert!(
+        sent.iter().all(|w| w == "PUT /api/v1/licenses/settings"),
+        "{sent:?}"
+    );
 }
 
 #[test]
 fn a_malformed_file_is_refused_whole_located_and_nothing_is_sent() {
     let world = world();
     let cases = [
-        ("syntax.toml", "[[groups]]\nname = \"A\nroles = []\n", "syntax.toml:2:"),
-        ("key.toml", "[settings]\nauto_create_group = true\n", "key.toml:2:1"),
-        ("type.toml", "[settings]\nauto_create_groups = \"yes\"\n", "type.toml:2:22"),
-        ("dupgroup.toml", "[[groups]]\nname = \"A\"\n[[groups]]\nname = \"A\"\n", "dupgroup.toml:4:8"),
+        (
+            "syntax.toml",
+            "[[groups]]\nname = \"A\nroles = []\n",
+            "syntax.toml:2:",
+        ),
+        (
+            "key.toml",
+            "[settings]\nauto_create_group = true\n",
+            "key.toml:2:1",
+        ),
+        (
+            "type.toml",
+            "[settings]\nauto_create_groups = \"yes\"\n",
+            "type.toml:2:22",
+        ),
+        (
+            "dupgroup.toml",
+            "[[groups]]\nname = \"A\"\n[[groups]]\nname = \"A\"\n",
+            "dupgroup.toml:4:8",
+        ),
         (
             "dupspace.toml",
             "[[spaces]]\nname = \"S\"\ntype = \"shared\"\n[[spaces]]\nname = \"S\"\ntype = \"shared\"\n",
             "dupspace.toml:5:8",
         ),
-        ("spacetype.toml", "[[spaces]]\nname = \"S\"\ntype = \"manged\"\n", "spacetype.toml:3:8"),
+        (
+            "spacetype.toml",
+            "[[spaces]]\nname = \"S\"\ntype = \"manged\"\n",
+            "spacetype.toml:3:8",
+        ),
     ];
     for (name, text, located) in cases {
         world.write(name, text);
         for command in ["plan", "apply"] {
             let run = world.run(&["tenant", command, name, "--to", "sim"]);
             assert_eq!(run.code, Some(2), "{name} {command}: {}", run.stderr);
-            assert!(run.stderr.contains(located), "{name}: no {located} in {}", run.stderr);
+            assert!(
+                run.stderr.contains(located),
+                "{name}: no {located} in {}",
+                run.stderr
+            );
             assert!(run.stderr.contains("hint: "), "{name}: {}", run.stderr);
             assert!(run.stderr.contains("nothing was sent"), "{name}: {}", run.stderr);
         }
@@ -233,7 +284,10 @@ fn an_unknown_role_is_located_with_the_closest_names_before_any_write() {
 #[test]
 fn a_type_mismatch_is_an_error_not_a_recreate() {
     let world = world();
-    world.write("t.toml", "[[spaces]]\nname = \"Space 0\"\ntype = \"managed\"\n[[groups]]\nname = \"New\"\n");
+    world.write(
+        "t.toml",
+        "[[spaces]]\nname = \"Space 0\"\ntype = \"managed\"\n[[groups]]\nname = \"New\"\n",
+    );
     let plan = tenant_plan(&world, "t.toml", &[]);
     assert_eq!(plan.code, Some(1), "{}", plan.stderr);
     assert!(plan.stdout.contains("! Space 0"), "{}", plan.stdout);
@@ -253,11 +307,18 @@ fn an_export_plans_back_to_no_change() {
     assert_eq!(export.code, Some(0), "{}", export.stderr);
     let text = world.read("exported.toml");
     assert!(text.contains("name = \"Embedded Admins\""), "{text}");
-    assert!(text.contains("{ user = \"user0@example.com\", roles = [\"facilitator\"] }"), "{text}");
+    assert!(
+        text.contains("{ user = \"user0@example.com\", roles = [\"facilitator\"] }"),
+        "{text}"
+    );
     let before = world.requests().len();
     let plan = tenant_plan(&world, "exported.toml", &["--check"]);
     assert_eq!(plan.code, Some(0), "{}\n{}", plan.stdout, plan.stderr);
-    assert!(!plan.stdout.contains("\n  + ") && !plan.stdout.contains("\n  ~ "), "{}", plan.stdout);
+    assert!(
+        !plan.stdout.contains("\n  + ") && !plan.stdout.contains("\n  ~ "),
+        "{}",
+        plan.stdout
+    );
     let apply = tenant_apply(&world, "exported.toml", &[]);
     assert_eq!(apply.code, Some(0), "{}", apply.stderr);
     assert!(writes(&world.requests()[before..]).is_empty());
@@ -265,10 +326,20 @@ fn an_export_plans_back_to_no_change() {
 
 #[test]
 fn a_killed_apply_resumes_without_redoing_writes() {
-    let world = World::start(tenant(60, 1, 0), Limits { tier1: None, tier2: Some(600) });
-    let mut text = String::from("[[groups]]\nname = \"Team\"\nroles = [\"AuditAdmin\"]\n[[spaces]]\nname = \"Big\"\ntype = \"shared\"\nassignments = [\n");
+    let world = World::start(
+        tenant(60, 1, 0),
+        Limits {
+            tier1: None,
+            tier2: Some(600),
+        },
+    );
+    let mut text = String::from(
+        "[[groups]]\nname = \"Team\"\nroles = [\"AuditAdmin\"]\n[[spaces]]\nname = \"Big\"\ntype = \"shared\"\nassignments = [\n",
+    );
     for i in 0..60 {
-        text.push_str(&format!("  {{ user = \"user{i}@example.com\", roles = [\"consumer\"] }},\n"));
+        text.push_str(&format!(
+            "  {{ user = \"user{i}@example.com\", roles = [\"consumer\"] }},\n"
+        ));
     }
     text.push_str("]\n");
     world.write("big.toml", &text);
@@ -279,16 +350,32 @@ fn a_killed_apply_resumes_without_redoing_writes() {
         .spawn()
         .unwrap();
     wait_for("some assignments written", Duration::from_secs(30), || {
-        world.writes().iter().filter(|w| w.path.ends_with("/assignments")).count() >= 5
+        world
+            .writes()
+            .iter()
+            .filter(|w| w.path.ends_with("/assignments"))
+            .count()
+            >= 5
     });
-    let kill = std::process::Command::new("kill").args(["-KILL", &child.id().to_string()]).status().unwrap();
+    let kill = std::process::Command::new("kill")
+        .args(["-KILL", &child.id().to_string()])
+        .status()
+        .unwrap();
     assert!(kill.success());
     let _ = wait_child(child, Duration::from_secs(10));
     let rerun = tenant_apply(&world, "big.toml", &[]);
     assert_eq!(rerun.code, Some(0), "{}", rerun.stderr);
     let sent = writes(&world.requests());
-    assert_eq!(sent.iter().filter(|w| *w == "POST /api/v1/groups").count(), 1, "{sent:?}");
-    assert_eq!(sent.iter().filter(|w| *w == "POST /api/v1/spaces").count(), 1, "{sent:?}");
+    assert_eq!(
+        sent.iter().filter(|w| *w == "POST /api/v1/groups").count(),
+        1,
+        "{sent:?}"
+    );
+    assert_eq!(
+        sent.iter().filter(|w| *w == "POST /api/v1/spaces").count(),
+        1,
+        "{sent:?}"
+    );
     let creates = sent.iter().filter(|w| w.ends_with("/assignments")).count();
     // One create per assignee; at most what was in flight at the kill answered 409 on the rerun.
     assert!((60..=68).contains(&creates), "{creates} creates: {sent:?}");
@@ -300,7 +387,15 @@ fn an_alumio_target_is_refused_with_a_hint() {
     let world = world();
     world.write("tenant.toml", EXAMPLE);
     let run = world
-        .command(&["tenant", "plan", "tenant.toml", "--server", "http://127.0.0.1:9", "--kind", "alumio"])
+        .command(&[
+            "tenant",
+            "plan",
+            "tenant.toml",
+            "--server",
+            "http://127.0.0.1:9",
+            "--kind",
+            "alumio",
+        ])
         .env("ALUMIO_API_KEY", "k")
         .output()
         .unwrap();

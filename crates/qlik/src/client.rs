@@ -91,7 +91,10 @@ impl Client {
         Ok(url)
     }
 
-    pub(crate) async fn list_all<T: DeserializeOwned + Send + 'static>(&self, url: Url) -> Result<Vec<T>, Error> {
+    pub(crate) async fn list_all<T: DeserializeOwned + Send + 'static>(
+        &self,
+        url: Url,
+    ) -> Result<Vec<T>, Error> {
         self.http.list_all(url, Tier::Tier1).await
     }
 

@@ -126,8 +126,7 @@ impl Client {
     }
 
     async fn find_group_with_roles(&self, name: &str) -> Result<Option<GroupWithAssignedRoles>, Error> {
-        let url = self
-            .list_url(&["groups"], &[("filter", &crate::filter::eq("name", name))])?;
+        let url = self.list_url(&["groups"], &[("filter", &crate::filter::eq("name", name))])?;
         let found: Vec<GroupWithAssignedRoles> = self.list_all(url).await?;
         Ok(found.into_iter().find(|g| g.name == name))
     }
@@ -185,7 +184,9 @@ impl TenantConfig for Client {
             auto_assign_professional: written
                 .auto_assign_professional
                 .unwrap_or(settings.auto_assign_professional),
-            auto_assign_analyzer: written.auto_assign_analyzer.unwrap_or(settings.auto_assign_analyzer),
+            auto_assign_analyzer: written
+                .auto_assign_analyzer
+                .unwrap_or(settings.auto_assign_analyzer),
         })
     }
 

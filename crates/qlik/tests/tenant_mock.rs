@@ -23,9 +23,16 @@ type Log = Arc<Mutex<Vec<(String, String, Value)>>>;
 
 async fn handle(State(log): State<Log>, method: Method, uri: Uri, body: Bytes) -> Response {
     let body: Value = serde_json::from_slice(&body).unwrap_or(Value::Null);
-    log.lock().unwrap().push((method.to_string(), uri.path().to_owned(), body.clone()));
+    log.lock()
+        .unwrap()
+        .push((method.to_string(), uri.path().to_owned(), body.clone()));
     let json = |status: StatusCode, value: Value| {
-        (status, [(header::CONTENT_TYPE, "application/json")], value.to_string()).into_response()
+        (
+            status,
+            [(header::CONTENT_TYPE, "application/json")],
+            value.to_string(),
+        )
+            .into_response()
     };
     match (method.as_str(), uri.path()) {
         ("GET", "/api/v1/groups/settings") => json(
@@ -35,11 +42,15 @@ async fn handle(State(log): State<Log>, method: Method, uri: Uri, body: Bytes) -
         ("PATCH", "/api/v1/groups/settings") | ("PATCH", "/api/v1/groups/g1") => {
             StatusCode::NO_CONTENT.into_response()
         }
-        ("GET", "/api/v1/licenses/settings") => {
-            json(StatusCode::OK, json!({"autoAssignProfessional": true, "autoAssignAnalyzer": false}))
-        }
+        ("GET", "/api/v1/licenses/settings") => json(
+            StatusCode::OK,
+            json!({"autoAssignProfessional": true, "autoAssignAnalyzer": false}),
+        ),
         ("PUT", "/api/v1/licenses/settings") => json(StatusCode::OK, body),
-        ("GET", "/api/v1/roles") => json(StatusCode::FORBIDDEN, json!({"errors": [{"code": "HTTP-403", "title": "Forbidden"}]})),
+        ("GET", "/api/v1/roles") => json(
+            StatusCode::FORBIDDEN,
+            json!({"errors": [{"code": "HTTP-403", "title": "Forbidden"}]}),
+        ),
         ("GET", "/api/v1/groups") => json(
             StatusCode::OK,
             json!({"data": [{"id": "g1", "name": "Admins", "providerType": "custom",
@@ -69,7 +80,10 @@ async fn start() -> (Client, Log) {
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
     let addr = listener.local_addr().unwrap();
     tokio::spawn(async move { axum::serve(listener, app).await });
-    let mut config = Config::new(format!("http://{addr}").parse().unwrap(), Credentials::api_key("k"));
+    let mut config = Config::new(
+        format!("http://{addr}").parse().unwrap(),
+        Credentials::api_key("k"),
+    );
     config.retry = RetryPolicy::fast_for_tests();
     config.limits = RateLimits::unlimited();
     (Client::new(config).unwrap(), log)
@@ -104,8 +118,14 @@ async fn settings_are_read_and_patched_with_replace_operations() {
         log[1].2,
         json!([{"op": "replace", "path": "/autoCreateGroups", "value": true}])
     );
-    assert_eq!((log[3].0.as_str(), log[3].1.as_str()), ("PUT", "/api/v1/licenses/settings"));
-    assert_eq!(log[3].2, json!({"autoAssignProfessional": false, "autoAssignAnalyzer": true}));
+    assert_eq!(
+        (log[3].0.as_str(), log[3].1.as_str()),
+        ("PUT", "/api/v1/licenses/settings")
+    );
+    assert_eq!(
+        log[3].2,
+        json!({"autoAssignProfessional": false, "autoAssignAnalyzer": true})
+    );
 }
 
 #[tokio::test]
@@ -128,7 +148,10 @@ async fn groups_are_created_and_given_roles_by_name() {
         log[1].2,
         json!({"name": "Viewers", "status": "active", "providerType": "custom", "assignedRoles": [{"name": "AnalyticsAdmin"}]})
     );
-    assert_eq!((log[2].0.as_str(), log[2].1.as_str()), ("PATCH", "/api/v1/groups/g1"));
+    assert_eq!(
+        (log[2].0.as_str(), log[2].1.as_str()),
+        ("PATCH", "/api/v1/groups/g1")
+    );
     assert_eq!(
         log[2].2,
         json!([{"op": "replace", "path": "/assignedRoles", "value": [{"name": "AuditAdmin"}, {"name": "AnalyticsAdmin"}]}])

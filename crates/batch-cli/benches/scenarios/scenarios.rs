@@ -1199,7 +1199,11 @@ fn tenant_config(ctx: &mut Ctx) -> Result<Outcome> {
     );
     outcome.check(
         "every write done",
-        format!("exit {}, {} writes of {writes}", code(&usage), stats.qlik_writes()),
+        format!(
+            "exit {}, {} writes of {writes}",
+            code(&usage),
+            stats.qlik_writes()
+        ),
         "exit 0, all written",
         usage.code == Some(0) && stats.qlik_writes() == writes as u64,
     );

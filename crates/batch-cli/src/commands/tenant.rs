@@ -173,7 +173,8 @@ fn plan(args: PlanArgs) -> u8 {
         Ok(loaded) => loaded,
         Err(code) => return code,
     };
-    let mode = OutputMode::detect(settings.output.quiet, settings.output.json).for_verbosity(settings.output.verbose);
+    let mode = OutputMode::detect(settings.output.quiet, settings.output.json)
+        .for_verbosity(settings.output.verbose);
     let runtime = match runtime() {
         Ok(runtime) => runtime,
         Err(code) => return code,
@@ -191,11 +192,17 @@ fn plan(args: PlanArgs) -> u8 {
         } else {
             plan_rows(&settings, &mode, target.as_ref(), ready).await?.plan
         };
-        assignments
-            .items
-            .extend(pending.iter().filter_map(|p| pending_item(p, &settings.target.name)));
+        assignments.items.extend(
+            pending
+                .iter()
+                .filter_map(|p| pending_item(p, &settings.target.name)),
+        );
         let limit = settings.target.limits.for_tier(Tier::Tier2);
-        crate::prune::recount(&mut assignments, &target.capabilities(), (limit > 0).then_some(limit));
+        crate::prune::recount(
+            &mut assignments,
+            &target.capabilities(),
+            (limit > 0).then_some(limit),
+        );
         super::plan::estimate_write_time(&mut assignments, &settings);
         Ok::<_, u8>((config, assignments))
     });
@@ -209,7 +216,16 @@ fn plan(args: PlanArgs) -> u8 {
     let written = if settings.output.json {
         render_json(&file, &config, &assignments, total, least, &mut stdout)
     } else {
-        render_text(&file, &config, &assignments, total, least, &settings, mode.color_stdout, &mut stdout)
+        render_text(
+            &file,
+            &config,
+            &assignments,
+            total,
+            least,
+            &settings,
+            mode.color_stdout,
+            &mut stdout,
+        )
     };
     if let Err(error) = written.and_then(|()| stdout.flush())
         && error.kind() != io::ErrorKind::BrokenPipe
@@ -274,9 +290,18 @@ fn render_text(
     writeln!(
         out,
         "{}",
-        paint.bold(&format!("tenant plan for target {:?} from {}", settings.target.name, file.display_name()))
+        paint.bold(&format!(
+            "tenant plan for target {:?} from {}",
+            settings.target.name,
+            file.display_name()
+        ))
     )?;
-    for section in [Section::Settings, Section::Groups, Section::GroupRoles, Section::Spaces] {
+    for section in [
+        Section::Settings,
+        Section::Groups,
+        Section::GroupRoles,
+        Section::Spaces,
+    ] {
         writeln!(out, "{}", paint.bold(section.title()))?;
         let lines: Vec<_> = config.changes.iter().filter(|c| c.section == section).collect();
         if lines.is_empty() {
@@ -285,13 +310,21 @@ fn render_text(
         for change in lines {
             let symbol = change.mark.symbol().to_string();
             let detail = match change.mark {
-                Mark::Create => change.new.as_ref().map(|n| format!("  {}", value_text(n))).unwrap_or_default(),
+                Mark::Create => change
+                    .new
+                    .as_ref()
+                    .map(|n| format!("  {}", value_text(n)))
+                    .unwrap_or_default(),
                 Mark::Update => format!(
                     "  {} -> {}",
                     change.old.as_ref().map(value_text).unwrap_or_default(),
                     change.new.as_ref().map(value_text).unwrap_or_default()
                 ),
-                Mark::Unchanged => change.new.as_ref().map(|n| format!("  {}", value_text(n))).unwrap_or_default(),
+                Mark::Unchanged => change
+                    .new
+                    .as_ref()
+                    .map(|n| format!("  {}", value_text(n)))
+                    .unwrap_or_default(),
                 Mark::Error => format!("  {}", change.error.as_deref().unwrap_or_default()),
             };
             let line = format!("  {symbol} {}{detail}", change.name);
@@ -367,7 +400,13 @@ fn render_json(
     let mut inner = Vec::new();
     report::plan::render_json(assignments, &mut inner)?;
     let assignments_json: serde_json::Value = serde_json::from_slice(&inner).map_err(io::Error::other)?;
-    let pick = |section: Section| config.changes.iter().filter(|c| c.section == section).collect::<Vec<_>>();
+    let pick = |section: Section| {
+        config
+            .changes
+            .iter()
+            .filter(|c| c.section == section)
+            .collect::<Vec<_>>()
+    };
     let doc = PlanJson {
         format: "roster-tenant-plan",
         format_version: PLAN_JSON_VERSION,
@@ -454,7 +493,10 @@ async fn apply_async(
     };
     let target_name = settings.plan.target.name.clone();
     // One run at a time: the assignments' journal lock is held from before the first read.
-    let lock = match crate::journal::RunLock::acquire(&crate::journal::path_for(&settings.state_dir, &target_name)) {
+    let lock = match crate::journal::RunLock::acquire(&crate::journal::path_for(
+        &settings.state_dir,
+        &target_name,
+    )) {
         Ok(lock) => lock,
         Err(error) => return usage_error(&mut stderr, &error),
     };
@@ -529,7 +571,9 @@ async fn apply_async(
         &journal,
         settings.plan.target.concurrency,
         &mut report_write,
-    ).await {
+    )
+    .await
+    {
         Ok(failed) => failed,
         Err(error) => {
             let _ = writeln!(stderr, "error: cannot write the tenant journal: {error}");
@@ -572,28 +616,36 @@ async fn apply_async(
         lock: Some(lock),
     };
     let code = super::apply::run_rows(job, rows, target).await;
-    if code == exit::OK && failed > 0 { exit::ROWS_FAILED } else { code }
+    if code == exit::OK && failed > 0 {
+        exit::ROWS_FAILED
+    } else {
+        code
+    }
 }
 
 /// Runs `roster tenant export`: 0 written, 2 usage, configuration or tenant-access problems.
 fn export(args: ExportArgs) -> u8 {
     let mut stderr = io::stderr();
     let mut warnings = Vec::new();
-    let settings =
-        match crate::settings::resolve_target(&args.target, args.concurrency, &ProcessEnvironment, &mut warnings) {
-            Ok(settings) => settings,
-            Err(error) if error.message() == "no target given" => {
-                return usage_error(
-                    &mut stderr,
-                    &format!(
-                        "{}\nhint: name the source with --from NAME (a target in roster.toml), --from \
+    let settings = match crate::settings::resolve_target(
+        &args.target,
+        args.concurrency,
+        &ProcessEnvironment,
+        &mut warnings,
+    ) {
+        Ok(settings) => settings,
+        Err(error) if error.message() == "no target given" => {
+            return usage_error(
+                &mut stderr,
+                &format!(
+                    "{}\nhint: name the source with --from NAME (a target in roster.toml), --from \
                          qlik:CONTEXT (a qlik-cli context) or --server URL",
-                        error.message()
-                    ),
-                );
-            }
-            Err(error) => return usage_error(&mut stderr, &error.for_flag("--from")),
-        };
+                    error.message()
+                ),
+            );
+        }
+        Err(error) => return usage_error(&mut stderr, &error.for_flag("--from")),
+    };
     print_warnings(&mut stderr, &warnings);
     let runtime = match runtime() {
         Ok(runtime) => runtime,
@@ -613,9 +665,18 @@ async fn export_async(args: &ExportArgs, settings: &TargetSettings) -> u8 {
     };
     let fail = |what: &'static str, error: core_api::Error| ReadError { what, error };
     let read = async {
-        let group_settings = tenant.group_settings().await.map_err(|e| fail("group settings", e))?;
-        let license_settings = tenant.license_settings().await.map_err(|e| fail("license settings", e))?;
-        let groups = tenant.list_groups_with_roles().await.map_err(|e| fail("groups", e))?;
+        let group_settings = tenant
+            .group_settings()
+            .await
+            .map_err(|e| fail("group settings", e))?;
+        let license_settings = tenant
+            .license_settings()
+            .await
+            .map_err(|e| fail("license settings", e))?;
+        let groups = tenant
+            .list_groups_with_roles()
+            .await
+            .map_err(|e| fail("groups", e))?;
         let selection = crate::export::Selection {
             spaces: args.spaces.clone(),
             types: args.types.clone(),
@@ -637,19 +698,32 @@ async fn export_async(args: &ExportArgs, settings: &TargetSettings) -> u8 {
             &mut stderr,
             &format!(
                 "no space named or with id {} in {}",
-                missing.iter().map(|m| format!("{m:?}")).collect::<Vec<_>>().join(", "),
+                missing
+                    .iter()
+                    .map(|m| format!("{m:?}"))
+                    .collect::<Vec<_>>()
+                    .join(", "),
                 settings.name
             ),
         );
     }
     let mut exported = Vec::new();
-    let listed = crate::export::read_spaces(target.as_ref(), spaces, &people, settings.concurrency.max(1), |space| {
-        exported.push(space);
-        Ok(())
-    })
+    let listed = crate::export::read_spaces(
+        target.as_ref(),
+        spaces,
+        &people,
+        settings.concurrency.max(1),
+        |space| {
+            exported.push(space);
+            Ok(())
+        },
+    )
     .await;
     if let Err(error) = listed {
-        return usage_error(&mut stderr, &format!("failed to read the assignments of {}: {error}", settings.name));
+        return usage_error(
+            &mut stderr,
+            &format!("failed to read the assignments of {}: {error}", settings.name),
+        );
     }
     let snapshot = render_export::Snapshot {
         group_settings: Some(group_settings),
@@ -665,7 +739,10 @@ async fn export_async(args: &ExportArgs, settings: &TargetSettings) -> u8 {
         write_atomically(&args.output, &text)
     };
     if let Err(error) = written {
-        return usage_error(&mut stderr, &format!("cannot write {}: {error}", args.output.display()));
+        return usage_error(
+            &mut stderr,
+            &format!("cannot write {}: {error}", args.output.display()),
+        );
     }
     if !args.quiet && args.output.as_os_str() != "-" {
         let groups: BTreeSet<&str> = snapshot.groups.iter().map(|g| g.group.name.as_str()).collect();
@@ -683,7 +760,10 @@ async fn export_async(args: &ExportArgs, settings: &TargetSettings) -> u8 {
 }
 
 fn write_atomically(path: &Path, text: &str) -> io::Result<()> {
-    let dir = path.parent().filter(|d| !d.as_os_str().is_empty()).unwrap_or(Path::new("."));
+    let dir = path
+        .parent()
+        .filter(|d| !d.as_os_str().is_empty())
+        .unwrap_or(Path::new("."));
     let mut temp = tempfile::NamedTempFile::new_in(dir)?;
     temp.write_all(text.as_bytes())?;
     temp.persist(path).map_err(|e| e.error)?;

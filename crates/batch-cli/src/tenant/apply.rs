@@ -23,7 +23,13 @@ pub const JOURNAL_VERSION: u32 = 1;
 pub fn journal_path(state_dir: &Path, target: &str) -> PathBuf {
     let safe: String = target
         .chars()
-        .map(|c| if c.is_ascii_alphanumeric() || c == '-' || c == '_' || c == '.' { c } else { '_' })
+        .map(|c| {
+            if c.is_ascii_alphanumeric() || c == '-' || c == '_' || c == '.' {
+                c
+            } else {
+                '_'
+            }
+        })
         .collect();
     state_dir.join(format!("tenant-{safe}.jsonl"))
 }
@@ -78,7 +84,12 @@ impl Journal {
         }
         let (status, error, http_status, attempts) = match &outcome.result {
             Ok(()) => ("done", None, None, 1),
-            Err(error) => ("failed", Some(error.to_string()), error.status(), error.attempts()),
+            Err(error) => (
+                "failed",
+                Some(error.to_string()),
+                error.status(),
+                error.attempts(),
+            ),
         };
         let record = Record {
             v: JOURNAL_VERSION,
@@ -116,7 +127,10 @@ pub async fn send(
     let mut rest = writes;
     while let Some(first) = rest.first() {
         let section = first.section();
-        let end = rest.iter().position(|w| w.section() != section).unwrap_or(rest.len());
+        let end = rest
+            .iter()
+            .position(|w| w.section() != section)
+            .unwrap_or(rest.len());
         let (batch, next) = rest.split_at(end);
         rest = next;
         let mut results = futures::stream::iter(batch)
@@ -146,6 +160,8 @@ async fn send_one(write: &Write, tenant: &dyn TenantConfig) -> Result<(), Target
             .create_space_described(name, space_type, description.as_deref())
             .await
             .map(drop),
-        Write::SpaceDescription { id, description, .. } => tenant.set_space_description(id, description).await,
+        Write::SpaceDescription { id, description, .. } => {
+            tenant.set_space_description(id, description).await
+        }
     }
 }

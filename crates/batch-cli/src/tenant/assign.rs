@@ -103,7 +103,10 @@ pub fn combine(file: &TenantFile) -> Result<Combined, FileError> {
                     shown.clone(),
                     loc,
                     problem.message.clone(),
-                    Some("fix the row; a tenant file's rosters are applied only when every row is valid".to_owned()),
+                    Some(
+                        "fix the row; a tenant file's rosters are applied only when every row is valid"
+                            .to_owned(),
+                    ),
                 ),
                 Ok(row) => {
                     let space = match &row.space {
@@ -113,7 +116,10 @@ pub fn combine(file: &TenantFile) -> Result<Combined, FileError> {
                                 shown.clone(),
                                 loc,
                                 "the row names its space by id".to_owned(),
-                                Some("name spaces by name (a `space` column) in rosters a tenant file applies".to_owned()),
+                                Some(
+                                    "name spaces by name (a `space` column) in rosters a tenant file applies"
+                                        .to_owned(),
+                                ),
                             );
                             continue;
                         }
@@ -126,13 +132,19 @@ pub fn combine(file: &TenantFile) -> Result<Combined, FileError> {
                                 shown.clone(),
                                 loc,
                                 "the row names its assignee by id".to_owned(),
-                                Some("name users by email and groups by name in rosters a tenant file applies".to_owned()),
+                                Some(
+                                    "name users by email and groups by name in rosters a tenant file applies"
+                                        .to_owned(),
+                                ),
                             );
                             continue;
                         }
                     };
                     let roles = row.roles.join(";");
-                    if let Err(error) = push_row(&mut writer, [space, &row.assignee_kind.to_string(), assignee, &roles]) {
+                    if let Err(error) = push_row(
+                        &mut writer,
+                        [space, &row.assignee_kind.to_string(), assignee, &roles],
+                    ) {
                         fail(shown.clone(), loc, error, None);
                     }
                     sources.push(Source {
@@ -164,14 +176,17 @@ pub fn combine(file: &TenantFile) -> Result<Combined, FileError> {
 /// messages). A row the reader refuses (two sources giving one assignee different roles in one
 /// space) is located in its own source.
 pub fn parse(combined: &Combined, name: &str) -> Result<Roster, FileError> {
-    let roster = roster::read_roster_from(combined.csv.as_bytes(), name, TargetKind::Qlik).map_err(|error| FileError {
-        problems: vec![Problem {
-            file: name.to_owned(),
-            loc: Loc { line: 1, column: 1 },
-            message: error.to_string(),
-            hint: None,
-        }],
-    })?;
+    let roster =
+        roster::read_roster_from(combined.csv.as_bytes(), name, TargetKind::Qlik).map_err(|error| {
+            FileError {
+                problems: vec![Problem {
+                    file: name.to_owned(),
+                    loc: Loc { line: 1, column: 1 },
+                    message: error.to_string(),
+                    hint: None,
+                }],
+            }
+        })?;
     let problems: Vec<Problem> = roster
         .rows
         .iter()
@@ -184,11 +199,17 @@ pub fn parse(combined: &Combined, name: &str) -> Result<Roster, FileError> {
                 file: source.file.clone(),
                 loc: source.loc,
                 message: problem.message.clone(),
-                hint: Some("give each assignee of a space one entry, in the file or in one roster".to_owned()),
+                hint: Some(
+                    "give each assignee of a space one entry, in the file or in one roster".to_owned(),
+                ),
             })
         })
         .collect();
-    if problems.is_empty() { Ok(roster) } else { Err(FileError { problems }) }
+    if problems.is_empty() {
+        Ok(roster)
+    } else {
+        Err(FileError { problems })
+    }
 }
 
 /// Write the combined roster to `path` atomically, unless it already holds exactly this text
@@ -197,7 +218,10 @@ pub fn write(combined: &Combined, path: &Path) -> std::io::Result<()> {
     if std::fs::read_to_string(path).is_ok_and(|old| old == combined.csv) {
         return Ok(());
     }
-    let dir = path.parent().filter(|d| !d.as_os_str().is_empty()).unwrap_or(Path::new("."));
+    let dir = path
+        .parent()
+        .filter(|d| !d.as_os_str().is_empty())
+        .unwrap_or(Path::new("."));
     std::fs::create_dir_all(dir)?;
     let mut temp = tempfile::NamedTempFile::new_in(dir)?;
     std::io::Write::write_all(&mut temp, combined.csv.as_bytes())?;
@@ -214,14 +238,20 @@ mod tests {
     #[test]
     fn inline_and_roster_rows_make_one_roster() {
         let dir = tempfile::tempdir().unwrap_or_else(|e| panic!("{e}"));
-        std::fs::write(dir.path().join("finance.csv"), "space,type,assignee,roles\nFinance,user,a@example.com,consumer\n")
-            .unwrap_or_else(|e| panic!("{e}"));
+        std::fs::write(
+            dir.path().join("finance.csv"),
+            "space,type,assignee,roles\nFinance,user,a@example.com,consumer\n",
+        )
+        .unwrap_or_else(|e| panic!("{e}"));
         let text = "[[spaces]]\nname = \"S\"\ntype = \"shared\"\nassignments = [{ group = \"G\", roles = [\"Can view\"] }]\n[assignments]\nrosters = [\"finance.csv\"]\n";
         let path: PathBuf = dir.path().join("t.toml");
         let file = super::super::file::parse(&path, text).unwrap_or_else(|e| panic!("{e}"));
         let combined = combine(&file).unwrap_or_else(|e| panic!("{e}"));
         assert_eq!(combined.rows, 2);
-        assert_eq!(combined.csv, "space,type,assignee,roles\nS,group,G,consumer\nFinance,user,a@example.com,consumer\n");
+        assert_eq!(
+            combined.csv,
+            "space,type,assignee,roles\nS,group,G,consumer\nFinance,user,a@example.com,consumer\n"
+        );
         let roster = parse(&combined, "x").unwrap_or_else(|e| panic!("{e}"));
         assert_eq!(roster.rows.len(), 2);
     }
@@ -229,11 +259,22 @@ mod tests {
     #[test]
     fn a_conflict_across_sources_is_located_in_its_source() {
         let dir = tempfile::tempdir().unwrap_or_else(|e| panic!("{e}"));
-        std::fs::write(dir.path().join("r.csv"), "space,type,assignee,roles\nS,group,G,producer\n").unwrap_or_else(|e| panic!("{e}"));
+        std::fs::write(
+            dir.path().join("r.csv"),
+            "space,type,assignee,roles\nS,group,G,producer\n",
+        )
+        .unwrap_or_else(|e| panic!("{e}"));
         let text = "[[spaces]]\nname = \"S\"\nassignments = [{ group = \"G\", roles = [\"consumer\"] }]\n[assignments]\nrosters = [\"r.csv\"]\n";
-        let file = super::super::file::parse(&dir.path().join("t.toml"), text).unwrap_or_else(|e| panic!("{e}"));
+        let file =
+            super::super::file::parse(&dir.path().join("t.toml"), text).unwrap_or_else(|e| panic!("{e}"));
         let combined = combine(&file).unwrap_or_else(|e| panic!("{e}"));
         let error = parse(&combined, "x").err().unwrap_or_else(|| panic!("accepted"));
-        assert!(error.problems.iter().any(|p| p.file.ends_with("r.csv") || p.file.ends_with("t.toml")), "{error}");
+        assert!(
+            error
+                .problems
+                .iter()
+                .any(|p| p.file.ends_with("r.csv") || p.file.ends_with("t.toml")),
+            "{error}"
+        );
     }
 }

@@ -61,7 +61,12 @@ pub async fn read_state(
 ) -> Result<TenantState, ReadError> {
     let mut state = TenantState::default();
     if file.role_names().next().is_some() {
-        state.roles = Some(tenant.list_roles().await.map_err(|error| ReadError { what: "roles", error })?);
+        state.roles = Some(
+            tenant
+                .list_roles()
+                .await
+                .map_err(|error| ReadError { what: "roles", error })?,
+        );
     }
     if file.settings.any_group_setting() {
         state.group_settings = Some(tenant.group_settings().await.map_err(|error| ReadError {
@@ -75,18 +80,19 @@ pub async fn read_state(
             error,
         })?);
     }
-    let needs_groups = !file.groups.is_empty() || file.assignments.iter().any(|a| a.kind == AssigneeKind::Group);
+    let needs_groups =
+        !file.groups.is_empty() || file.assignments.iter().any(|a| a.kind == AssigneeKind::Group);
     if needs_groups {
-        state.groups = tenant
-            .list_groups_with_roles()
-            .await
-            .map_err(|error| ReadError { what: "groups", error })?;
+        state.groups = tenant.list_groups_with_roles().await.map_err(|error| ReadError {
+            what: "groups",
+            error,
+        })?;
     }
     if with_spaces {
-        state.spaces = target
-            .list_spaces()
-            .await
-            .map_err(|error| ReadError { what: "spaces", error })?;
+        state.spaces = target.list_spaces().await.map_err(|error| ReadError {
+            what: "spaces",
+            error,
+        })?;
     }
     Ok(state)
 }
@@ -282,11 +288,18 @@ pub fn check_roles(file: &TenantFile, roles: &[RoleInfo]) -> Result<(), FileErro
         problems.push(Problem {
             file: file.display_name(),
             loc: role.loc,
-            message: format!("unknown role {:?} for group {:?}: the tenant has no such role", role.name, group.name),
+            message: format!(
+                "unknown role {:?} for group {:?}: the tenant has no such role",
+                role.name, group.name
+            ),
             hint: Some(hint),
         });
     }
-    if problems.is_empty() { Ok(()) } else { Err(FileError { problems }) }
+    if problems.is_empty() {
+        Ok(())
+    } else {
+        Err(FileError { problems })
+    }
 }
 
 /// Check that no existing space has another type than the file says: a type cannot change.
@@ -308,7 +321,11 @@ pub fn check_types(file: &TenantFile, spaces: &[SpaceInfo]) -> Result<(), FileEr
             });
         }
     }
-    if problems.is_empty() { Ok(()) } else { Err(FileError { problems }) }
+    if problems.is_empty() {
+        Ok(())
+    } else {
+        Err(FileError { problems })
+    }
 }
 
 fn type_mismatch(name: &str, wanted: &str, found: &str) -> String {
@@ -331,11 +348,25 @@ pub fn diff(file: &TenantFile, state: &TenantState) -> ConfigPlan {
     let mut patch = GroupSettingsPatch::default();
     if let Some(current) = state.group_settings {
         for (key, wanted, now, slot) in [
-            ("auto_create_groups", file.settings.auto_create_groups, current.auto_create_groups, &mut patch.auto_create_groups),
-            ("sync_idp_groups", file.settings.sync_idp_groups, current.sync_idp_groups, &mut patch.sync_idp_groups),
+            (
+                "auto_create_groups",
+                file.settings.auto_create_groups,
+                current.auto_create_groups,
+                &mut patch.auto_create_groups,
+            ),
+            (
+                "sync_idp_groups",
+                file.settings.sync_idp_groups,
+                current.sync_idp_groups,
+                &mut patch.sync_idp_groups,
+            ),
         ] {
             let Some(wanted) = wanted else { continue };
-            let mark = if wanted.value == now { Mark::Unchanged } else { Mark::Update };
+            let mark = if wanted.value == now {
+                Mark::Unchanged
+            } else {
+                Mark::Update
+            };
             if mark == Mark::Update {
                 *slot = Some(wanted.value);
             }
@@ -362,13 +393,22 @@ pub fn diff(file: &TenantFile, state: &TenantState) -> ConfigPlan {
                 current.auto_assign_professional,
                 &mut merged.auto_assign_professional,
             ),
-            ("auto_assign_analyzer", file.settings.auto_assign_analyzer, current.auto_assign_analyzer, &mut merged.auto_assign_analyzer),
+            (
+                "auto_assign_analyzer",
+                file.settings.auto_assign_analyzer,
+                current.auto_assign_analyzer,
+                &mut merged.auto_assign_analyzer,
+            ),
         ] {
             let Some(wanted) = wanted else { continue };
             *slot = wanted.value;
             plan.changes.push(Change {
                 section: Section::Settings,
-                mark: if wanted.value == now { Mark::Unchanged } else { Mark::Update },
+                mark: if wanted.value == now {
+                    Mark::Unchanged
+                } else {
+                    Mark::Update
+                },
                 name: key.to_owned(),
                 old: Some(bool_value(now)),
                 new: Some(bool_value(wanted.value)),
@@ -382,7 +422,8 @@ pub fn diff(file: &TenantFile, state: &TenantState) -> ConfigPlan {
     }
 
     // Groups, then their roles.
-    let existing: HashMap<&str, &GroupWithRoles> = state.groups.iter().map(|g| (g.group.name.as_str(), g)).collect();
+    let existing: HashMap<&str, &GroupWithRoles> =
+        state.groups.iter().map(|g| (g.group.name.as_str(), g)).collect();
     let mut role_writes = Vec::new();
     for group in &file.groups {
         let wanted = group.role_set();
@@ -417,7 +458,11 @@ pub fn diff(file: &TenantFile, state: &TenantState) -> ConfigPlan {
                     let mut now = found.roles.clone();
                     now.sort();
                     now.dedup();
-                    let mark = if now == wanted { Mark::Unchanged } else { Mark::Update };
+                    let mark = if now == wanted {
+                        Mark::Unchanged
+                    } else {
+                        Mark::Update
+                    };
                     plan.changes.push(Change {
                         section: Section::GroupRoles,
                         mark,
@@ -451,7 +496,10 @@ pub fn diff(file: &TenantFile, state: &TenantState) -> ConfigPlan {
                         name: space.name.clone(),
                         old: None,
                         new: None,
-                        error: Some("the space does not exist and the file gives no type to create it with".to_owned()),
+                        error: Some(
+                            "the space does not exist and the file gives no type to create it with"
+                                .to_owned(),
+                        ),
                         line: space.loc.line,
                     });
                     continue;
@@ -638,7 +686,11 @@ mod tests {
                 auto_assign_analyzer: true,
             }),
             roles: None,
-            groups: vec![group("A", &["AuditAdmin"]), group("B", &["DataAdmin"]), group("C", &[])],
+            groups: vec![
+                group("A", &["AuditAdmin"]),
+                group("B", &["DataAdmin"]),
+                group("C", &[]),
+            ],
             spaces: vec![space("S", "shared", Some("new")), space("T", "managed", None)],
         };
         let plan = diff(&file(FILE), &state);
@@ -656,7 +708,9 @@ mod tests {
         let plan = diff(&f, &state);
         assert!(plan.writes.is_empty());
         assert_eq!(plan.errors(), 1);
-        let error = check_types(&f, &state.spaces).err().unwrap_or_else(|| panic!("accepted"));
+        let error = check_types(&f, &state.spaces)
+            .err()
+            .unwrap_or_else(|| panic!("accepted"));
         assert_eq!((error.problems[0].loc.line, error.problems[0].loc.column), (3, 8));
     }
 
@@ -672,9 +726,17 @@ mod tests {
             })
             .collect();
         let f = file("[[groups]]\nname = \"A\"\nroles = [\"AuditAdmin\", \"auditadmn\"]\n");
-        let error = check_roles(&f, &roles).err().unwrap_or_else(|| panic!("accepted"));
+        let error = check_roles(&f, &roles)
+            .err()
+            .unwrap_or_else(|| panic!("accepted"));
         assert_eq!(error.problems.len(), 1);
-        assert_eq!((error.problems[0].loc.line, error.problems[0].loc.column), (3, 24));
-        assert!(error.to_string().contains("did you mean \"AuditAdmin\""), "{error}");
+        assert_eq!(
+            (error.problems[0].loc.line, error.problems[0].loc.column),
+            (3, 24)
+        );
+        assert!(
+            error.to_string().contains("did you mean \"AuditAdmin\""),
+            "{error}"
+        );
     }
 }

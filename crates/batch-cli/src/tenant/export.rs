@@ -39,7 +39,10 @@ fn list(items: &[String]) -> String {
 pub fn render(snapshot: &Snapshot, source: &str) -> String {
     let mut out = String::new();
     let _ = writeln!(out, "# Tenant file exported by roster from {source}.");
-    let _ = writeln!(out, "# `roster tenant plan` of this file against the same tenant shows no change.");
+    let _ = writeln!(
+        out,
+        "# `roster tenant plan` of this file against the same tenant shows no change."
+    );
     let _ = writeln!(out, "version = {FORMAT_VERSION}");
     if snapshot.group_settings.is_some() || snapshot.license_settings.is_some() {
         let _ = writeln!(out, "\n[settings]");
@@ -56,7 +59,12 @@ pub fn render(snapshot: &Snapshot, source: &str) -> String {
         let mut roles = group.roles.clone();
         roles.sort();
         roles.dedup();
-        let _ = writeln!(out, "\n[[groups]]\nname = {}\nroles = {}", quote(&group.group.name), list(&roles));
+        let _ = writeln!(
+            out,
+            "\n[[groups]]\nname = {}\nroles = {}",
+            quote(&group.group.name),
+            list(&roles)
+        );
     }
     for export in &snapshot.spaces {
         let space = &export.space;
@@ -75,11 +83,19 @@ pub fn render(snapshot: &Snapshot, source: &str) -> String {
         for a in &export.assignments {
             match a.kind {
                 AssigneeKind::Group => match &a.group_name {
-                    Some(name) => lines.push(format!("  {{ group = {}, roles = {} }},", quote(name), list(&a.roles))),
+                    Some(name) => lines.push(format!(
+                        "  {{ group = {}, roles = {} }},",
+                        quote(name),
+                        list(&a.roles)
+                    )),
                     None => skipped.push(format!("group {}", a.assignee_id)),
                 },
                 AssigneeKind::User => match &a.email {
-                    Some(email) => lines.push(format!("  {{ user = {}, roles = {} }},", quote(email), list(&a.roles))),
+                    Some(email) => lines.push(format!(
+                        "  {{ user = {}, roles = {} }},",
+                        quote(email),
+                        list(&a.roles)
+                    )),
                     None => skipped.push(format!("user {}", a.subject.as_deref().unwrap_or(&a.assignee_id))),
                 },
             }
@@ -144,9 +160,13 @@ mod tests {
             }],
         };
         let text = render(&snapshot, "prod");
-        let file = super::super::file::parse(Path::new("x.toml"), &text).unwrap_or_else(|e| panic!("{e}\n{text}"));
+        let file =
+            super::super::file::parse(Path::new("x.toml"), &text).unwrap_or_else(|e| panic!("{e}\n{text}"));
         assert_eq!(file.groups[0].name, "Admins \"EU\"");
-        assert_eq!(file.groups[0].role_set(), Some(vec!["AnalyticsAdmin".into(), "AuditAdmin".into()]));
+        assert_eq!(
+            file.groups[0].role_set(),
+            Some(vec!["AnalyticsAdmin".into(), "AuditAdmin".into()])
+        );
         assert_eq!(file.spaces[0].description.as_deref(), Some("line one\nline two"));
         assert_eq!(file.assignments[0].assignee, "a@example.com");
         assert_eq!(file.settings.auto_assign_analyzer.map(|s| s.value), Some(true));

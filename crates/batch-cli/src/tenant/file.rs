@@ -44,7 +44,11 @@ pub struct Problem {
 
 impl fmt::Display for Problem {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write!(f, "{}:{}:{}: {}", self.file, self.loc.line, self.loc.column, self.message)?;
+        write!(
+            f,
+            "{}:{}:{}: {}",
+            self.file, self.loc.line, self.loc.column, self.message
+        )?;
         if let Some(hint) = &self.hint {
             write!(f, "\nhint: {hint}")?;
         }
@@ -324,13 +328,20 @@ fn syntax_hint(message: &str) -> Option<String> {
             Some(near) => format!("did you mean `{near}`? (every key is in the README's \"Tenant file\")"),
             None => format!(
                 "the keys here are {}; every key is in the README's \"Tenant file\"",
-                expected.iter().map(|e| format!("`{e}`")).collect::<Vec<_>>().join(", ")
+                expected
+                    .iter()
+                    .map(|e| format!("`{e}`"))
+                    .collect::<Vec<_>>()
+                    .join(", ")
             ),
         })
     } else if message.contains("missing field") {
         Some("add the key: every group and space needs a name, every assignment roles".to_owned())
     } else if message.contains("invalid type") {
-        Some("settings are true or false; names, types and descriptions \"strings\"; roles [\"lists\"]".to_owned())
+        Some(
+            "settings are true or false; names, types and descriptions \"strings\"; roles [\"lists\"]"
+                .to_owned(),
+        )
     } else {
         Some("fix the TOML syntax at this place".to_owned())
     }
@@ -459,7 +470,11 @@ pub fn parse(path: &Path, source: &str) -> Result<TenantFile, FileError> {
                 Some("write the space's exact name".to_owned()),
             );
         } else if let Err(why) = check_space_name(&name) {
-            checker.problem(space.name.span(), why, Some("rename the space in the file".to_owned()));
+            checker.problem(
+                space.name.span(),
+                why,
+                Some("rename the space in the file".to_owned()),
+            );
         } else if let Some(first) = space_lines.get(&name) {
             checker.problem(
                 space.name.span(),
@@ -561,13 +576,22 @@ fn check_space_name(name: &str) -> Result<(), String> {
             crate::roster::MAX_SPACE_NAME_CHARS
         ));
     }
-    if let Some(c) = name.chars().find(|c| crate::roster::QLIK_FORBIDDEN_SPACE_CHARS.contains(*c)) {
-        return Err(format!("space name {name:?} has {c:?}, which Qlik refuses in names"));
+    if let Some(c) = name
+        .chars()
+        .find(|c| crate::roster::QLIK_FORBIDDEN_SPACE_CHARS.contains(*c))
+    {
+        return Err(format!(
+            "space name {name:?} has {c:?}, which Qlik refuses in names"
+        ));
     }
     Ok(())
 }
 
-fn check_assignment(checker: &mut Checker<'_>, space: &str, raw: Spanned<RawAssignment>) -> Option<Assignment> {
+fn check_assignment(
+    checker: &mut Checker<'_>,
+    space: &str,
+    raw: Spanned<RawAssignment>,
+) -> Option<Assignment> {
     let span = raw.span();
     let raw = raw.into_inner();
     let loc = checker.loc(span.clone());
@@ -599,7 +623,10 @@ fn check_assignment(checker: &mut Checker<'_>, space: &str, raw: Spanned<RawAssi
             checker.problem(
                 span,
                 "an assignment names either a group or a user".to_owned(),
-                Some("write { group = \"NAME\", roles = [...] } or { user = \"EMAIL\", roles = [...] }".to_owned()),
+                Some(
+                    "write { group = \"NAME\", roles = [...] } or { user = \"EMAIL\", roles = [...] }"
+                        .to_owned(),
+                ),
             );
             return None;
         }
@@ -620,7 +647,11 @@ fn check_assignment(checker: &mut Checker<'_>, space: &str, raw: Spanned<RawAssi
                     Some(if near.is_empty() {
                         format!("use one of: {}", known.join(", "))
                     } else {
-                        format!("did you mean {}? (space roles: {})", quoted(&near), known.join(", "))
+                        format!(
+                            "did you mean {}? (space roles: {})",
+                            quoted(&near),
+                            known.join(", ")
+                        )
                     }),
                 );
             }
@@ -737,7 +768,10 @@ rosters = ["finance.csv"]   # roster CSVs, relative to this file, applied as `ro
     fn the_issue_example_reads_as_written() {
         let file = parse_str(EXAMPLE).unwrap_or_else(|e| panic!("{e}"));
         assert_eq!(file.settings.auto_create_groups.map(|s| s.value), Some(true));
-        assert_eq!(file.settings.auto_assign_professional.map(|s| s.value), Some(false));
+        assert_eq!(
+            file.settings.auto_assign_professional.map(|s| s.value),
+            Some(false)
+        );
         assert_eq!(file.groups.len(), 2);
         assert_eq!(
             file.groups[0].role_set(),
@@ -752,7 +786,9 @@ rosters = ["finance.csv"]   # roster CSVs, relative to this file, applied as `ro
     }
 
     fn only_problem(text: &str) -> Problem {
-        let error = parse_str(text).err().unwrap_or_else(|| panic!("accepted: {text}"));
+        let error = parse_str(text)
+            .err()
+            .unwrap_or_else(|| panic!("accepted: {text}"));
         assert_eq!(error.problems.len(), 1, "{error}");
         error.problems[0].clone()
     }
@@ -784,13 +820,26 @@ rosters = ["finance.csv"]   # roster CSVs, relative to this file, applied as `ro
         let error = parse_str(text).err().unwrap_or_else(|| panic!("accepted"));
         let lines: Vec<usize> = error.problems.iter().map(|p| p.loc.line).collect();
         assert_eq!(lines, vec![4, 7, 9], "{error}");
-        assert!(error.problems[1].hint.as_deref().unwrap_or("").contains("\"managed\""));
-        assert!(error.to_string().starts_with("dir/tenant.toml:4:8: duplicate group \"A\""), "{error}");
+        assert!(
+            error.problems[1]
+                .hint
+                .as_deref()
+                .unwrap_or("")
+                .contains("\"managed\"")
+        );
+        assert!(
+            error
+                .to_string()
+                .starts_with("dir/tenant.toml:4:8: duplicate group \"A\""),
+            "{error}"
+        );
     }
 
     #[test]
     fn an_unknown_space_role_names_the_closest() {
-        let p = only_problem("[[spaces]]\nname = \"S\"\nassignments = [{ user = \"a@b.c\", roles = [\"consmer\"] }]\n");
+        let p = only_problem(
+            "[[spaces]]\nname = \"S\"\nassignments = [{ user = \"a@b.c\", roles = [\"consmer\"] }]\n",
+        );
         assert_eq!(p.loc.line, 3);
         assert!(p.hint.as_deref().unwrap_or("").contains("\"consumer\""), "{p}");
     }
