@@ -351,9 +351,9 @@ fn a_killed_apply_resumes_without_redoing_writes() {
         .unwrap();
     wait_for("some assignments written", Duration::from_secs(30), || {
         world
-            .writes()
+            .requests()
             .iter()
-            .filter(|w| w.path.ends_with("/assignments"))
+            .filter(|r| r.method == "POST" && r.path.ends_with("/assignments") && r.status == 201)
             .count()
             >= 5
     });
