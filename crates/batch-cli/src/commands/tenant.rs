@@ -53,6 +53,9 @@ fn file_error(error: &FileError) -> u8 {
 fn load(path: &Path) -> Result<(TenantFile, Combined, Vec<ParsedRow>), u8> {
     let file = file::read(path).map_err(|e| file_error(&e))?;
     let combined = assign::combine(&file).map_err(|e| file_error(&e))?;
+    if combined.rows == 0 {
+        return Ok((file, combined, Vec::new()));
+    }
     let roster = assign::parse(&combined, &file.display_name()).map_err(|e| file_error(&e))?;
     Ok((file, combined, roster.rows))
 }
@@ -350,7 +353,7 @@ fn render_text(
             report::format::duration(least)
         )
     } else {
-        String::new()
+        "; no write limit".to_owned()
     };
     writeln!(
         out,
