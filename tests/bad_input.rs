@@ -55,6 +55,8 @@ fn rig() -> Rig {
         name: "Team".to_owned(),
         status: "active".to_owned(),
         provider_type: "custom".to_owned(),
+        description: String::new(),
+        roles: Vec::new(),
     });
     let names = ["a", "b", "c", "ok"]
         .into_iter()
@@ -67,6 +69,7 @@ fn rig() -> Rig {
             name: name.clone(),
             email: Some(format!("{name}@example.com")),
             status: "active".to_owned(),
+            roles: None,
         });
     }
     let mut config = SimConfig::new(t);

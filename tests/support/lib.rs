@@ -82,6 +82,7 @@ pub fn tenant(users: usize, spaces: usize, groups: usize) -> Tenant {
         name: "Owner".to_owned(),
         email: Some("owner@example.com".to_owned()),
         status: "active".to_owned(),
+        roles: None,
     }];
     all_users.extend((0..users).map(|i| User {
         id: format!("u{i}"),
@@ -89,6 +90,7 @@ pub fn tenant(users: usize, spaces: usize, groups: usize) -> Tenant {
         name: format!("User {i}"),
         email: Some(format!("user{i}@example.com")),
         status: "active".to_owned(),
+        roles: None,
     }));
     Tenant {
         version: sim::TENANT_FORMAT_VERSION,
@@ -106,6 +108,8 @@ pub fn tenant(users: usize, spaces: usize, groups: usize) -> Tenant {
                 name: format!("Group {i}"),
                 status: "active".to_owned(),
                 provider_type: "custom".to_owned(),
+                description: String::new(),
+                roles: Vec::new(),
             })
             .collect(),
         spaces: (0..spaces)
@@ -120,6 +124,9 @@ pub fn tenant(users: usize, spaces: usize, groups: usize) -> Tenant {
             .collect(),
         assignments: Vec::new(),
         alumio: Default::default(),
+        roles: Vec::new(),
+        groups_settings: Default::default(),
+        license_settings: Default::default(),
     }
 }
 
