@@ -128,7 +128,14 @@ fn the_example_applies_in_dependency_order_and_a_rerun_sends_no_write() {
 
 #[test]
 fn plan_shows_every_section_writes_nothing_and_check_exits_3() {
-    let world = world();
+    let world = World::start(
+        tenant(5, 1, 1),
+        Limits {
+            tier1: None,
+            tier2: Some(6000),
+        },
+    );
+    world.write("finance.csv", FINANCE);
     world.write("tenant.toml", EXAMPLE);
     let plan = tenant_plan(&world, "tenant.toml", &[]);
     assert_eq!(plan.code, Some(0), "{}", plan.stderr);
@@ -141,8 +148,8 @@ fn plan_shows_every_section_writes_nothing_and_check_exits_3() {
         "+ Embedded Admins",
         "+ Customer Staging",
         "~ auto_create_groups",
-        "tenant: ",
-        "at the write limit",
+        "tenant: 10 writes (6 configuration, 4 assignments); at least",
+        "at the write limit (6000/min)",
     ] {
         assert!(plan.stdout.contains(needle), "no {needle:?} in\n{}", plan.stdout);
     }
@@ -156,9 +163,10 @@ fn plan_shows_every_section_writes_nothing_and_check_exits_3() {
     assert_eq!(doc["format"], "roster-tenant-plan");
     assert_eq!(doc["format_version"], 1);
     assert_eq!(doc["groups"].as_array().map(Vec::len), Some(2));
-    // 1 settings patch (+ 1 license put when they differ), 2 groups, 2 spaces, 4 assignments.
-    let total = doc["write_count"]["total"].as_u64().unwrap();
-    assert!((9..=10).contains(&total), "{doc}");
+    // 1 settings patch, 1 license put, 2 groups, 2 spaces, 4 assignments.
+    assert_eq!(doc["write_count"]["total"], 10, "{doc}");
+    assert_eq!(doc["writes"][0]["write"], "group_settings", "{doc}");
+    assert!(doc["min_write_time_ms"].as_u64().unwrap() > 0, "{doc}");
     assert!(writes(&world.requests()).is_empty());
 }
 
@@ -402,4 +410,20 @@ fn an_alumio_target_is_refused_with_a_hint() {
     assert_eq!(run.status.code(), Some(2));
     let stderr = String::from_utf8_lossy(&run.stderr);
     assert!(stderr.contains("alumio") && stderr.contains("hint: "), "{stderr}");
+}
+
+#[test]
+fn a_key_whose_user_may_not_read_roles_gets_a_hint_naming_the_role() {
+    let mut tenant = tenant(5, 1, 1);
+    tenant.users[0].roles = Some(vec!["AnalyticsAdmin".to_owned()]);
+    let world = World::start(tenant, Limits::NONE);
+    world.write("roles.toml", "[[groups]]\nname = \"New\"\nroles = [\"AuditAdmin\"]\n");
+    for command in ["plan", "apply"] {
+        let run = world.run(&["tenant", command, "roles.toml", "--to", "sim"]);
+        assert_eq!(run.code, Some(2), "{}", run.stderr);
+        assert!(run.stderr.contains("403") || run.stderr.contains("forbidden"), "{}", run.stderr);
+        assert!(run.stderr.contains("hint: ") && run.stderr.contains("TenantAdmin"), "{}", run.stderr);
+        assert!(run.stderr.contains("owner@example.com"), "{}", run.stderr);
+    }
+    assert!(writes(&world.requests()).is_empty());
 }
