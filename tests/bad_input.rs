@@ -1,4 +1,4 @@
-//! The bad-input corpus (`crates/batch-cli/tests/corpus`, described by its `expected.txt`) run
+//! The bad-input corpus (`crates/engine/tests/corpus`, described by its `expected.txt`) run
 //! through the real `roster apply`: a file-level problem exits 2 with a located message and sends
 //! nothing; row problems fail only their rows (exit 1) with located reasons in the failed-rows
 //! CSV; nothing panics; and formula-like cells never come out unescaped.
@@ -11,7 +11,7 @@
     reason = "helpers outside #[test] functions too: any failure is a failed test"
 )]
 
-mod hardening;
+use roster_e2e::rig as hardening;
 
 use std::fs;
 use std::path::{Path, PathBuf};
@@ -20,7 +20,7 @@ use hardening::{Rig, Run, tenant};
 use sim::{Group, SimConfig, Space, SpaceType, User};
 
 fn corpus_dir() -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR")).join("crates/batch-cli/tests/corpus")
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("crates/engine/tests/corpus")
 }
 
 /// The manifest: (file, `file` or `rows`, expected text).

@@ -417,12 +417,23 @@ fn a_key_whose_user_may_not_read_roles_gets_a_hint_naming_the_role() {
     let mut tenant = tenant(5, 1, 1);
     tenant.users[0].roles = Some(vec!["AnalyticsAdmin".to_owned()]);
     let world = World::start(tenant, Limits::NONE);
-    world.write("roles.toml", "[[groups]]\nname = \"New\"\nroles = [\"AuditAdmin\"]\n");
+    world.write(
+        "roles.toml",
+        "[[groups]]\nname = \"New\"\nroles = [\"AuditAdmin\"]\n",
+    );
     for command in ["plan", "apply"] {
         let run = world.run(&["tenant", command, "roles.toml", "--to", "sim"]);
         assert_eq!(run.code, Some(2), "{}", run.stderr);
-        assert!(run.stderr.contains("403") || run.stderr.contains("forbidden"), "{}", run.stderr);
-        assert!(run.stderr.contains("hint: ") && run.stderr.contains("TenantAdmin"), "{}", run.stderr);
+        assert!(
+            run.stderr.contains("403") || run.stderr.contains("forbidden"),
+            "{}",
+            run.stderr
+        );
+        assert!(
+            run.stderr.contains("hint: ") && run.stderr.contains("TenantAdmin"),
+            "{}",
+            run.stderr
+        );
         assert!(run.stderr.contains("owner@example.com"), "{}", run.stderr);
     }
     assert!(writes(&world.requests()).is_empty());

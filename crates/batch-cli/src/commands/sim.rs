@@ -11,17 +11,15 @@ use sim::{
 };
 
 use crate::cli::SimArgs;
+use crate::error::{CommandError, Outcome};
 use crate::exit;
 
 /// Serve until Ctrl-C.
-pub fn run(args: SimArgs) -> u8 {
-    let runtime = match tokio::runtime::Builder::new_multi_thread().enable_all().build() {
-        Ok(rt) => rt,
-        Err(error) => {
-            report(&format!("error: failed to start the async runtime: {error}"));
-            return exit::USAGE;
-        }
-    };
+pub fn run(args: SimArgs) -> Outcome {
+    let runtime = tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+        .map_err(|error| CommandError::new("failed to start the async runtime").caused_by(error))?;
     runtime.block_on(serve(args))
 }
 
@@ -92,29 +90,13 @@ pub fn config(args: &SimArgs, tenant: Tenant) -> Result<SimConfig, String> {
     Ok(config)
 }
 
-async fn serve(args: SimArgs) -> u8 {
-    let tenant = match Tenant::load(&args.tenant) {
-        Ok(t) => t,
-        Err(error) => {
-            report(&format!("error: {}", chain(&error)));
-            return exit::USAGE;
-        }
-    };
-    let config = match config(&args, tenant) {
-        Ok(c) => c,
-        Err(message) => {
-            report(&format!("error: {message}"));
-            return exit::USAGE;
-        }
-    };
+async fn serve(args: SimArgs) -> Outcome {
+    let tenant = Tenant::load(&args.tenant).map_err(|error| CommandError::from_chain(&error))?;
+    let config = config(&args, tenant).map_err(CommandError::new)?;
     let (qlik, alumio) = (config.qlik_enabled, config.alumio.enabled);
-    let handle = match Sim::start(config).await {
-        Ok(h) => h,
-        Err(error) => {
-            report(&format!("error: {}", chain(&error)));
-            return exit::USAGE;
-        }
-    };
+    let handle = Sim::start(config)
+        .await
+        .map_err(|error| CommandError::from_chain(&error))?;
 
     let mut keys = Vec::new();
     if qlik {
@@ -128,10 +110,7 @@ async fn serve(args: SimArgs) -> u8 {
         .and_then(|()| keys.iter().try_for_each(|k| writeln!(out, "{k}")))
         .and_then(|()| out.flush());
     drop(out);
-    if let Err(error) = printed {
-        report(&format!("error: failed to write to stdout: {error}"));
-        return exit::USAGE;
-    }
+    printed.map_err(|error| CommandError::new("failed to write to stdout").caused_by(error))?;
 
     let tenant = handle.tenant();
     // Which stdout line holds which key: line 1 is the URL, then the keys in the order printed.
@@ -173,26 +152,10 @@ async fn serve(args: SimArgs) -> u8 {
     }
     report("Serving until Ctrl-C.");
 
-    let code = match tokio::signal::ctrl_c().await {
-        Ok(()) => exit::OK,
-        Err(error) => {
-            report(&format!("error: failed to wait for Ctrl-C: {error}"));
-            exit::USAGE
-        }
-    };
+    let waited = tokio::signal::ctrl_c().await;
     handle.shutdown().await;
-    code
-}
-
-fn chain(error: &dyn std::error::Error) -> String {
-    let mut text = error.to_string();
-    let mut source = error.source();
-    while let Some(cause) = source {
-        text.push_str(": ");
-        text.push_str(&cause.to_string());
-        source = cause.source();
-    }
-    text
+    waited.map_err(|error| CommandError::new("failed to wait for Ctrl-C").caused_by(error))?;
+    Ok(exit::OK)
 }
 
 #[cfg(test)]

@@ -12,23 +12,25 @@ use core_api::target::{AssigneeKind, Target, TargetKind};
 use core_api::tenant::TenantConfig;
 use serde::Serialize;
 
-use super::plan::{client, plan_rows, print_warnings, runtime, usage_error};
+use super::job::{Job, plan_pruned, prune_needs_exact, run_rows};
+use super::steps::{client, plan_rows, print_warnings, read_failed, runtime, select_spaces};
 use crate::cli::{ApplyArgs, ExportArgs, PlanArgs, TenantArgs, TenantCommand};
+use crate::error::{CommandError, Outcome};
 use crate::exit;
-use crate::model::{Action, AssigneeRef, ParsedRow, Plan, PlanItem, SpaceRef};
 use crate::report::format::Paint;
-use crate::report::{self, OutputMode};
-use crate::settings::{ApplySettings, PlanSettings, ProcessEnvironment, TargetSettings};
-use crate::tenant::assign::{self, Combined};
-use crate::tenant::diff::{self, ConfigPlan, Mark, ReadError, Section, TenantState};
-use crate::tenant::file::{self, FileError, TenantFile};
-use crate::tenant::{apply as send, export as render_export};
+use crate::report::{self, OutputMode, ResolveProgress};
+use crate::settings::{self, ApplySettings, PlanSettings, ProcessEnvironment, TargetSettings};
+use engine::model::{Action, AssigneeRef, Mode, ParsedRow, Plan, PlanItem, SpaceRef};
+use engine::tenant::assign::{self, Combined};
+use engine::tenant::diff::{self, ConfigPlan, Mark, ReadError, Section, TenantState};
+use engine::tenant::file::{self, FileError, TenantFile};
+use engine::tenant::{apply as send, export as render_export};
 
 /// The version of `roster tenant plan --json`'s document.
 pub const PLAN_JSON_VERSION: u32 = 1;
 
 /// Runs a `roster tenant` subcommand and returns its exit code.
-pub fn run(args: TenantArgs) -> u8 {
+pub fn run(args: TenantArgs) -> Outcome {
     match args.command {
         TenantCommand::Plan(args) => plan(args),
         TenantCommand::Apply(args) => apply(args),
@@ -36,21 +38,33 @@ pub fn run(args: TenantArgs) -> u8 {
     }
 }
 
-/// Print a refused file (every problem) and say nothing was sent; exit code 2.
-fn file_error(error: &FileError) -> u8 {
-    let mut stderr = io::stderr();
-    let _ = writeln!(stderr, "error: {error}");
-    let count = error.problems.len();
-    let _ = writeln!(
-        stderr,
-        "{count} problem{} in the tenant file; nothing was sent",
-        if count == 1 { "" } else { "s" }
-    );
-    exit::USAGE
+/// A refused file (exit code 2): one problem as the error itself, several as its causes, each
+/// located; nothing was sent.
+fn file_error(error: &FileError) -> CommandError {
+    let located = |p: &file::Problem| format!("{}:{}:{}: {}", p.file, p.loc.line, p.loc.column, p.message);
+    match error.problems.as_slice() {
+        [] => CommandError::new("the tenant file was refused; nothing was sent"),
+        [only] => {
+            CommandError::new(format!("{} (nothing was sent)", located(only))).maybe_hint(only.hint.clone())
+        }
+        [first, ..] => {
+            let mut refused = CommandError::new(format!(
+                "{} problems in the tenant file (nothing was sent)",
+                error.problems.len()
+            ));
+            for problem in &error.problems {
+                refused = refused.caused_by(match &problem.hint {
+                    Some(hint) => format!("{} ({hint})", located(problem)),
+                    None => located(problem),
+                });
+            }
+            refused.maybe_hint(first.hint.clone())
+        }
+    }
 }
 
 /// The file, checked, and its assignments as one roster.
-fn load(path: &Path) -> Result<(TenantFile, Combined, Vec<ParsedRow>), u8> {
+fn load(path: &Path) -> Result<(TenantFile, Combined, Vec<ParsedRow>), CommandError> {
     let file = file::read(path).map_err(|e| file_error(&e))?;
     let combined = assign::combine(&file).map_err(|e| file_error(&e))?;
     if combined.rows == 0 {
@@ -61,24 +75,25 @@ fn load(path: &Path) -> Result<(TenantFile, Combined, Vec<ParsedRow>), u8> {
 }
 
 /// The target's tenant configuration, or the error that it has none (Alumio).
-fn tenant_of<'a>(target: &'a dyn Target, settings: &TargetSettings) -> Result<&'a dyn TenantConfig, u8> {
+fn tenant_of<'a>(
+    target: &'a dyn Target,
+    settings: &TargetSettings,
+) -> Result<&'a dyn TenantConfig, CommandError> {
     target.tenant_config().ok_or_else(|| {
-        usage_error(
-            &mut io::stderr(),
-            &format!(
-                "target {:?} is {}, whose API has no tenant settings, groups or roles to configure\n\
-                 hint: `roster tenant` configures Qlik Cloud tenants: name one with --to (or --server \
-                 with --kind qlik); for Alumio, apply the assignments with `roster apply ROSTER`",
-                settings.name, settings.kind
-            ),
+        CommandError::new(format!(
+            "target {:?} is {}, whose API has no tenant settings, groups or roles to configure",
+            settings.name, settings.kind
+        ))
+        .hint(
+            "`roster tenant` configures Qlik Cloud tenants: name one with --to (or --server with \
+             --kind qlik); for Alumio, apply the assignments with `roster apply ROSTER`",
         )
     })
 }
 
-/// Report a failed read; a refusal (403) names the role the key's user needs.
-async fn read_error(error: &ReadError, tenant: &dyn TenantConfig, settings: &TargetSettings) -> u8 {
-    let message = error.to_string();
-    let message = if error.needs_admin() {
+/// A failed read; a refusal (403) names the role the key's user needs, and who that user is.
+async fn read_error(error: &ReadError, tenant: &dyn TenantConfig, settings: &TargetSettings) -> CommandError {
+    if error.needs_admin() {
         let who = tenant.me().await.ok().map(|me| {
             let label = me.email.or(me.name).unwrap_or(me.id);
             if me.roles.is_empty() {
@@ -87,11 +102,16 @@ async fn read_error(error: &ReadError, tenant: &dyn TenantConfig, settings: &Tar
                 format!("{label} (roles: {})", me.roles.join(", "))
             }
         });
-        format!("{message}\nhint: {}", diff::admin_hint(who.as_deref()))
+        CommandError::new(format!("failed to read the tenant's {}", error.what))
+            .caused_by(&error.error)
+            .hint(diff::admin_hint(who.as_deref()))
     } else {
-        crate::hint::with_hint(message, &error.error, settings)
-    };
-    usage_error(&mut io::stderr(), &message)
+        read_failed(
+            format!("failed to read the tenant's {}", error.what),
+            &error.error,
+            settings,
+        )
+    }
 }
 
 /// Read the tenant and check the file's roles against it (and, for apply, the space types).
@@ -102,7 +122,7 @@ async fn read_checked(
     settings: &TargetSettings,
     rows: &[ParsedRow],
     types_are_errors: bool,
-) -> Result<TenantState, u8> {
+) -> Result<TenantState, CommandError> {
     let with_spaces = !file.spaces.is_empty() || !rows.is_empty();
     let state = match diff::read_state(file, target, tenant, with_spaces).await {
         Ok(state) => state,
@@ -151,38 +171,31 @@ fn pending_item(parsed: &ParsedRow, target: &str) -> Option<PlanItem> {
 /// The least time `writes` take at the write limit (bursting within the window where the
 /// target does).
 fn least_write_time(writes: u64, settings: &PlanSettings) -> Duration {
-    if let Some(window) = crate::plan::write_window(&settings.target.limits) {
-        return crate::plan::burst_write_time(
+    if let Some(window) = engine::plan::write_window(&settings.target.limits) {
+        return engine::plan::burst_write_time(
             writes,
             window,
             settings.target.concurrency,
-            crate::exec::mean_round_trip(),
+            engine::exec::mean_round_trip(),
         );
     }
     let limit = settings.target.limits.for_tier(Tier::Tier2);
-    crate::plan::min_write_time(writes, (limit > 0).then_some(limit))
+    if limit == 0 {
+        return Duration::ZERO;
+    }
+    Duration::from_secs_f64(writes as f64 * 60.0 / f64::from(limit))
 }
 
 /// Runs `roster tenant plan`: 0 nothing is an error, 1 some lines are errors, 2 usage, file or
 /// tenant-access problems; with `--check`, 3 when applying would change the tenant (before 1).
-fn plan(args: PlanArgs) -> u8 {
-    let mut stderr = io::stderr();
-    let settings = match PlanSettings::from_args(&args, &ProcessEnvironment) {
-        Ok(settings) => settings,
-        Err(error) => return usage_error(&mut stderr, &error),
-    };
-    print_warnings(&mut stderr, &settings.warnings);
-    let (file, _combined, rows) = match load(&args.roster) {
-        Ok(loaded) => loaded,
-        Err(code) => return code,
-    };
+fn plan(args: PlanArgs) -> Outcome {
+    let settings = settings::load(&args, &ProcessEnvironment)?;
+    print_warnings(&settings.warnings);
+    let (file, _combined, rows) = load(&args.roster)?;
     let mode = OutputMode::detect(settings.output.quiet, settings.output.json)
         .for_verbosity(settings.output.verbose);
-    let runtime = match runtime() {
-        Ok(runtime) => runtime,
-        Err(code) => return code,
-    };
-    let result = runtime.block_on(async {
+    let runtime = runtime()?;
+    let (config, assignments) = runtime.block_on(async {
         let target = client(&settings)?;
         let tenant = tenant_of(target.as_ref(), &settings.target)?;
         let state = read_checked(&file, target.as_ref(), tenant, &settings.target, &rows, false).await?;
@@ -191,7 +204,7 @@ fn plan(args: PlanArgs) -> u8 {
         let mut assignments = if ready.is_empty() {
             empty_plan(&settings)
         } else if args.prune {
-            super::apply::plan_pruned(&settings, &mode, &target, ready, None).await?
+            plan_pruned(&settings, &mode, &target, ready, None).await?
         } else {
             plan_rows(&settings, &mode, target.as_ref(), ready).await?.plan
         };
@@ -201,18 +214,22 @@ fn plan(args: PlanArgs) -> u8 {
                 .filter_map(|p| pending_item(p, &settings.target.name)),
         );
         let limit = settings.target.limits.for_tier(Tier::Tier2);
-        crate::prune::recount(
+        engine::plan::prune::recount(
             &mut assignments,
             &target.capabilities(),
             (limit > 0).then_some(limit),
         );
-        super::plan::estimate_write_time(&mut assignments, &settings);
-        Ok::<_, u8>((config, assignments))
-    });
-    let (config, assignments) = match result {
-        Ok(planned) => planned,
-        Err(code) => return code,
-    };
+        if let Some(window) = engine::plan::write_window(&settings.target.limits) {
+            assignments.min_write_time = engine::plan::burst_write_time(
+                assignments.write_calls,
+                window,
+                settings.target.concurrency,
+                engine::exec::mean_round_trip(),
+            );
+            assignments.write_time_estimated = true;
+        }
+        Ok::<_, CommandError>((config, assignments))
+    })?;
     let total = config.writes.len() as u64 + assignments.write_calls;
     let least = least_write_time(total, &settings);
     let mut stdout = io::BufWriter::new(io::stdout().lock());
@@ -231,21 +248,20 @@ fn plan(args: PlanArgs) -> u8 {
         )
     };
     if let Err(error) = written.and_then(|()| stdout.flush())
-        && error.kind() != io::ErrorKind::BrokenPipe
+        && !crate::pipe::is_closed_pipe(&error)
     {
-        let _ = writeln!(stderr, "error: failed to write the plan: {error}");
-        return exit::USAGE;
+        return Err(CommandError::new("failed to write the plan").caused_by(error));
     }
     let counts = &assignments.counts;
     let changes = config.writes.len() as u64 + counts.create + counts.update + counts.delete;
     let errors = config.errors() as u64 + counts.error;
-    if args.check && changes > 0 {
+    Ok(if args.check && changes > 0 {
         exit::CHANGES
     } else if errors > 0 {
         exit::ROWS_FAILED
     } else {
         exit::OK
-    }
+    })
 }
 
 fn empty_plan(settings: &PlanSettings) -> Plan {
@@ -344,7 +360,7 @@ fn render_text(
     if assignments.items.is_empty() {
         writeln!(out, "  {}", paint.dim("(nothing the file manages)"))?;
     } else {
-        report::plan::render_text(assignments, out, color)?;
+        report::diff::render_text(assignments, out, color)?;
     }
     let limit = settings.target.limits.for_tier(Tier::Tier2);
     let at = if limit > 0 {
@@ -401,7 +417,7 @@ fn render_json(
     out: &mut impl Write,
 ) -> io::Result<()> {
     let mut inner = Vec::new();
-    report::plan::render_json(assignments, &mut inner)?;
+    report::diff::render_json(assignments, &mut inner)?;
     let assignments_json: serde_json::Value = serde_json::from_slice(&inner).map_err(io::Error::other)?;
     let pick = |section: Section| {
         config
@@ -455,28 +471,38 @@ struct WriteEvent<'a> {
 
 /// Runs `roster tenant apply`: 0 every write ok, 1 some failed, 2 usage, file, role, type or
 /// tenant-access problems (nothing sent), 130 interrupted.
-fn apply(args: ApplyArgs) -> u8 {
-    let mut stderr = io::stderr();
-    let settings = match ApplySettings::from_args(&args, &ProcessEnvironment) {
-        Ok(settings) => settings,
-        Err(error) => return usage_error(&mut stderr, &error),
-    };
-    print_warnings(&mut stderr, &settings.plan.warnings);
-    if args.prune && settings.plan.mode != crate::model::Mode::Exact {
-        return usage_error(
-            &mut stderr,
-            &"--prune deletes what the file does not list, which only --mode exact means\nhint: add --mode exact",
-        );
+fn apply(args: ApplyArgs) -> Outcome {
+    let settings = settings::load(&args, &ProcessEnvironment)?;
+    print_warnings(&settings.plan.warnings);
+    if args.prune && settings.plan.mode != Mode::Exact {
+        return Err(prune_needs_exact());
     }
-    let (file, combined, rows) = match load(&args.roster) {
-        Ok(loaded) => loaded,
-        Err(code) => return code,
-    };
-    let runtime = match runtime() {
-        Ok(runtime) => runtime,
-        Err(code) => return code,
-    };
+    let (file, combined, rows) = load(&args.roster)?;
+    let runtime = runtime()?;
     runtime.block_on(apply_async(&args, &settings, &file, &combined, rows))
+}
+
+/// The arguments after the file that rerun the assignments' run with the same target and
+/// settings (names of variables and files only, never a secret).
+fn rerun_args(args: &ApplyArgs, settings: &ApplySettings) -> Vec<String> {
+    let mut run = Vec::new();
+    if let Some(n) = args.run.concurrency {
+        run.extend(["--concurrency".to_owned(), n.to_string()]);
+    }
+    if let Some(dir) = &args.state_dir {
+        run.extend(["--state-dir".to_owned(), dir.display().to_string()]);
+    }
+    if settings.plan.mode == Mode::Exact {
+        run.extend(["--mode".to_owned(), "exact".to_owned()]);
+    }
+    if args.prune {
+        run.extend([
+            "--prune".to_owned(),
+            "--max-deletes".to_owned(),
+            args.max_deletes.to_string(),
+        ]);
+    }
+    settings::rerun_words(&args.target, &settings.plan.target.source, run)
 }
 
 async fn apply_async(
@@ -485,42 +511,34 @@ async fn apply_async(
     file: &TenantFile,
     combined: &Combined,
     rows: Vec<ParsedRow>,
-) -> u8 {
-    let mut stderr = io::stderr();
-    let target: Arc<dyn Target> = match client(&settings.plan) {
-        Ok(target) => target,
-        Err(code) => return code,
-    };
-    let Ok(tenant) = tenant_of(target.as_ref(), &settings.plan.target) else {
-        return exit::USAGE;
-    };
+) -> Outcome {
+    let target: Arc<dyn Target> = client(&settings.plan)?;
+    let tenant = tenant_of(target.as_ref(), &settings.plan.target)?;
     let target_name = settings.plan.target.name.clone();
     // One run at a time: the assignments' journal lock is held from before the first read.
-    let lock = match crate::journal::RunLock::acquire(&crate::journal::path_for(
-        &settings.state_dir,
-        &target_name,
-    )) {
-        Ok(lock) => lock,
-        Err(error) => return usage_error(&mut stderr, &error),
-    };
-    let state = match read_checked(file, target.as_ref(), tenant, &settings.plan.target, &rows, true).await {
-        Ok(state) => state,
-        Err(code) => return code,
-    };
+    let lock =
+        engine::journal::RunLock::acquire(&engine::journal::path_for(&settings.state_dir, &target_name))
+            .map_err(super::job::journal_error)?;
+    let state = read_checked(file, target.as_ref(), tenant, &settings.plan.target, &rows, true).await?;
     let config = diff::diff(file, &state);
-    if config.errors() > 0 {
-        for change in config.changes.iter().filter(|c| c.mark == Mark::Error) {
-            let _ = writeln!(
-                stderr,
-                "error: {}:{}: {}: {}",
+    if let Some(change) = config.changes.iter().find(|c| c.mark == Mark::Error) {
+        let mut refused = CommandError::new(format!(
+            "{}:{}: space {:?}: {} (nothing was sent)",
+            file.display_name(),
+            change.line,
+            change.name,
+            change.error.as_deref().unwrap_or_default()
+        ));
+        for other in config.changes.iter().filter(|c| c.mark == Mark::Error).skip(1) {
+            refused = refused.caused_by(format!(
+                "{}:{}: space {:?}: {}",
                 file.display_name(),
-                change.line,
-                change.name,
-                change.error.as_deref().unwrap_or_default()
-            );
+                other.line,
+                other.name,
+                other.error.as_deref().unwrap_or_default()
+            ));
         }
-        let _ = writeln!(stderr, "nothing was sent");
-        return exit::USAGE;
+        return Err(refused.hint("give each new space a type (shared, managed or data)"));
     }
 
     let quiet = settings.plan.output.quiet;
@@ -530,6 +548,7 @@ async fn apply_async(
         &target_name,
         &file.display_name(),
     );
+    let mut stderr = io::stderr();
     if !quiet && !json {
         let _ = writeln!(
             stderr,
@@ -557,18 +576,21 @@ async fn apply_async(
                 let _ = writeln!(io::stderr(), "  ok      {}", outcome.write.describe());
             }
             Err(error) => {
-                let message = crate::hint::with_hint(error.to_string(), error, &settings.plan.target);
-                let message = if error.status() == Some(403) {
-                    format!("{message}\nhint: {}", diff::admin_hint(None))
+                let hint = if error.status() == Some(403) {
+                    Some(diff::admin_hint(None))
                 } else {
-                    message
+                    crate::hint::for_error(error, &settings.plan.target)
                 };
-                let _ = writeln!(io::stderr(), "  failed  {}: {message}", outcome.write.describe());
+                crate::error::print(
+                    &CommandError::new(format!("failed to {}", outcome.write.describe()))
+                        .caused_by(error)
+                        .maybe_hint(hint),
+                );
             }
             _ => {}
         }
     };
-    let failed = match send::send(
+    let failed = send::send(
         &config.writes,
         tenant,
         &journal,
@@ -576,13 +598,9 @@ async fn apply_async(
         &mut report_write,
     )
     .await
-    {
-        Ok(failed) => failed,
-        Err(error) => {
-            let _ = writeln!(stderr, "error: cannot write the tenant journal: {error}");
-            return exit::ROWS_FAILED;
-        }
-    };
+    .map_err(|error| {
+        CommandError::with_source("cannot write the tenant journal", &error).code(exit::ROWS_FAILED)
+    })?;
     if !json {
         let _ = writeln!(
             stderr,
@@ -592,82 +610,52 @@ async fn apply_async(
     }
     if rows.is_empty() {
         drop(lock);
-        return if failed > 0 { exit::ROWS_FAILED } else { exit::OK };
+        return Ok(if failed > 0 { exit::ROWS_FAILED } else { exit::OK });
     }
 
     // The assignments, now that their groups and spaces exist: a roster applied as `roster
     // apply` applies one.
     let roster_path = assignments_path(&settings.state_dir, &file.path);
-    if let Err(error) = assign::write(combined, &roster_path) {
-        let _ = writeln!(stderr, "error: cannot write {}: {error}", roster_path.display());
-        return exit::ROWS_FAILED;
-    }
-    let rows = match crate::roster::read_roster(&roster_path, TargetKind::Qlik) {
-        Ok(roster) => roster.rows,
-        Err(error) => {
-            let _ = writeln!(stderr, "error: {error}");
-            return exit::ROWS_FAILED;
-        }
-    };
+    assign::write(combined, &roster_path).map_err(|error| {
+        CommandError::with_source(format!("cannot write {}", roster_path.display()), &error)
+            .code(exit::ROWS_FAILED)
+    })?;
+    let rows = engine::roster::read_roster(&roster_path, TargetKind::Qlik)
+        .map_err(|error| CommandError::new(error.to_string()).code(exit::ROWS_FAILED))?
+        .rows;
     let mut assign_settings = settings.clone();
     assign_settings.plan.roster = roster_path;
-    let job = super::apply::Job {
+    let job = Job {
         settings: &assign_settings,
-        rerun_args: super::apply::rerun_args(args, settings),
+        rerun_args: rerun_args(args, settings),
         max_deletes: args.prune.then_some(args.max_deletes),
         adjust: None,
         lock: Some(lock),
     };
-    let code = super::apply::run_rows(job, rows, target).await;
-    if code == exit::OK && failed > 0 {
+    let code = run_rows(job, rows, target).await?;
+    Ok(if code == exit::OK && failed > 0 {
         exit::ROWS_FAILED
     } else {
         code
-    }
+    })
 }
 
 /// Runs `roster tenant export`: 0 written, 2 usage, configuration or tenant-access problems.
-fn export(args: ExportArgs) -> u8 {
-    let mut stderr = io::stderr();
-    let mut warnings = Vec::new();
-    let settings = match crate::settings::resolve_target(
-        &args.target,
-        args.concurrency,
-        &ProcessEnvironment,
-        &mut warnings,
-    ) {
-        Ok(settings) => settings,
-        Err(error) if error.message() == "no target given" => {
-            return usage_error(
-                &mut stderr,
-                &format!(
-                    "{}\nhint: name the source with --from NAME (a target in roster.toml), --from \
-                         qlik:CONTEXT (a qlik-cli context) or --server URL",
-                    error.message()
-                ),
-            );
-        }
-        Err(error) => return usage_error(&mut stderr, &error.for_flag("--from")),
-    };
-    print_warnings(&mut stderr, &warnings);
-    let runtime = match runtime() {
-        Ok(runtime) => runtime,
-        Err(code) => return code,
-    };
-    runtime.block_on(export_async(&args, &settings))
+fn export(args: ExportArgs) -> Outcome {
+    let settings = settings::load(&args, &ProcessEnvironment)?;
+    print_warnings(&settings.warnings);
+    let runtime = runtime()?;
+    runtime.block_on(export_async(&args, &settings.source))
 }
 
-async fn export_async(args: &ExportArgs, settings: &TargetSettings) -> u8 {
-    let mut stderr = io::stderr();
-    let target = match crate::target::build_target(settings, None) {
-        Ok(target) => target,
-        Err(error) => return usage_error(&mut stderr, &error),
-    };
-    let Ok(tenant) = tenant_of(target.as_ref(), settings) else {
-        return exit::USAGE;
-    };
+async fn export_async(args: &ExportArgs, settings: &TargetSettings) -> Outcome {
+    let target = crate::vendor::build_target(settings, None)?;
+    let tenant = tenant_of(target.as_ref(), settings)?;
+    let mode = OutputMode::detect(args.quiet, false);
+    let progress = ResolveProgress::new(&mode, false);
     let fail = |what: &'static str, error: core_api::Error| ReadError { what, error };
     let read = async {
+        progress.phase("settings and groups", 0, 1);
         let group_settings = tenant
             .group_settings()
             .await
@@ -680,54 +668,50 @@ async fn export_async(args: &ExportArgs, settings: &TargetSettings) -> u8 {
             .list_groups_with_roles()
             .await
             .map_err(|e| fail("groups", e))?;
-        let selection = crate::export::Selection {
-            spaces: args.spaces.clone(),
-            types: args.types.clone(),
-        };
-        let (spaces, missing) = crate::export::select_spaces(target.as_ref(), &selection)
-            .await
-            .map_err(|e| fail("spaces", e))?;
-        let people = crate::export::People::read(target.as_ref())
-            .await
-            .map_err(|e| fail("users and groups", e))?;
-        Ok::<_, ReadError>((group_settings, license_settings, groups, spaces, missing, people))
+        progress.phase("settings and groups", 1, 1);
+        Ok::<_, ReadError>((group_settings, license_settings, groups))
     };
-    let (group_settings, license_settings, groups, spaces, missing, people) = match read.await {
+    let (group_settings, license_settings, groups) = match read.await {
         Ok(read) => read,
-        Err(error) => return read_error(&error, tenant, settings).await,
+        Err(error) => {
+            progress.finish();
+            return Err(read_error(&error, tenant, settings).await);
+        }
     };
-    if !missing.is_empty() {
-        return usage_error(
-            &mut stderr,
-            &format!(
-                "no space named or with id {} in {}",
-                missing
-                    .iter()
-                    .map(|m| format!("{m:?}"))
-                    .collect::<Vec<_>>()
-                    .join(", "),
-                settings.name
-            ),
-        );
-    }
+    let finished = |error: CommandError| {
+        progress.finish();
+        error
+    };
+    let spaces = select_spaces(target.as_ref(), settings, &args.selection, &progress, "spaces")
+        .await
+        .map_err(finished)?;
+    let people = engine::export::People::read(target.as_ref())
+        .await
+        .map_err(|error| {
+            finished(read_failed(
+                format!("failed to list the users and groups of {}", settings.name),
+                &error,
+                settings,
+            ))
+        })?;
     let mut exported = Vec::new();
-    let listed = crate::export::read_spaces(
+    let total = spaces.len() as u64;
+    progress.phase("assignments", 0, total);
+    let listed = engine::export::read_spaces(
         target.as_ref(),
         spaces,
         &people,
         settings.concurrency.max(1),
         |space| {
             exported.push(space);
+            progress.phase("assignments", exported.len() as u64, total);
             Ok(())
         },
     )
     .await;
-    if let Err(error) = listed {
-        return usage_error(
-            &mut stderr,
-            &format!("failed to read the assignments of {}: {error}", settings.name),
-        );
-    }
+    progress.finish();
+    listed
+        .map_err(|error| CommandError::new(format!("failed to export {}", settings.name)).caused_by(error))?;
     let snapshot = render_export::Snapshot {
         group_settings: Some(group_settings),
         license_settings: Some(license_settings),
@@ -742,16 +726,16 @@ async fn export_async(args: &ExportArgs, settings: &TargetSettings) -> u8 {
         write_atomically(&args.output, &text)
     };
     if let Err(error) = written {
-        return usage_error(
-            &mut stderr,
-            &format!("cannot write {}: {error}", args.output.display()),
-        );
+        if crate::pipe::is_closed_pipe(&error) {
+            return Ok(exit::OK);
+        }
+        return Err(CommandError::new(format!("cannot write {}", args.output.display())).caused_by(error));
     }
     if !args.quiet && args.output.as_os_str() != "-" {
         let groups: BTreeSet<&str> = snapshot.groups.iter().map(|g| g.group.name.as_str()).collect();
         let assignments: usize = snapshot.spaces.iter().map(|s| s.assignments.len()).sum();
         let _ = writeln!(
-            stderr,
+            io::stderr(),
             "exported {} groups, {} spaces and {assignments} assignments of {} to {}",
             groups.len(),
             snapshot.spaces.len(),
@@ -759,7 +743,7 @@ async fn export_async(args: &ExportArgs, settings: &TargetSettings) -> u8 {
             args.output.display()
         );
     }
-    exit::OK
+    Ok(exit::OK)
 }
 
 fn write_atomically(path: &Path, text: &str) -> io::Result<()> {

@@ -15,7 +15,6 @@ use tokio_util::sync::CancellationToken;
 
 use super::interrupt::Interrupts;
 use super::observe::{CTX, Ctx, Msg};
-use super::row_error;
 use crate::model::{
     Action, Event, Mode, ParsedRow, Plan, PlanCounts, PlanItem, Reporter, RowError, RowOutcome, Totals,
     WriteWindow,
@@ -229,7 +228,7 @@ pub async fn execute(
 
 /// Why a planned-while-executing run stopped before its end.
 #[derive(Debug)]
-pub(crate) enum PipelineError<E> {
+pub enum PipelineError<E> {
     /// The tenant could not be read before anything was decided: nothing was sent or recorded.
     Plan(PlanError),
     /// The reporters could not be set up (the journal could not be opened).
@@ -259,7 +258,7 @@ pub(crate) struct Planning<'a, 't> {
     clippy::too_many_arguments,
     reason = "one caller; the planning and the execution each bring their own options"
 )]
-pub(crate) async fn plan_and_execute<E>(
+pub async fn plan_and_execute<E>(
     rows: Vec<ParsedRow>,
     target: &dyn Target,
     plan_opts: &PlanOptions,
@@ -567,7 +566,7 @@ async fn next_answer(planning: Option<&mut Planning<'_, '_>>) -> Option<Pending>
 fn row_error_of_plan(error: &PlanError) -> RowError {
     match error.kind() {
         PlanErrorKind::Resolve { directory, source } => {
-            let mut row = row_error(source);
+            let mut row = RowError::from_target(source);
             row.message = format!("resolve {directory}: {}", row.message);
             row
         }
@@ -743,7 +742,7 @@ async fn run_chunk(target: &dyn Target, mode: Mode, chunk: Chunk, counters: Coun
                 call_attempts,
             ),
             Some(Err(e)) => {
-                let mut error = row_error(&e);
+                let mut error = RowError::from_target(&e);
                 error.attempts = error.attempts.max(call_attempts);
                 let attempts = error.attempts;
                 (RowOutcome::Failed(error), attempts)
@@ -819,7 +818,7 @@ async fn settle_existing(
         .next()
     {
         Some(Ok(_)) => RowOutcome::Updated,
-        Some(Err(e)) => RowOutcome::Failed(row_error(&e)),
+        Some(Err(e)) => RowOutcome::Failed(RowError::from_target(&e)),
         None => failed("internal", "the target returned no result for this write"),
     };
     (outcome, 1)

@@ -1,4 +1,5 @@
-//! The resume key of a row: a hash of what the row asks for, not of where it sits in the file.
+//! The resume key of a row: a hash of what the row asks for, not of where it sits in the file;
+//! and the key of a row the reader could not use, which has only its line to go by.
 
 use sha2::{Digest, Sha256};
 
@@ -37,6 +38,17 @@ impl RosterRow {
         let digest = hash.finalize();
         RowKey(hex::encode(&digest[..16]))
     }
+}
+
+/// The key of a row the reader could not use. Such rows can never be done; the key only has to be
+/// stable so `--only-failed` finds them again.
+pub fn invalid_row_key(target: &str, line: u64) -> RowKey {
+    let mut hash = Sha256::new();
+    hash.update(b"roster-invalid-row\x001\x00");
+    hash.update(target.as_bytes());
+    hash.update(b"\x00");
+    hash.update(line.to_le_bytes());
+    RowKey(hex::encode(&hash.finalize()[..16]))
 }
 
 /// Length first, so that no two different tuples encode to the same bytes.

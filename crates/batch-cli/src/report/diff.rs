@@ -25,7 +25,7 @@ use std::io::{self, Write};
 use serde::Serialize;
 
 use super::format::{self, Paint};
-use crate::model::{Action, AssigneeRef, Plan, PlanCounts, PlanItem, RowError, SpaceRef};
+use engine::model::{Action, AssigneeRef, Plan, PlanCounts, PlanItem, RowError, SpaceRef};
 
 /// The version of the plan's JSON document (`format_version`). Fields may be added within a
 /// version; a removed or renamed field bumps it.
@@ -170,8 +170,8 @@ pub fn render_text(plan: &Plan, out: &mut impl Write, color: bool) -> io::Result
 
 fn mode_name(plan: &Plan) -> &'static str {
     match plan.mode {
-        crate::model::Mode::Merge => "merge",
-        crate::model::Mode::Exact => "exact",
+        engine::model::Mode::Merge => "merge",
+        engine::model::Mode::Exact => "exact",
     }
 }
 
@@ -246,7 +246,7 @@ pub fn counts_line(c: &PlanCounts) -> String {
 struct PlanJson<'a> {
     format_version: u32,
     target: &'a str,
-    mode: crate::model::Mode,
+    mode: engine::model::Mode,
     counts: &'a PlanCounts,
     write_calls: u64,
     min_write_time_ms: u64,
@@ -368,7 +368,7 @@ pub(crate) mod tests {
     use core_api::target::{AssigneeKind, SpaceInfo};
 
     use super::*;
-    use crate::model::{Mode, RowKey};
+    use engine::model::{Mode, RowKey};
 
     fn space(id: &str, name: &str, ty: &str) -> Arc<SpaceInfo> {
         Arc::new(SpaceInfo {

@@ -1,23 +1,18 @@
-//! Helpers for the reliability and security tests (`faults`, `crash`, `bad_input`, `security`):
-//! a simulator with a `roster.toml` whose target options each test chooses, the `roster`
-//! binary, and readers for what a run leaves behind.
-//!
-//! Kept apart from `roster_e2e`'s helpers so these tests choose every target option (timeouts,
-//! credentials, limits) themselves.
-
-#![allow(
-    dead_code,
-    unused_imports,
-    reason = "each test file uses its own part of these helpers"
-)]
+//! The rig of the reliability and security tests (`faults`, `crash`, `bad_input`, `security`):
+//! a simulator with a `roster.toml` whose target options each test chooses (timeouts,
+//! credentials, limits), this module's own API key and OAuth client (so the secrets those tests
+//! search output for are theirs alone), and rosters made of [`Row`]s.
 
 use std::collections::BTreeMap;
 use std::fs;
 use std::path::PathBuf;
-use std::process::{Child, Command, Output, Stdio};
-use std::time::{Duration, Instant};
+use std::process::{Child, Command};
 
 use sim::{ApiKey, OAuthClient, SimConfig, SimHandle, Tenant};
+
+pub use super::{Run, assign, roster_bin, wait_child, wait_for};
+use super::{on_sim, spawn_captured};
+pub use sim::generate::Mix as Seeded;
 
 /// The API key the tenant accepts; runs get it through [`KEY_VAR`].
 pub const KEY: &str = "hardening-key-7f3a91c2e8d4b605";
@@ -29,15 +24,12 @@ pub const CLIENT_ID: &str = "hardening-client";
 pub const CLIENT_SECRET: &str = "hardening-secret-52c0e7a9d1f64b38";
 /// The variable the target's `client_secret_env` names.
 pub const SECRET_VAR: &str = "ROSTER_HARDENING_SECRET";
-/// The owner of every space, the API key and the OAuth client.
-pub const OWNER_ID: &str = "owner";
+pub use super::OWNER_ID;
 
-pub use roster_e2e::{assign, roster_bin, wait_for};
-
-/// A tenant as [`roster_e2e::tenant`] builds it, with this module's own API key and an OAuth
-/// client, so the secrets these tests search for are theirs alone.
+/// A tenant as [`super::tenant`] builds it, with this module's own API key and an OAuth
+/// client.
 pub fn tenant(users: usize, spaces: usize, groups: usize) -> Tenant {
-    let mut tenant = roster_e2e::tenant(users, spaces, groups);
+    let mut tenant = super::tenant(users, spaces, groups);
     tenant.tenant_id = "hardening".to_owned();
     tenant.api_keys = vec![ApiKey {
         id: "hardening-key".to_owned(),
@@ -53,7 +45,7 @@ pub fn tenant(users: usize, spaces: usize, groups: usize) -> Tenant {
 }
 
 /// Assignments as (space id, assignee id) -> sorted roles.
-pub type State = BTreeMap<(String, String), Vec<String>>;
+pub use super::State;
 
 /// One roster row: space index, user (`true`) or group, assignee index, roles.
 #[derive(Debug, Clone)]
@@ -101,47 +93,6 @@ pub fn merged(before: &State, rows: &[Row]) -> State {
         entry.dedup();
     }
     state
-}
-
-/// How a run ended.
-#[derive(Debug)]
-pub struct Run {
-    /// Exit code (`None` when killed by a signal).
-    pub code: Option<i32>,
-    /// Standard output.
-    pub stdout: String,
-    /// Standard error.
-    pub stderr: String,
-}
-
-impl Run {
-    /// From a finished child's output.
-    pub fn from_output(output: Output) -> Run {
-        Run {
-            code: output.status.code(),
-            stdout: String::from_utf8_lossy(&output.stdout).into_owned(),
-            stderr: String::from_utf8_lossy(&output.stderr).into_owned(),
-        }
-    }
-
-    /// Stdout as JSON lines (`--json` events).
-    pub fn json_lines(&self) -> Vec<serde_json::Value> {
-        self.stdout
-            .lines()
-            .filter(|l| !l.trim().is_empty())
-            .map(|l| serde_json::from_str(l).unwrap_or_else(|e| panic!("not JSON ({e}): {l}")))
-            .collect()
-    }
-
-    /// Neither stream mentions a panic.
-    pub fn assert_no_panic(&self) {
-        for text in [&self.stdout, &self.stderr] {
-            assert!(
-                !text.contains("panicked") && !text.contains("RUST_BACKTRACE"),
-                "the run panicked:\n{text}"
-            );
-        }
-    }
 }
 
 /// A temp directory holding `roster.toml` (target `sim`) and a running simulator.
@@ -201,18 +152,8 @@ impl Rig {
     /// `roster ARGS` in the directory: the key in the environment, short retry delays, no colour,
     /// stdin closed.
     pub fn command(&self, args: &[&str]) -> Command {
-        let mut command = Command::new(roster_bin());
-        command
-            .args(args)
-            .current_dir(self.dir.path())
-            .env(KEY_VAR, KEY)
-            .env("ROSTER_RETRY_SCALE", "0.01")
-            .env("NO_COLOR", "1")
-            .env_remove("ROSTER_CONFIG")
-            .env_remove("QLIK_API_KEY")
-            .env_remove("CI")
-            .env_remove("RUST_LOG")
-            .stdin(Stdio::null());
+        let mut command = super::roster_command(self.dir.path(), args);
+        command.env(KEY_VAR, KEY);
         command
     }
 
@@ -223,33 +164,17 @@ impl Rig {
 
     /// `roster apply ROSTER --to sim EXTRA...`.
     pub fn apply(&self, roster: &str, extra: &[&str]) -> Run {
-        let mut args = vec!["apply", roster, "--to", "sim"];
-        args.extend_from_slice(extra);
-        self.run(&args)
+        self.run(&on_sim("apply", roster, extra))
     }
 
     /// Start `roster apply ROSTER --to sim EXTRA...` in the background, output captured.
     pub fn spawn_apply(&self, roster: &str, extra: &[&str]) -> Child {
-        let mut args = vec!["apply", roster, "--to", "sim"];
-        args.extend_from_slice(extra);
-        self.command(&args)
-            .stdout(Stdio::piped())
-            .stderr(Stdio::piped())
-            .spawn()
-            .expect("start roster")
+        spawn_captured(self.command(&on_sim("apply", roster, extra)))
     }
 
     /// The tenant's assignments now.
     pub fn state(&self) -> State {
-        self.sim
-            .assignments()
-            .into_iter()
-            .map(|a| {
-                let mut roles = a.roles;
-                roles.sort();
-                ((a.space_id, a.assignee_id), roles)
-            })
-            .collect()
+        super::assignments(&self.sim)
     }
 
     /// How many times each (space, assignee) was created.
@@ -266,11 +191,7 @@ impl Rig {
     /// Requests that wrote assignments (POST, PUT, PATCH or DELETE), answered with any status or
     /// none.
     pub fn write_requests(&self) -> usize {
-        self.sim
-            .request_log()
-            .iter()
-            .filter(|r| r.path.contains("/assignments") && r.method != "GET")
-            .count()
+        super::write_requests(&self.sim.request_log()).len()
     }
 
     /// The journal of target `sim` in the default state directory.
@@ -281,58 +202,6 @@ impl Rig {
     /// The journal's records after the header (not the run's markers); panics (failing the
     /// test) when any line, including the last, is not valid JSON.
     pub fn journal(&self) -> Vec<serde_json::Value> {
-        let text = fs::read_to_string(self.journal_path()).expect("read the journal");
-        let mut lines = text.lines();
-        let header: serde_json::Value =
-            serde_json::from_str(lines.next().unwrap_or_default()).expect("journal header");
-        assert_eq!(header["format"], "roster-journal");
-        lines
-            .enumerate()
-            .map(|(i, l)| {
-                serde_json::from_str(l).unwrap_or_else(|e| panic!("journal line {}: {e}: {l}", i + 2))
-            })
-            .filter(|line: &serde_json::Value| line.get("key").is_some())
-            .collect()
-    }
-}
-
-/// Wait for a child to exit, killing it after `timeout`.
-pub fn wait_child(mut child: Child, timeout: Duration) -> Run {
-    let deadline = Instant::now() + timeout;
-    loop {
-        match child.try_wait() {
-            Ok(Some(_)) => break,
-            Ok(None) if Instant::now() < deadline => std::thread::sleep(Duration::from_millis(10)),
-            _ => {
-                let _ = child.kill();
-                break;
-            }
-        }
-    }
-    Run::from_output(child.wait_with_output().expect("collect output"))
-}
-
-/// A small seeded generator (splitmix64): the tests' randomness is reproducible.
-#[derive(Debug, Clone)]
-pub struct Seeded(u64);
-
-impl Seeded {
-    /// From a seed.
-    pub fn new(seed: u64) -> Seeded {
-        Seeded(seed)
-    }
-
-    /// The next number.
-    pub fn next_u64(&mut self) -> u64 {
-        self.0 = self.0.wrapping_add(0x9E37_79B9_7F4A_7C15);
-        let mut z = self.0;
-        z = (z ^ (z >> 30)).wrapping_mul(0xBF58_476D_1CE4_E5B9);
-        z = (z ^ (z >> 27)).wrapping_mul(0x94D0_49BB_1331_11EB);
-        z ^ (z >> 31)
-    }
-
-    /// A number in `lo..hi`.
-    pub fn range(&mut self, lo: u64, hi: u64) -> u64 {
-        lo + self.next_u64() % (hi - lo).max(1)
+        super::journal_records(&self.journal_path())
     }
 }

@@ -1,7 +1,9 @@
 //! The executor: runs a plan's writes concurrently and tells the reporters about every row.
 //!
 //! It sends only the writes the plan asks for, at most `--concurrency` calls at once, and leaves
-//! rate limiting and retries to the client. Everything it learns becomes an [`Event`] for the
+//! rate limiting and retries to the client. [`execute`] runs a finished plan; on the default
+//! `roster apply` path [`plan_and_execute`] owns the planner as well and sends each row's write
+//! as soon as the planner has decided it. Everything it learns becomes an [`Event`] for the
 //! reporters (progress, journal, failed rows, JSON); it prints nothing itself.
 //!
 //! [`Event`]: crate::model::Event
@@ -13,21 +15,7 @@ mod run;
 pub use interrupt::Interrupts;
 pub use observe::{EngineObserver, mean_round_trip, observer};
 pub use run::{ExecError, ExecErrorKind, ExecOptions, RunResult, execute};
-pub(crate) use run::{PipelineError, plan_and_execute};
-
-use core_api::target::TargetError;
-
-use crate::model::RowError;
-
-/// How a client error is recorded for a row: its stable kind code, status, message and attempts.
-pub fn row_error(error: &TargetError) -> RowError {
-    RowError {
-        code: error.kind_code().to_owned(),
-        http_status: error.status(),
-        message: error.to_string(),
-        attempts: error.attempts(),
-    }
-}
+pub use run::{PipelineError, plan_and_execute};
 
 #[cfg(test)]
 mod tests;

@@ -7,7 +7,7 @@
 use std::sync::Arc;
 use std::time::Duration;
 
-use core_api::target::{AssigneeKind, SpaceInfo};
+use core_api::target::{AssigneeKind, SpaceInfo, TargetError};
 use serde::{Deserialize, Serialize};
 
 /// How a roster row names its space.
@@ -85,7 +85,7 @@ pub struct ParsedRow {
 }
 
 /// `merge` adds the roster's roles to what an assignee has; `exact` makes them equal.
-#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize, clap::ValueEnum)]
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "lowercase")]
 pub enum Mode {
     /// Add roles, never remove one.
@@ -108,6 +108,19 @@ pub struct RowError {
     pub message: String,
     /// How many HTTP attempts were made (0 when nothing was sent).
     pub attempts: u32,
+}
+
+impl RowError {
+    /// How a client error is recorded for a row: its stable kind code, status, message and
+    /// attempts. The planner (a failed read) and the executor (a failed write) record it alike.
+    pub fn from_target(error: &TargetError) -> RowError {
+        RowError {
+            code: error.kind_code().to_owned(),
+            http_status: error.status(),
+            message: error.to_string(),
+            attempts: error.attempts(),
+        }
+    }
 }
 
 /// What the plan says to do with one row.

@@ -1,3 +1,6 @@
+//! The executor's tests against the fake target of `plan::fake`: what is sent, what each row
+//! ends as, and the events the reporters see.
+
 use std::sync::Arc;
 use std::time::Duration;
 

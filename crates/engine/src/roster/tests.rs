@@ -651,7 +651,7 @@ proptest! {
 }
 
 /// A million rows in the time and memory the tool promises. Run in release:
-/// `cargo test --release -p batch-cli million_rows -- --ignored`.
+/// `cargo test --release -p engine million_rows -- --ignored`.
 #[test]
 #[ignore = "slow in debug builds; run in release"]
 fn million_rows() {

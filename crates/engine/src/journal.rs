@@ -57,17 +57,6 @@ pub const HISTORY_DIR: &str = "history";
 /// How many earlier runs per target the history keeps.
 pub const HISTORY_KEEP: usize = 10;
 
-/// The key of a row the reader could not use. Such rows can never be done; the key only has to be
-/// stable so `--only-failed` finds them again.
-pub fn invalid_row_key(target: &str, line: u64) -> RowKey {
-    let mut hash = Sha256::new();
-    hash.update(b"roster-invalid-row\x001\x00");
-    hash.update(target.as_bytes());
-    hash.update(b"\x00");
-    hash.update(line.to_le_bytes());
-    RowKey(hex::encode(&hash.finalize()[..16]))
-}
-
 /// What identifies a roster for resuming: a hash of its rows' keys in sorted order, so the same
 /// rows in another order are the same roster.
 pub fn roster_digest<'a>(keys: impl IntoIterator<Item = &'a RowKey>) -> String {

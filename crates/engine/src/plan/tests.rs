@@ -1,3 +1,6 @@
+//! The planner's tests against the fake target of `plan::fake`: one action per row, and the reads
+//! each roster costs.
+
 use core_api::target::{AssigneeKind, GroupInfo};
 
 use super::fake::{Fake, State, roles, space, user};
@@ -331,7 +334,7 @@ async fn rows_by_id_are_resolved() {
 }
 
 /// The scale bar's shape with an in-memory tenant: 1,000,000 rows, all already in place.
-/// Run with `cargo test --release -p batch-cli --lib plan::tests::million -- --ignored --nocapture`.
+/// Run with `cargo test --release -p engine --lib plan::tests::million -- --ignored --nocapture`.
 #[tokio::test]
 #[ignore = "takes seconds in release and minutes in debug; a measurement, not a check"]
 async fn million_unchanged_rows() {

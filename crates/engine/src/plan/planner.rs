@@ -23,10 +23,10 @@ use futures::StreamExt;
 use futures::future::BoxFuture;
 use futures::stream::FuturesUnordered;
 
-use super::build::{PlanError, PlanOptions, PlanProgress, Timings, check, diff, err};
+use super::decide::{check, diff, err};
+use super::error::PlanError;
+use super::options::{PlanOptions, PlanProgress, Timings};
 use super::resolve::{self, Directory, DirectoryChoice, ResolveReport, Strategy, Thresholds};
-use crate::exec::row_error;
-use crate::journal;
 use crate::model::{Action, AssigneeRef, Mode, ParsedRow, PlanItem, RowError, SpaceRef};
 
 /// An index that means "none": the row was decided when it was read.
@@ -279,7 +279,7 @@ impl<'t> Planner<'t> {
                     };
                     items.push(PlanItem {
                         line: parsed.line,
-                        key: journal::invalid_row_key(&opts.target_name, parsed.line),
+                        key: crate::roster::invalid_row_key(&opts.target_name, parsed.line),
                         space: SpaceRef::Name(said.space),
                         space_info: None,
                         assignee_kind,
@@ -614,7 +614,7 @@ impl<'t> Planner<'t> {
                         Listing::Held(held)
                     }
                     Err(e) => {
-                        let mut error = row_error(&e);
+                        let mut error = RowError::from_target(&e);
                         let name = self.spaces[space as usize]
                             .info
                             .as_ref()
