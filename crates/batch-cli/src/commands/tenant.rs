@@ -47,7 +47,7 @@ fn file_error(error: &FileError) -> CommandError {
         [only] => {
             CommandError::new(format!("{} (nothing was sent)", located(only))).maybe_hint(only.hint.clone())
         }
-        [first, ..] => {
+        [_, ..] => {
             let mut refused = CommandError::new(format!(
                 "{} problems in the tenant file (nothing was sent)",
                 error.problems.len()
@@ -58,7 +58,7 @@ fn file_error(error: &FileError) -> CommandError {
                     None => located(problem),
                 });
             }
-            refused.maybe_hint(first.hint.clone())
+            refused.hint("fix each place above and run again; nothing is sent until the whole file is right")
         }
     }
 }
