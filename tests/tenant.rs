@@ -154,6 +154,14 @@ fn plan_shows_every_section_writes_nothing_and_check_exits_3() {
         assert!(plan.stdout.contains(needle), "no {needle:?} in\n{}", plan.stdout);
     }
     assert!(writes(&world.requests()).is_empty());
+    // A user the tenant lacks, waiting for a space the plan creates, is shown as apply will meet it.
+    world.write(
+        "nobody.toml",
+        "[[spaces]]\nname = \"Fresh\"\ntype = \"shared\"\nassignments = [{ user = \"nobody@example.com\", roles = [\"consumer\"] }]\n",
+    );
+    let nobody = tenant_plan(&world, "nobody.toml", &[]);
+    assert_eq!(nobody.code, Some(1), "{}{}", nobody.stdout, nobody.stderr);
+    assert!(nobody.stdout.contains("nobody@example.com"), "{}", nobody.stdout);
     let check = tenant_plan(&world, "tenant.toml", &["--check", "-q"]);
     assert_eq!(check.code, Some(3), "{}", check.stderr);
 

@@ -20,7 +20,7 @@ use crate::exit;
 use crate::report::format::Paint;
 use crate::report::{self, OutputMode, ResolveProgress};
 use crate::settings::{self, ApplySettings, PlanSettings, ProcessEnvironment, TargetSettings};
-use engine::model::{Action, AssigneeRef, Mode, ParsedRow, Plan, PlanItem, SpaceRef};
+use engine::model::{Action, AssigneeRef, Mode, ParsedRow, Plan, PlanItem, RowError, SpaceRef};
 use engine::tenant::assign::{self, Combined};
 use engine::tenant::diff::{self, ConfigPlan, Mark, ReadError, Section, TenantState};
 use engine::tenant::file::{self, FileError, TenantFile};
@@ -168,6 +168,52 @@ fn pending_item(parsed: &ParsedRow, target: &str) -> Option<PlanItem> {
     })
 }
 
+/// The users of assignments that wait for a new space or group are looked up now, so that a
+/// user the tenant lacks shows as the error apply will meet (`!`), not as a create.
+async fn resolve_waiting_users(
+    items: &mut [PlanItem],
+    target: &dyn Target,
+    settings: &TargetSettings,
+) -> Result<(), CommandError> {
+    let emails: Vec<String> = items
+        .iter()
+        .filter_map(|item| match (&item.assignee_kind, &item.assignee) {
+            (AssigneeKind::User, AssigneeRef::Email(email)) => Some(email.clone()),
+            _ => None,
+        })
+        .collect();
+    if emails.is_empty() {
+        return Ok(());
+    }
+    let found = target.find_users_by_email(&emails).await.map_err(|error| {
+        read_failed(
+            format!("failed to look up the users of {}", settings.name),
+            &error,
+            settings,
+        )
+    })?;
+    for item in items.iter_mut() {
+        let (AssigneeKind::User, AssigneeRef::Email(email)) = (&item.assignee_kind, &item.assignee) else {
+            continue;
+        };
+        match found
+            .iter()
+            .find(|u| u.email.as_deref().is_some_and(|e| e.eq_ignore_ascii_case(email)))
+        {
+            Some(user) => item.assignee_id = Some(user.id.clone()),
+            None => {
+                item.action = Action::Error(RowError {
+                    code: "unknown_user".to_owned(),
+                    http_status: None,
+                    message: format!("user {email:?} not found"),
+                    attempts: 0,
+                });
+            }
+        }
+    }
+    Ok(())
+}
+
 /// The least time `writes` take at the write limit (bursting within the window where the
 /// target does).
 fn least_write_time(writes: u64, settings: &PlanSettings) -> Duration {
@@ -208,11 +254,12 @@ fn plan(args: PlanArgs) -> Outcome {
         } else {
             plan_rows(&settings, &mode, target.as_ref(), ready).await?.plan
         };
-        assignments.items.extend(
-            pending
-                .iter()
-                .filter_map(|p| pending_item(p, &settings.target.name)),
-        );
+        let mut waiting: Vec<PlanItem> = pending
+            .iter()
+            .filter_map(|p| pending_item(p, &settings.target.name))
+            .collect();
+        resolve_waiting_users(&mut waiting, target.as_ref(), &settings.target).await?;
+        assignments.items.extend(waiting);
         let limit = settings.target.limits.for_tier(Tier::Tier2);
         engine::plan::prune::recount(
             &mut assignments,
