@@ -92,7 +92,136 @@ pub enum Command {
     /// what it deleted. Shows the plan and asks first; the undo is itself a run.
     #[command(after_help = UNDO_EXAMPLES)]
     Undo(UndoArgs),
+    /// Configure a whole tenant from one TOML file: settings, groups and their roles, spaces,
+    /// assignments (plan, apply, export).
+    #[command(after_help = TENANT_HELP)]
+    Tenant(TenantArgs),
 }
+
+/// `roster tenant`: a tenant's configuration as a file.
+#[derive(Debug, Args)]
+pub struct TenantArgs {
+    /// What to do with the tenant file.
+    #[command(subcommand)]
+    pub command: TenantCommand,
+}
+
+/// The `roster tenant` subcommands: the same flags, outputs and exit codes as `roster plan`,
+/// `roster apply` and `roster export`.
+#[derive(Debug, Subcommand)]
+pub enum TenantCommand {
+    /// Compare a tenant file with a tenant and show every section's difference; sends no writes.
+    #[command(
+        after_help = TENANT_PLAN_HELP,
+        mut_arg("roster", |arg| arg.value_name("FILE").help("The tenant file (TOML)")),
+        mut_arg("mode", |arg| arg.help("For the file's assignments: merge adds roles to what each \
+            assignee has; exact makes them equal [default: merge]")),
+    )]
+    Plan(PlanArgs),
+    /// Make a tenant match a tenant file: settings, groups, group roles, spaces, then the
+    /// assignments, resumably; sends only the differences.
+    #[command(
+        after_help = TENANT_APPLY_HELP,
+        mut_arg("roster", |arg| arg.value_name("FILE").help("The tenant file (TOML)")),
+        mut_arg("mode", |arg| arg.help("For the file's assignments: merge adds roles to what each \
+            assignee has; exact makes them equal [default: merge]")),
+        mut_arg("state_dir", |arg| arg.help("Directory for the journals, the file's assignments as a \
+            roster and its failed rows [default: .roster/ beside the file]")),
+    )]
+    Apply(ApplyArgs),
+    /// Write a tenant's settings, groups with their roles, spaces with their descriptions and
+    /// assignments as a tenant file; sends only reads.
+    #[command(
+        after_help = TENANT_EXPORT_HELP,
+        mut_arg("output", |arg| arg.value_name("FILE.toml").help("The tenant file to write, or `-` \
+            for standard output. A file is replaced only once the export is complete")),
+        mut_arg("to", |arg| arg
+            .long("from")
+            .short(None)
+            .help("Source: a name from roster.toml, or `qlik:CONTEXT` for a qlik-cli context \
+                   (`qlik:` alone for qlik-cli's current context) [default: the config's \
+                   default target]")),
+    )]
+    Export(ExportArgs),
+}
+
+const TENANT_HELP: &str = "\
+Examples:
+  roster tenant plan tenant.toml --to prod
+  roster tenant apply tenant.toml --to prod
+  roster tenant export --from prod -o tenant.toml
+
+The tenant file (TOML; every key in the README's \"Tenant file\"):
+  [settings]            auto_create_groups, sync_idp_groups, auto_assign_professional,
+                        auto_assign_analyzer (true/false; a key left out is left alone)
+  [[groups]]            name, roles (tenant roles; without roles the group's are left alone)
+  [[spaces]]            name, type (shared, managed, data), description, assignments =
+                        [{ group = \"NAME\" | user = \"EMAIL\", roles = [\"consumer\"] }]
+  [assignments]         rosters = [\"finance.csv\"] (roster CSVs, relative to the file)
+
+Qlik Cloud only: Alumio has no groups, roles or tenant settings.";
+
+const TENANT_PLAN_HELP: &str = "\
+Examples:
+  roster tenant plan tenant.toml --to prod
+  roster tenant plan tenant.toml --to prod --json > plan.json
+  roster tenant plan tenant.toml --to prod --check -q   # exit 3 when apply would change something
+
+Reads the settings, roles, groups and spaces the file names, and the assignments of its spaces
+and rosters; shows each section (settings, groups, group roles, spaces, assignments) as a diff:
++ create, ~ change, = already so, ! cannot be done; then the writes and the least time they take
+at the write limit. A malformed file, or a role the tenant does not have, is an error located as
+FILE:LINE:COLUMN, with nothing sent.
+
+Exit codes:
+  0    nothing is an error (with --check: and the tenant already matches the file)
+  1    some lines are errors (shown with !)
+  2    usage, configuration or file error, an unknown role, or a tenant that cannot be read
+  3    --check only: applying the file would change the tenant (comes before 1)
+
+Environment: see `roster plan --help`.";
+
+const TENANT_APPLY_HELP: &str = "\
+Examples:
+  roster tenant apply tenant.toml --to prod
+  roster tenant apply tenant.toml --to prod --json > events.jsonl
+
+Reads everything first and writes only the differences, in order: the group settings (one PATCH),
+the license settings (read, merged, one PUT), missing groups, group roles, missing spaces and
+descriptions; then the assignments, planned once their groups and spaces exist and applied as
+`roster apply` applies a roster. A second apply of the same file sends no write. Nothing is sent
+when the file is malformed, names a role the tenant lacks, or gives an existing space another
+type (a space's type cannot change).
+
+Resuming: rerun the same command. Configuration writes already made read back as unchanged; the
+assignments resume from their journal. State in .roster/ beside the file (see --state-dir):
+tenant-TARGET.jsonl records every configuration write; FILE.assignments.csv is the file's
+assignments as a roster, with its journal and failed-rows CSV.
+
+Exit codes:
+  0    every write ok
+  1    some writes or rows failed
+  2    usage, configuration or file error, an unknown role, a type mismatch, or a tenant that
+       cannot be read (nothing was sent)
+  130  interrupted (rerun the same command to resume)
+
+Environment: see `roster plan --help`.";
+
+const TENANT_EXPORT_HELP: &str = "\
+Examples:
+  roster tenant export --from prod -o tenant.toml
+  roster tenant export --from prod --space Finance -o -
+
+Writes the settings, every group with its roles, and the spaces (all, or those --space and --type
+select) with their type, description and assignments inline (users by email, groups by name).
+Planned back against the same tenant, the file shows no change. The file appears only once
+complete.
+
+Exit codes:
+  0    the file was written
+  2    usage, configuration or output error, or a tenant that cannot be read (no file written)
+
+Environment: see `roster plan --help`.";
 
 /// `roster sim`: a simulated tenant for trying the tool and for tests.
 #[derive(Debug, Args)]

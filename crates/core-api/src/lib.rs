@@ -43,6 +43,7 @@ mod observe;
 mod page;
 mod retry;
 pub mod target;
+pub mod tenant;
 mod window;
 
 pub use config::{ClientConfig, Timeouts, ensure_path_suffix, strip_path_suffix};

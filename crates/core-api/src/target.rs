@@ -257,4 +257,10 @@ pub trait Target: Send + Sync {
 
     /// The members of a group, for expanding group rows towards targets without groups.
     async fn list_group_members(&self, group: &GroupInfo) -> Result<Vec<UserInfo>, TargetError>;
+
+    /// The tenant's settings, roles, groups' roles and spaces, for `roster tenant`; `None` where
+    /// the vendor's API has no such thing (the default, Alumio's answer).
+    fn tenant_config(&self) -> Option<&dyn crate::tenant::TenantConfig> {
+        None
+    }
 }

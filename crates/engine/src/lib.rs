@@ -4,7 +4,8 @@
 //! executed ([`exec`]), and every row's outcome is announced as a [`model::Event`]. The run
 //! journal ([`journal`]) and the failed-rows CSV ([`failed`]) are two of the reporters that
 //! consume those events; the command line adds its own displays. [`export`] reads a tenant back
-//! into roster rows and [`migrate`] maps them onto another tenant. Tenants are known only
+//! into roster rows and [`migrate`] maps them onto another tenant. [`tenant`] reads a tenant file
+//! and diffs and writes a tenant's settings, groups, roles and spaces. Tenants are known only
 //! through [`core_api::target::Target`]; nothing here prints, parses a command line or decides
 //! an exit code.
 
@@ -19,3 +20,4 @@ pub mod model;
 pub mod plan;
 pub mod roster;
 pub mod undo;
+pub mod tenant;

@@ -69,7 +69,7 @@ impl Client {
     }
 
     /// `{server}/api/v1/{segments...}`, each segment percent-encoded.
-    fn api_url(&self, segments: &[&str]) -> Result<Url, Error> {
+    pub(crate) fn api_url(&self, segments: &[&str]) -> Result<Url, Error> {
         let mut url = self.http.base().clone();
         url.path_segments_mut()
             .map_err(|()| Error::config("use a server URL that can have a path"))?
@@ -79,7 +79,7 @@ impl Client {
         Ok(url)
     }
 
-    fn list_url(&self, segments: &[&str], query: &[(&str, &str)]) -> Result<Url, Error> {
+    pub(crate) fn list_url(&self, segments: &[&str], query: &[(&str, &str)]) -> Result<Url, Error> {
         let mut url = self.api_url(segments)?;
         {
             let mut pairs = url.query_pairs_mut();
@@ -91,7 +91,10 @@ impl Client {
         Ok(url)
     }
 
-    async fn list_all<T: DeserializeOwned + Send + 'static>(&self, url: Url) -> Result<Vec<T>, Error> {
+    pub(crate) async fn list_all<T: DeserializeOwned + Send + 'static>(
+        &self,
+        url: Url,
+    ) -> Result<Vec<T>, Error> {
         self.http.list_all(url, Tier::Tier1).await
     }
 

@@ -24,6 +24,7 @@ mod client;
 pub mod filter;
 pub mod models;
 mod target;
+pub mod tenant;
 
 pub use client::{Assignments, Client, Created, Groups, PAGE_SIZE, Spaces, Users};
 pub use core_api::{Credentials, Error, Observer, RateLimits, RetryPolicy, Secret, Timeouts};

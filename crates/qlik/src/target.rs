@@ -270,4 +270,8 @@ impl Target for Client {
             .map(UserInfo::from)
             .collect())
     }
+
+    fn tenant_config(&self) -> Option<&dyn core_api::tenant::TenantConfig> {
+        Some(self)
+    }
 }

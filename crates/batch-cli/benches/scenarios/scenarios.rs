@@ -16,7 +16,7 @@ use crate::workload::{Layout, Workload};
 const KEY_VAR: &str = "ROSTER_BENCH_API_KEY";
 
 /// Scenario names, by number.
-pub const NAMES: [&str; 10] = [
+pub const NAMES: [&str; 11] = [
     "rate-bound",
     "latency-bound",
     "client cost",
@@ -27,6 +27,7 @@ pub const NAMES: [&str; 10] = [
     "rerun (ended)",
     "burst (in budget)",
     "burst (4 budgets)",
+    "tenant configuration",
 ];
 
 /// What every scenario needs.
@@ -131,7 +132,8 @@ pub fn run(ctx: &mut Ctx, id: u8) -> Outcome {
         8 => rerun_ended(ctx),
         9 => burst_in_budget(ctx),
         10 => burst_budgets(ctx),
-        _ => Err(anyhow::anyhow!("there is no scenario {id} (1 to 10)")),
+        11 => tenant_config(ctx),
+        _ => Err(anyhow::anyhow!("there is no scenario {id} (1 to 11)")),
     };
     match result {
         Ok(outcome) => outcome.settle(),
@@ -1127,6 +1129,94 @@ fn burst_budgets(ctx: &mut Ctx) -> Result<Outcome> {
     ));
     if usage.code != Some(0) {
         outcome.note(format!("stderr: {}", ctx.tail("s9-budgets")));
+    }
+    Ok(outcome)
+}
+
+/// Scenario 11: `roster tenant apply` of a file with 200 groups with roles, 100 spaces and 5,000
+/// assignments (a roster the file names), at scenario 1's Tier 2 of 3,000/min paced strictly. The
+/// ideal is every write (group creates, space creates, assignment creates) over the write rate.
+fn tenant_config(ctx: &mut Ctx) -> Result<Outcome> {
+    let mut outcome = Outcome::new(11, NAMES[10]);
+    let groups = ctx.size(200, 40);
+    let spaces = ctx.size(100, 20);
+    let rows = ctx.size(5000, 1000);
+    let workload = Workload {
+        rows,
+        spaces: 1,
+        layout: Layout::Spread,
+        assigned: false,
+    };
+    let (tenant, _) = workload.write(&ctx.dir, "s11-tenant")?;
+    let roster = ctx.dir.join("s11-assignments.csv");
+    let mut csv = String::from("space,type,assignee,roles\n");
+    for r in 0..rows {
+        csv.push_str(&format!(
+            "Config space {:03},user,{},consumer\n",
+            r % spaces,
+            sim::generate::grid_email(r)
+        ));
+    }
+    std::fs::write(&roster, csv).with_context(|| format!("write {}", roster.display()))?;
+    let file = ctx.dir.join("s11-tenant.toml");
+    let mut text = String::new();
+    let roles = ["AnalyticsAdmin", "AuditAdmin", "DataAdmin"];
+    for g in 0..groups {
+        text.push_str(&format!(
+            "\n[[groups]]\nname = \"Config group {g:03}\"\nroles = [\"{}\"]\n",
+            roles[g % roles.len()]
+        ));
+    }
+    for sp in 0..spaces {
+        text.push_str(&format!(
+            "\n[[spaces]]\nname = \"Config space {sp:03}\"\ntype = \"{}\"\ndescription = \"Space {sp}\"\n",
+            if sp % 2 == 0 { "shared" } else { "managed" }
+        ));
+    }
+    text.push_str("\n[assignments]\nrosters = [\"s11-assignments.csv\"]\n");
+    std::fs::write(&file, text).with_context(|| format!("write {}", file.display()))?;
+
+    let sim = ctx.sim("s11-tenant", &tenant, RATE_SIM)?;
+    let path = file.to_string_lossy().into_owned();
+    let mut args = vec!["tenant", "apply", path.as_str(), "--yes", "--quiet"];
+    args.extend_from_slice(RATE_CLIENT);
+    let usage = ctx.roster("s11-tenant", &sim, &args, Duration::from_secs(900))?;
+    let stats = sim.stats()?;
+    let writes = groups + spaces + rows;
+    let ideal = writes as f64 * 60.0 / 3000.0;
+    let wall = secs(usage.wall);
+    let ratio = ideal / wall;
+    outcome.measured = Some(Figure::secs(wall));
+    outcome.ideal = Some(Figure::secs(ideal));
+    outcome.ratio = Some(ratio);
+    outcome.ratio_is = "achieved/ideal";
+    outcome.check("achieved/ideal", format!("{ratio:.3}"), ">= 0.95", ratio >= 0.95);
+    outcome.check(
+        "429s received",
+        stats.rate_limited.to_string(),
+        "0",
+        stats.rate_limited == 0,
+    );
+    outcome.check(
+        "every write done",
+        format!(
+            "exit {}, {} writes of {writes}",
+            code(&usage),
+            stats.qlik_writes()
+        ),
+        "exit 0, all written",
+        usage.code == Some(0) && stats.qlik_writes() == writes as u64,
+    );
+    usage_details(&mut outcome, &usage);
+    outcome.detail("writes", stats.qlik_writes());
+    outcome.detail("rate_limited", stats.rate_limited);
+    outcome.note(format!(
+        "{groups} groups with roles, {spaces} spaces, {rows} assignments; {} reads + {} writes",
+        stats.qlik_requests() - stats.qlik_writes(),
+        stats.qlik_writes()
+    ));
+    if usage.code != Some(0) {
+        outcome.note(format!("stderr: {}", ctx.tail("s11-tenant")));
     }
     Ok(outcome)
 }

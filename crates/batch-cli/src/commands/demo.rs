@@ -1,6 +1,8 @@
 //! `roster demo`: a whole run against a simulated tenant on loopback; nothing leaves the machine.
 //!
-//! The demo is `roster apply` twice, through the same function the `apply` command runs:
+//! The demo is `roster tenant apply` of `data/demo-tenant.toml` (settings, groups and their
+//! roles, a shared and a managed space, their assignments), then `roster apply` twice, through the
+//! same functions the commands run:
 //!
 //! 1. start the simulator in-process with the large tenant (5,000 users, 500 groups, 200
 //!    spaces), rate limits scaled so the run takes about 45 seconds, and transient faults;
@@ -34,6 +36,7 @@ use crate::report::format;
 /// The tenant and roster built into the binary, for a demo run outside the repository.
 const BUILTIN_TENANT: &str = include_str!("../../../../data/tenant-large.json");
 const BUILTIN_ROSTER: &str = include_str!("../../../../data/demo-roster.csv");
+const BUILTIN_TENANT_FILE: &str = include_str!("../../../../data/demo-tenant.toml");
 
 /// The target name the demo's commands use.
 pub const TARGET: &str = "demo";
@@ -210,6 +213,27 @@ fn demo(args: &DemoArgs) -> Result<u8, DemoError> {
     ));
     say("");
 
+    let tenant_file = dir.join("demo-tenant.toml");
+    write(
+        &tenant_file,
+        &data_file(&None, "data/demo-tenant.toml", BUILTIN_TENANT_FILE)?,
+    )?;
+    let mut setup_words = apply_words(&tenant_file, &config, args.quiet);
+    setup_words.insert(1, "tenant".to_owned());
+    // Its own state directory: the roster steps' journal starts clean.
+    setup_words.push("--state-dir".to_owned());
+    setup_words.push(dir.join(".roster").join("tenant").display().to_string());
+    say(&format!(
+        "first, the tenant's configuration (settings, groups and their roles, spaces): {}",
+        format::command_line(&setup_words)
+    ));
+    let setup = tenant_apply(&setup_words)?;
+    if setup != exit::OK {
+        stopped(&dir, setup);
+        return Ok(setup);
+    }
+    say("");
+
     let first_words = apply_words(&roster, &config, args.quiet);
     say(&format!("step 1 of 2: {}", format::command_line(&first_words)));
     let first = apply(&first_words)?;
@@ -364,6 +388,17 @@ fn apply_words(roster: &Path, config: &Path, quiet: bool) -> Vec<String> {
         words.push("--quiet".to_owned());
     }
     words
+}
+
+/// Run a `roster tenant apply` command line, parsed by the real command line and run by the
+/// dispatcher, exactly as if typed.
+fn tenant_apply(words: &[String]) -> Result<u8, DemoError> {
+    let cli = Cli::try_parse_from(words)
+        .map_err(|e| DemoError(format!("failed to build the tenant apply command: {e}")))?;
+    if !matches!(cli.command, Command::Tenant(_)) {
+        return Err(DemoError("failed to build the tenant apply command".to_owned()));
+    }
+    Ok(crate::run(cli))
 }
 
 /// Run a `roster apply` command line: parsed by the real command line and run by the dispatcher,

@@ -17,6 +17,7 @@ mod runs;
 pub mod sim;
 mod steps;
 pub mod undo;
+pub mod tenant;
 
 use crate::cli::{Cli, Command};
 
@@ -32,6 +33,7 @@ pub fn dispatch(cli: Cli) -> u8 {
         Command::Migrate(args) => migrate::run(args),
         Command::Runs(args) => history::run(args),
         Command::Undo(args) => undo::run(args),
+        Command::Tenant(args) => tenant::run(args),
     };
     match outcome {
         Ok(code) => code,
