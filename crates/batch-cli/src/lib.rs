@@ -8,6 +8,7 @@ pub mod exec;
 pub mod exit;
 pub mod export;
 pub mod failed;
+pub mod fleet;
 pub mod hint;
 pub mod journal;
 pub mod migrate;

@@ -29,6 +29,9 @@ const DRAIN_TIMEOUT: Duration = Duration::from_secs(15);
 /// Runs `roster apply` and returns its exit code: 0 every row ok, 1 some rows failed, 2 usage,
 /// configuration or input error (nothing sent), 130 interrupted.
 pub fn run(args: ApplyArgs) -> u8 {
+    if crate::fleet::wanted(&args.target, &args.fleet) {
+        return crate::fleet::apply(&args);
+    }
     let mut stderr = io::stderr();
     let settings = match ApplySettings::from_args(&args, &ProcessEnvironment) {
         Ok(settings) => settings,

@@ -33,6 +33,9 @@ pub(crate) fn named_target(
 
 /// Runs `roster export`; 0 when written, 2 for usage, configuration or tenant-access problems.
 pub fn run(args: ExportArgs) -> u8 {
+    if crate::fleet::wanted(&args.target, &args.fleet) {
+        return crate::fleet::export(&args);
+    }
     let mut stderr = io::stderr();
     let mut warnings = Vec::new();
     let settings = match resolve_target(&args.target, args.concurrency, &ProcessEnvironment, &mut warnings) {

@@ -6,7 +6,7 @@ pub mod demo;
 pub mod export;
 pub mod migrate;
 pub mod plan;
-mod runs;
+pub(crate) mod runs;
 pub mod sim;
 
 use crate::cli::{Cli, Command};

@@ -22,6 +22,9 @@ use crate::target::build_target;
 /// are errors, 2 for usage, configuration, input or tenant-access problems; with `--check`, 3
 /// when applying the roster would change the tenant (before 1).
 pub fn run(args: PlanArgs) -> u8 {
+    if crate::fleet::wanted(&args.target, &args.fleet) {
+        return crate::fleet::plan(&args);
+    }
     let mut stderr = io::stderr();
     let settings = match PlanSettings::from_args(&args, &ProcessEnvironment) {
         Ok(settings) => settings,

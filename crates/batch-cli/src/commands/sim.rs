@@ -93,6 +93,9 @@ pub fn config(args: &SimArgs, tenant: Tenant) -> Result<SimConfig, String> {
 }
 
 async fn serve(args: SimArgs) -> u8 {
+    if let Some(count) = args.tenants {
+        return serve_fleet(&args, count).await;
+    }
     let tenant = match Tenant::load(&args.tenant) {
         Ok(t) => t,
         Err(error) => {
@@ -181,6 +184,113 @@ async fn serve(args: SimArgs) -> u8 {
         }
     };
     handle.shutdown().await;
+    code
+}
+
+/// The most tenants one `roster sim` serves.
+pub const MAX_TENANTS: usize = 2000;
+
+/// `--tenants N`: N copies of the tenant, each at its own port with its own keys, data and
+/// rate budget. Stdout: one line per tenant, `NAME URL API_KEY` (or one JSON document with
+/// `--json`); with `--fleet-dir`, the fleet files for them.
+async fn serve_fleet(args: &SimArgs, count: usize) -> u8 {
+    if !(1..=MAX_TENANTS).contains(&count) {
+        report(&format!("error: --tenants must be between 1 and {MAX_TENANTS} (got {count})"));
+        return exit::USAGE;
+    }
+    let base = match Tenant::load(&args.tenant) {
+        Ok(t) => t,
+        Err(error) => {
+            report(&format!("error: {}", chain(&error)));
+            return exit::USAGE;
+        }
+    };
+    let mut handles = Vec::with_capacity(count);
+    let mut members = Vec::with_capacity(count);
+    for index in 0..count {
+        let tenant = sim::fleet::tenant_copy(&base, index);
+        let mut config = match config(args, tenant) {
+            Ok(c) => c,
+            Err(message) => {
+                report(&format!("error: {message}"));
+                return exit::USAGE;
+            }
+        };
+        // A fixed port is the first tenant's; the others take the ports after it.
+        if config.addr.port() != 0 {
+            let port = usize::from(config.addr.port()) + index;
+            let Ok(port) = u16::try_from(port) else {
+                report("error: the tenants' ports run past 65535; pick a lower --addr port");
+                return exit::USAGE;
+            };
+            config.addr.set_port(port);
+        }
+        config.seed = args.seed.wrapping_add(index as u64);
+        let handle = match Sim::start(config).await {
+            Ok(h) => h,
+            Err(error) => {
+                report(&format!("error: {}", chain(&error)));
+                return exit::USAGE;
+            }
+        };
+        let Some(api_key) = handle.api_keys().into_iter().next() else {
+            report("error: the tenant file has no Qlik API key for the fleet to use");
+            return exit::USAGE;
+        };
+        members.push(sim::fleet::FleetMember {
+            name: sim::fleet::tenant_name(index, count),
+            url: handle.base_url(),
+            api_key,
+        });
+        handles.push(handle);
+    }
+    let mut out = std::io::stdout().lock();
+    let printed = if args.json {
+        let doc = serde_json::json!({ "tenants": members });
+        serde_json::to_writer(&mut out, &doc)
+            .map_err(std::io::Error::from)
+            .and_then(|()| writeln!(out))
+    } else {
+        members
+            .iter()
+            .try_for_each(|m| writeln!(out, "{} {} {}", m.name, m.url, m.api_key))
+    };
+    let printed = printed.and_then(|()| out.flush());
+    drop(out);
+    if let Err(error) = printed {
+        report(&format!("error: failed to write to stdout: {error}"));
+        return exit::USAGE;
+    }
+    if let Some(dir) = &args.fleet_dir {
+        let extra = format!(
+            "tier1_per_min = {}\ntier2_per_min = {}\n",
+            args.tier1_per_min, args.tier2_per_min
+        );
+        match sim::fleet::write_fleet(dir, "sim", &members, &extra) {
+            Ok(path) => report(&format!(
+                "fleet \"sim\" written to {} (try: roster plan ROSTER --config {} --to sim)",
+                path.display(),
+                path.display()
+            )),
+            Err(error) => {
+                report(&format!("error: failed to write the fleet into {}: {error}", dir.display()));
+                return exit::USAGE;
+            }
+        }
+    }
+    report(&format!(
+        "{count} simulated Qlik Cloud tenants, one per line on stdout (name, base URL, API key). Serving until Ctrl-C."
+    ));
+    let code = match tokio::signal::ctrl_c().await {
+        Ok(()) => exit::OK,
+        Err(error) => {
+            report(&format!("error: failed to wait for Ctrl-C: {error}"));
+            exit::USAGE
+        }
+    };
+    for handle in handles {
+        handle.shutdown().await;
+    }
     code
 }
 

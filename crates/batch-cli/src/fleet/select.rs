@@ -1,0 +1,313 @@
+//! Which tenants a `--to` names: a comma list of target names, `qlik:` contexts, globs over
+//! both (`cust-*`, `qlik:cust-*`) and fleets, resolved to one [`TargetSettings`] each, then cut
+//! to this process's `--shard`.
+
+use std::collections::BTreeSet;
+use std::path::PathBuf;
+use std::str::FromStr;
+
+use crate::cli::TargetArgs;
+use crate::config::{LoadedConfig, QlikCliContexts, Warning};
+use crate::settings::{
+    Environment, QLIK_CLI_PREFIX, SettingsError, TargetSettings, env as vars, find_config,
+};
+
+use super::config::read_fleet;
+
+/// One tenant of a fleet run: its name, and its settings or why they could not be resolved
+/// (a tenant whose key file is missing fails alone; the others run).
+#[derive(Debug)]
+pub struct Member {
+    /// The tenant's name (target name, `qlik:CONTEXT`, or a fleet tenant's name).
+    pub name: String,
+    /// Its settings, or the message saying why there are none.
+    pub target: Result<TargetSettings, String>,
+}
+
+/// `--shard I/N`: share `index` of `count`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Shard {
+    /// Which share, from 0.
+    pub index: u32,
+    /// How many shares.
+    pub count: u32,
+}
+
+impl FromStr for Shard {
+    type Err = String;
+
+    fn from_str(text: &str) -> Result<Self, Self::Err> {
+        let usage = || {
+            format!(
+                "expected I/N with 0 <= I < N, e.g. 0/4 (got {text:?}; a Kubernetes Indexed Job passes \
+                 $JOB_COMPLETION_INDEX as I)"
+            )
+        };
+        let (i, n) = text.split_once('/').ok_or_else(usage)?;
+        let index: u32 = i.trim().parse().map_err(|_| usage())?;
+        let count: u32 = n.trim().parse().map_err(|_| usage())?;
+        if count == 0 || index >= count {
+            return Err(usage());
+        }
+        Ok(Shard { index, count })
+    }
+}
+
+impl Shard {
+    /// Whether the tenant named `name` is in this share. A hash of the name decides, so a
+    /// tenant keeps its share when others join or leave the fleet.
+    pub fn holds(self, name: &str) -> bool {
+        // FNV-1a: stable across releases and platforms, unlike std's hasher.
+        let mut hash: u64 = 0xcbf2_9ce4_8422_2325;
+        for byte in name.as_bytes() {
+            hash ^= u64::from(*byte);
+            hash = hash.wrapping_mul(0x0100_0000_01b3);
+        }
+        hash % u64::from(self.count) == u64::from(self.index)
+    }
+}
+
+/// Whether `--to` names more than one tenant, or may: a comma list, a glob, or a fleet's name.
+pub fn is_fleet(to: Option<&str>, config: Option<&LoadedConfig>) -> bool {
+    let Some(to) = to else {
+        return false;
+    };
+    to.contains(',')
+        || has_glob(to)
+        || config.is_some_and(|c| c.file.fleets.contains_key(to.trim()))
+}
+
+fn has_glob(text: &str) -> bool {
+    text.contains(['*', '?'])
+}
+
+/// `*` any run of characters, `?` one character; everything else matches itself.
+pub fn glob_match(pattern: &str, text: &str) -> bool {
+    let (p, t): (Vec<char>, Vec<char>) = (pattern.chars().collect(), text.chars().collect());
+    let (mut pi, mut ti) = (0, 0);
+    let mut star: Option<(usize, usize)> = None;
+    while ti < t.len() {
+        match p.get(pi) {
+            Some('*') => {
+                star = Some((pi, ti));
+                pi += 1;
+            }
+            Some(c) if *c == '?' || *c == t[ti] => {
+                pi += 1;
+                ti += 1;
+            }
+            _ => match star {
+                Some((sp, st)) => {
+                    pi = sp + 1;
+                    ti = st + 1;
+                    star = Some((sp, st + 1));
+                }
+                None => return false,
+            },
+        }
+    }
+    p[pi..].iter().all(|c| *c == '*')
+}
+
+/// The tenants `args.to` names, in the order given (each once), cut to `shard`. Warnings (file
+/// permissions) are added to `warnings`. An error here is a usage error: nothing was sent.
+pub fn members(
+    args: &TargetArgs,
+    shard: Option<Shard>,
+    env: &dyn Environment,
+    warnings: &mut Vec<Warning>,
+) -> Result<Vec<Member>, SettingsError> {
+    let to = args.to.clone().unwrap_or_default();
+    if args.server.is_some() {
+        return Err(SettingsError::plain(format!(
+            "--server names one tenant, and --to {to:?} names several"
+        ))
+        .with_hint("set the servers in a fleet in roster.toml (see `[fleets.NAME]` in the README)"));
+    }
+    let config = find_config(args.config.as_deref(), env)?;
+    if let Some(config) = &config {
+        warnings.extend(config.warnings.iter().cloned());
+    }
+    let mut seen = BTreeSet::new();
+    let mut members = Vec::new();
+    let mut push = |name: String, resolve: &dyn Fn() -> Result<TargetSettings, String>| {
+        if seen.insert(name.clone()) {
+            members.push(Member {
+                target: resolve(),
+                name,
+            });
+        }
+    };
+    let mut contexts: Option<QlikCliContexts> = None;
+    for item in to.split(',').map(str::trim).filter(|i| !i.is_empty()) {
+        if let Some(pattern) = item.strip_prefix(QLIK_CLI_PREFIX) {
+            let names: Vec<String> = if has_glob(pattern) {
+                if contexts.is_none() {
+                    contexts = Some(load_contexts(env)?);
+                }
+                let all = contexts.as_ref().map(|c| c.contexts.as_slice()).unwrap_or_default();
+                let found: Vec<String> = all
+                    .iter()
+                    .filter(|c| glob_match(pattern, &c.name))
+                    .map(|c| c.name.clone())
+                    .collect();
+                if found.is_empty() {
+                    let known: Vec<&str> = all.iter().map(|c| c.name.as_str()).collect();
+                    return Err(SettingsError::plain(format!(
+                        "no qlik-cli context matches {item:?}"
+                    ))
+                    .with_hint(format!("contexts: {}", known.join(", "))));
+                }
+                found
+            } else {
+                vec![pattern.to_owned()]
+            };
+            for context in names {
+                let name = format!("{QLIK_CLI_PREFIX}{context}");
+                let one = single(args, &name);
+                push(name, &|| resolve_one(&one, config.as_ref(), env));
+            }
+            continue;
+        }
+        let fleets = config.as_ref().map(|c| &c.file.fleets);
+        if let (Some(config), true) = (&config, fleets.is_some_and(|f| f.contains_key(item))) {
+            let tenants = read_fleet(config, item).map_err(SettingsError::plain)?;
+            for tenant in tenants {
+                let mut synthetic = config.clone();
+                synthetic.file.targets.clear();
+                synthetic.file.fleets.clear();
+                synthetic
+                    .file
+                    .targets
+                    .insert(tenant.name.clone(), tenant.table.clone());
+                synthetic.warnings.clear();
+                let one = single(args, &tenant.name);
+                push(tenant.name.clone(), &|| {
+                    resolve_one(&one, Some(&synthetic), env)
+                });
+            }
+            continue;
+        }
+        if has_glob(item) {
+            let Some(config) = &config else {
+                return Err(SettingsError::plain(format!(
+                    "--to {item:?} is a pattern over roster.toml's targets, and there is no roster.toml"
+                ))
+                .with_hint("create roster.toml, or pass --config PATH"));
+            };
+            let found: Vec<&String> = config
+                .file
+                .targets
+                .keys()
+                .filter(|name| glob_match(item, name))
+                .collect();
+            if found.is_empty() {
+                let known: Vec<&str> = config
+                    .file
+                    .targets
+                    .keys()
+                    .chain(config.file.fleets.keys())
+                    .map(String::as_str)
+                    .collect();
+                return Err(SettingsError::plain(format!(
+                    "no target in {} matches {item:?}",
+                    config.path.display()
+                ))
+                .with_hint(format!(
+                    "targets and fleets: {}; for qlik-cli contexts use --to 'qlik:{item}'",
+                    known.join(", ")
+                )));
+            }
+            for name in found {
+                let one = single(args, name);
+                push(name.clone(), &|| resolve_one(&one, Some(config), env));
+            }
+            continue;
+        }
+        // A plain name must exist: a typo is a usage error before anything is sent.
+        let known = config.as_ref().is_some_and(|c| c.file.targets.contains_key(item));
+        if !known {
+            let one = single(args, item);
+            TargetSettings::resolve(&one, config.as_ref(), env, &mut Vec::new())?;
+        }
+        let one = single(args, item);
+        push(item.to_owned(), &|| resolve_one(&one, config.as_ref(), env));
+    }
+    if members.is_empty() {
+        return Err(SettingsError::plain("--to names no tenant"));
+    }
+    if let Some(shard) = shard {
+        members.retain(|m| shard.holds(&m.name));
+    }
+    Ok(members)
+}
+
+/// The target flags for one tenant: `--to NAME` and every other flag as given.
+fn single(args: &TargetArgs, name: &str) -> TargetArgs {
+    TargetArgs {
+        to: Some(name.to_owned()),
+        ..args.clone()
+    }
+}
+
+fn resolve_one(
+    args: &TargetArgs,
+    config: Option<&LoadedConfig>,
+    env: &dyn Environment,
+) -> Result<TargetSettings, String> {
+    TargetSettings::resolve(args, config, env, &mut Vec::new()).map_err(|e| e.to_string())
+}
+
+fn load_contexts(env: &dyn Environment) -> Result<QlikCliContexts, SettingsError> {
+    let home_override = env
+        .var(vars::QLIK_CLI_USER_HOME_DIR)
+        .filter(|v| !v.is_empty())
+        .map(PathBuf::from);
+    let candidates = QlikCliContexts::candidates(home_override.as_deref(), env.home_dir().as_deref());
+    let Some(path) = candidates.iter().find(|p| p.is_file()) else {
+        return Err(SettingsError::plain("no qlik-cli contexts file found")
+            .with_hint("create contexts with `qlik context create NAME --server URL --api-key KEY`"));
+    };
+    QlikCliContexts::load(path).map_err(SettingsError::plain)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn globs() {
+        assert!(glob_match("cust-*", "cust-1"));
+        assert!(glob_match("cust-*", "cust-"));
+        assert!(!glob_match("cust-*", "acme"));
+        assert!(glob_match("*-eu", "a-eu"));
+        assert!(glob_match("c?st*", "cust-9"));
+        assert!(glob_match("*", ""));
+        assert!(!glob_match("a*b", "ac"));
+        assert!(glob_match("a*b*c", "axxbyyc"));
+    }
+
+    #[test]
+    fn shards_partition_exactly() {
+        let names: Vec<String> = (0..200).map(|i| format!("tenant-{i}")).collect();
+        let count = 7;
+        for name in &names {
+            let holders = (0..count)
+                .filter(|&index| Shard { index, count }.holds(name))
+                .count();
+            assert_eq!(holders, 1, "{name}");
+        }
+        // Every share gets some of a fleet this size.
+        for index in 0..count {
+            assert!(names.iter().any(|n| Shard { index, count }.holds(n)));
+        }
+    }
+
+    #[test]
+    fn shard_parsing() {
+        assert_eq!("2/5".parse::<Shard>(), Ok(Shard { index: 2, count: 5 }));
+        assert!("5/5".parse::<Shard>().is_err());
+        assert!("1/0".parse::<Shard>().is_err());
+        assert!("x".parse::<Shard>().is_err());
+    }
+}
