@@ -16,6 +16,8 @@ use std::process::{Child, Command, Output, Stdio};
 use std::sync::OnceLock;
 use std::time::{Duration, Instant};
 
+pub mod fleet;
+
 pub use sim::{
     ApiKey, AssigneeType, Assignment, Faults, Group, RequestRecord, SimConfig, SimHandle, Space, SpaceType,
     Tenant, User, WriteRecord,
@@ -179,7 +181,7 @@ pub struct Run {
 }
 
 impl Run {
-    fn from_output(output: Output) -> Run {
+    pub(crate) fn from_output(output: Output) -> Run {
         Run {
             code: output.status.code(),
             stdout: String::from_utf8_lossy(&output.stdout).into_owned(),

@@ -234,6 +234,8 @@ pub struct PlanJob {
     pub mode: Mode,
     /// Output settings.
     pub output: OutputSettings,
+    /// `--check`: a tenant that would change is reported so before its errors.
+    pub check: bool,
 }
 
 impl TenantJob for PlanJob {
@@ -269,7 +271,8 @@ impl PlanJob {
             }
         };
         let c = plan.counts;
-        let status = if c.create + c.update + c.delete > 0 {
+        let changes = c.create + c.update + c.delete > 0;
+        let status = if changes && (self.check || c.error == 0) {
             Status::Changes
         } else if c.error > 0 {
             Status::RowsFailed
@@ -288,8 +291,8 @@ impl PlanJob {
             writes: plan.write_calls,
             ..Totals::default()
         };
-        if c.error > 0 && c.create + c.update + c.delete > 0 {
-            report.note = Some(format!("{} rows are errors", c.error));
+        if c.error > 0 && status == Status::Changes {
+            report.note = Some(format!("and {} rows are errors", c.error));
         }
         report
     }

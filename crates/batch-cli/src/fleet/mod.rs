@@ -94,6 +94,7 @@ pub fn plan(args: &PlanArgs) -> u8 {
         rosters,
         mode: args.mode.unwrap_or_default(),
         output: settings::OutputSettings::from(args.output),
+        check: args.check,
     };
     run(&members, in_flight, &job, args.output, Kind::Plan { check: args.check })
 }
