@@ -9,14 +9,14 @@ use anyhow::{Context, Result, bail};
 use crate::measure::{self, Usage};
 use crate::peer;
 use crate::report::{Figure, Outcome, Status};
-use crate::sim::{SimProcess, Stats};
+use crate::sim::{FleetSim, SimProcess, Stats};
 use crate::workload::{Layout, Workload};
 
 /// The environment variable the API key reaches `roster` through.
 const KEY_VAR: &str = "ROSTER_BENCH_API_KEY";
 
 /// Scenario names, by number.
-pub const NAMES: [&str; 10] = [
+pub const NAMES: [&str; 11] = [
     "rate-bound",
     "latency-bound",
     "client cost",
@@ -27,6 +27,7 @@ pub const NAMES: [&str; 10] = [
     "rerun (ended)",
     "burst (in budget)",
     "burst (4 budgets)",
+    "fleet",
 ];
 
 /// What every scenario needs.
@@ -131,7 +132,8 @@ pub fn run(ctx: &mut Ctx, id: u8) -> Outcome {
         8 => rerun_ended(ctx),
         9 => burst_in_budget(ctx),
         10 => burst_budgets(ctx),
-        _ => Err(anyhow::anyhow!("there is no scenario {id} (1 to 10)")),
+        11 => fleet(ctx),
+        _ => Err(anyhow::anyhow!("there is no scenario {id} (1 to 11)")),
     };
     match result {
         Ok(outcome) => outcome.settle(),
@@ -1128,5 +1130,188 @@ fn burst_budgets(ctx: &mut Ctx) -> Result<Outcome> {
     if usage.code != Some(0) {
         outcome.note(format!("stderr: {}", ctx.tail("s9-budgets")));
     }
+    Ok(outcome)
+}
+
+/// One fleet run of scenario 11: `tenants` simulated tenants, the same roster applied to all.
+struct FleetRun {
+    usage: Usage,
+    stats: Vec<Stats>,
+}
+
+fn fleet_run(
+    ctx: &Ctx,
+    name: &str,
+    w: Workload,
+    tenants: usize,
+    sim_flags: &[&str],
+    client_flags: &[&str],
+) -> Result<FleetRun> {
+    let (tenant, roster) = w.write(&ctx.dir, name)?;
+    let dir = ctx.dir.join(format!("{name}.fleet"));
+    let sim = FleetSim::start(
+        &ctx.roster,
+        &tenant,
+        tenants,
+        &dir,
+        sim_flags,
+        &ctx.dir.join(format!("{name}.sim.log")),
+    )?;
+    let config = sim.config.to_string_lossy().into_owned();
+    let roster = roster.to_string_lossy().into_owned();
+    let mut args: Vec<String> = [
+        "apply",
+        roster.as_str(),
+        "--config",
+        config.as_str(),
+        "--to",
+        "sim",
+        "--yes",
+        "--quiet",
+    ]
+    .iter()
+    .map(|a| (*a).to_owned())
+    .collect();
+    args.extend(client_flags.iter().map(|a| (*a).to_owned()));
+    let usage = measure::measure(&measure::Run {
+        program: &ctx.roster,
+        args,
+        env: Vec::new(),
+        stdout: ctx.dir.join(format!("{name}.out")),
+        stderr: ctx.dir.join(format!("{name}.err")),
+        dir: &ctx.dir,
+        deadline: Duration::from_secs(900),
+    })?;
+    let stats = sim.stats()?;
+    Ok(FleetRun { usage, stats })
+}
+
+/// Scenario 11: 50 tenants × 200 rows, each tenant's Tier 2 at 600/min (paced strictly) with
+/// 20 ms latency, all 50 in flight: the fleet should take about as long as one tenant. Then
+/// 500 tenants, 50 in flight and unpaced, for peak memory: it grows with the tenants in
+/// flight, not with the fleet.
+fn fleet(ctx: &mut Ctx) -> Result<Outcome> {
+    let mut outcome = Outcome::new(11, NAMES[10]);
+    let tenants = ctx.size(50, 10);
+    let in_flight = tenants.to_string();
+    let w = Workload {
+        rows: ctx.size(200, 100),
+        spaces: 10,
+        layout: Layout::Spread,
+        assigned: false,
+    };
+    let paced = fleet_run(
+        ctx,
+        "s11-fleet",
+        w,
+        tenants,
+        &[
+            "--tier1-per-min",
+            "30000",
+            "--tier2-per-min",
+            "600",
+            "--window-secs",
+            "1",
+            "--latency-ms",
+            "20",
+        ],
+        &[
+            "--tenants-in-flight",
+            &in_flight,
+            "--concurrency",
+            "8",
+            "--tier1-per-min",
+            "30000",
+            "--tier2-per-min",
+            "600",
+            "--pace",
+            "steady",
+        ],
+    )?;
+    let rows = w.rows * tenants;
+    let ideal = w.rows as f64 * 60.0 / 600.0;
+    let wall = secs(paced.usage.wall);
+    let ratio = ideal / wall;
+    let limited: u64 = paced.stats.iter().map(|s| s.rate_limited).sum();
+    let written: u64 = paced.stats.iter().map(Stats::assignees_written).sum();
+    let per_row_us = paced.usage.cpu().as_secs_f64() * 1e6 / rows as f64;
+    outcome.measured = Some(Figure::secs(wall));
+    outcome.ideal = Some(Figure::secs(ideal));
+    outcome.ratio = Some(ratio);
+    outcome.ratio_is = "achieved/ideal";
+    outcome.check("achieved/ideal", format!("{ratio:.3}"), ">= 0.90", ratio >= 0.90);
+    outcome.check("429s received", limited.to_string(), "0", limited == 0);
+    outcome.check(
+        "CPU per row (user+sys)",
+        format!("{per_row_us:.1} µs"),
+        "< 50 µs",
+        per_row_us < 50.0,
+    );
+    outcome.check(
+        "every row of every tenant done",
+        format!("exit {}, {written} of {rows} assigned", code(&paced.usage)),
+        "exit 0, all assigned",
+        paced.usage.code == Some(0) && written == rows as u64,
+    );
+    if paced.usage.code != Some(0) {
+        outcome.note(format!("stderr: {}", ctx.tail("s11-fleet")));
+    }
+
+    let many = tenants * 10;
+    let w_many = Workload { rows: ctx.size(200, 50), ..w };
+    let big = fleet_run(
+        ctx,
+        "s11-fleet-many",
+        w_many,
+        many,
+        &["--tier1-per-min", "0", "--tier2-per-min", "0", "--latency-ms", "20"],
+        &[
+            "--tenants-in-flight",
+            &in_flight,
+            "--concurrency",
+            "8",
+            "--tier1-per-min",
+            "0",
+            "--tier2-per-min",
+            "0",
+        ],
+    )?;
+    let (rss_few, rss_many) = (mb(paced.usage.max_rss), mb(big.usage.max_rss));
+    outcome.check(
+        &format!("peak RSS, {many} tenants vs {tenants} ({tenants} in flight)"),
+        format!("{rss_many:.0} MB vs {rss_few:.0} MB"),
+        "< 1.5x + 10 MB",
+        rss_many < rss_few * 1.5 + 10.0,
+    );
+    let many_written: u64 = big.stats.iter().map(Stats::assignees_written).sum();
+    let many_rows = (w_many.rows * many) as u64;
+    outcome.check(
+        &format!("{many} tenants: every row done"),
+        format!("exit {}, {many_written} of {many_rows} assigned", code(&big.usage)),
+        "exit 0, all assigned",
+        big.usage.code == Some(0) && many_written == many_rows,
+    );
+    if big.usage.code != Some(0) {
+        outcome.note(format!("stderr: {}", ctx.tail("s11-fleet-many")));
+    }
+    usage_details(&mut outcome, &paced.usage);
+    outcome.detail("tenants", tenants);
+    outcome.detail("rows", rows);
+    outcome.detail("cpu_us_per_row", per_row_us);
+    outcome.detail("rate_limited", limited);
+    outcome.detail("many_tenants", many);
+    outcome.detail("many_max_rss_mb", rss_many);
+    outcome.detail("many_wall_s", secs(big.usage.wall));
+    outcome.note(format!(
+        "{tenants} tenants x {} rows at 600/min each, {tenants} in flight: {wall:.2} s (one tenant's ideal {ideal:.1} s); \
+         CPU {:.2} s ({per_row_us:.1} µs/row); peak RSS {rss_few:.0} MB",
+        w.rows,
+        secs(paced.usage.cpu())
+    ));
+    outcome.note(format!(
+        "{many} tenants x {} rows unpaced, {tenants} in flight: {:.2} s, peak RSS {rss_many:.0} MB",
+        w_many.rows,
+        secs(big.usage.wall)
+    ));
     Ok(outcome)
 }
