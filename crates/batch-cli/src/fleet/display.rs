@@ -50,6 +50,8 @@ struct State {
     rows_finished: u64,
     rows_total_finished: u64,
     failed_rows: u64,
+    /// Wall time of the tenants that finished, for the ETA of those not started.
+    finished_time: Duration,
     live: Vec<Option<Live>>,
     last_status: Option<Instant>,
 }
@@ -162,6 +164,7 @@ impl Board {
         if report.status == Status::Failed {
             state.failed_tenants += 1;
         }
+        state.finished_time += report.elapsed;
         state.rows_finished += report.totals.done;
         state.rows_total_finished += report.totals.total;
         state.failed_rows += report.totals.failed;
@@ -368,12 +371,43 @@ fn status_text(state: &State, elapsed: Duration) -> String {
     if failed_rows > 0 {
         text.push_str(&format!(" · {} rows failed", format::count(failed_rows)));
     }
-    let secs = elapsed.as_secs_f64();
-    if done > 0 && estimate > done && secs > 1.0 {
-        let eta = (estimate - done) as f64 * secs / done as f64;
-        text.push_str(&format!(" · eta {}", format::duration(Duration::from_secs_f64(eta))));
+    if let Some(eta) = eta(state, Instant::now())
+        && elapsed > Duration::from_secs(1)
+    {
+        text.push_str(&format!(" · eta {}", format::duration(eta)));
     }
     text
+}
+
+/// The slowest tenant in flight at its own pace, then the tenants not started, in rounds of the
+/// tenants in flight at the mean time a finished tenant took.
+fn eta(state: &State, now: Instant) -> Option<Duration> {
+    let mut live = Duration::ZERO;
+    let mut in_flight = 0;
+    for tenant in state.live.iter().flatten() {
+        in_flight += 1;
+        let t = &tenant.totals;
+        let sent = t.done.saturating_sub(t.resumed);
+        let left = t.total.saturating_sub(t.done);
+        if sent == 0 {
+            if t.total > 0 && left > 0 {
+                return None;
+            }
+            continue;
+        }
+        let spent = now.duration_since(tenant.started).as_secs_f64();
+        live = live.max(Duration::from_secs_f64(left as f64 * spent / sent as f64));
+    }
+    let pending = state.tenants.saturating_sub(state.finished + in_flight);
+    if pending == 0 {
+        return Some(live);
+    }
+    if state.finished == 0 || in_flight == 0 {
+        return None;
+    }
+    let mean = state.finished_time / state.finished as u32;
+    let rounds = pending.div_ceil(in_flight) as u32;
+    Some(live + mean * rounds)
 }
 
 fn status_line(state: &State, elapsed: Duration) -> String {
