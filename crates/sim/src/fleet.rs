@@ -77,3 +77,33 @@ fn restrict(path: &Path) -> io::Result<()> {
 fn restrict(_path: &Path) -> io::Result<()> {
     Ok(())
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn copies_have_keys_of_their_own_and_the_fleet_files_reach_them() {
+        let base = crate::generate::small_tenant();
+        let (a, b) = (tenant_copy(&base, 0), tenant_copy(&base, 1));
+        assert_ne!(a.api_keys[0].key, b.api_keys[0].key);
+        assert_ne!(a.api_keys[0].key, base.api_keys[0].key);
+        assert_eq!(a.spaces, base.spaces);
+        assert_eq!(tenant_name(0, 20), "tenant-01");
+        assert_eq!(tenant_name(99, 100), "tenant-100");
+
+        let dir = tempfile::tempdir().unwrap();
+        let members = [FleetMember {
+            name: "tenant-01".to_owned(),
+            url: "http://127.0.0.1:1".to_owned(),
+            api_key: "k1".to_owned(),
+        }];
+        let config = write_fleet(dir.path(), "sim", &members, "tier2_per_min = 60\n").unwrap();
+        let text = std::fs::read_to_string(config).unwrap();
+        assert!(text.contains("[fleets.sim]") && text.contains("tier2_per_min = 60"), "{text}");
+        let csv = std::fs::read_to_string(dir.path().join("tenants.csv")).unwrap();
+        assert_eq!(csv, "name,server\ntenant-01,http://127.0.0.1:1\n");
+        let key = std::fs::read_to_string(dir.path().join("keys/tenant-01.key")).unwrap();
+        assert_eq!(key.trim(), "k1");
+    }
+}

@@ -19,7 +19,7 @@ use std::time::{Duration, Instant};
 use indicatif::{MultiProgress, ProgressBar, ProgressDrawTarget, ProgressStyle};
 use parking_lot::Mutex;
 
-use super::runner::{Status, TenantReport};
+use super::runner::{FleetObserver, Status, TenantReport};
 use crate::model::{Event, Plan, Reporter, Totals};
 use crate::report::format;
 use crate::report::mode::{Display, OutputMode};
@@ -96,7 +96,7 @@ impl Board {
     }
 
     /// A tenant starts: it gets a line of its own on a terminal. Returns its slot.
-    pub fn start(&self, name: &str) -> usize {
+    fn start(&self, name: &str) -> usize {
         let bar = self.inner.multi.as_ref().map(|multi| {
             let bar = multi.add(ProgressBar::new(0));
             bar.set_style(
@@ -134,7 +134,7 @@ impl Board {
 
     /// The reporter that feeds slot `slot` from its run's events (and writes them as JSON
     /// lines with `--json`).
-    pub fn reporter(&self, slot: usize, name: &str) -> Box<dyn Reporter> {
+    fn reporter(&self, slot: usize, name: &str) -> Box<dyn Reporter> {
         Box::new(TenantFeed {
             board: self.clone(),
             slot,
@@ -148,7 +148,7 @@ impl Board {
 
     /// A tenant is over: its line goes, the overall bar moves, and without a terminal its
     /// one-line result is printed.
-    pub fn finish(&self, slot: Option<usize>, report: &TenantReport) {
+    fn finish(&self, slot: Option<usize>, report: &TenantReport) {
         let mut state = self.inner.state.lock();
         if let Some(live) = slot.and_then(|s| state.live.get_mut(s)).and_then(Option::take)
             && let Some(bar) = live.bar
@@ -192,7 +192,7 @@ impl Board {
 
     /// Called every second or so: redraw the overall line, and without a terminal print a
     /// status line every few seconds.
-    pub fn tick(&self) {
+    fn tick_now(&self) {
         self.refresh();
         if self.inner.mode.display != Display::Lines {
             return;
@@ -274,6 +274,21 @@ impl Board {
                 bar.set_message(tenant_text(live, Instant::now()));
             }
         }
+    }
+}
+
+impl FleetObserver for Board {
+    fn started(&self, name: &str) -> (usize, Box<dyn Reporter>) {
+        let slot = self.start(name);
+        (slot, self.reporter(slot, name))
+    }
+
+    fn finished(&self, slot: Option<usize>, report: &TenantReport) {
+        self.finish(slot, report);
+    }
+
+    fn tick(&self) {
+        self.tick_now();
     }
 }
 

@@ -89,14 +89,14 @@ pub struct ApplyJob {
     pub output: OutputSettings,
 }
 
-impl TenantJob for ApplyJob {
-    fn run<'a>(&'a self, tenant: Tenant<'a>) -> LocalBoxFuture<'a, TenantReport> {
+impl TenantJob<TargetSettings> for ApplyJob {
+    fn run<'a>(&'a self, tenant: Tenant<'a, TargetSettings>) -> LocalBoxFuture<'a, TenantReport> {
         self.apply(tenant).boxed_local()
     }
 }
 
 impl ApplyJob {
-    async fn apply(&self, tenant: Tenant<'_>) -> TenantReport {
+    async fn apply(&self, tenant: Tenant<'_, TargetSettings>) -> TenantReport {
         let target = tenant.target;
         let name = target.name.as_str();
         let settings = ApplySettings {
@@ -238,14 +238,14 @@ pub struct PlanJob {
     pub check: bool,
 }
 
-impl TenantJob for PlanJob {
-    fn run<'a>(&'a self, tenant: Tenant<'a>) -> LocalBoxFuture<'a, TenantReport> {
+impl TenantJob<TargetSettings> for PlanJob {
+    fn run<'a>(&'a self, tenant: Tenant<'a, TargetSettings>) -> LocalBoxFuture<'a, TenantReport> {
         self.plan(tenant).boxed_local()
     }
 }
 
 impl PlanJob {
-    async fn plan(&self, tenant: Tenant<'_>) -> TenantReport {
+    async fn plan(&self, tenant: Tenant<'_, TargetSettings>) -> TenantReport {
         let target = tenant.target;
         let name = target.name.as_str();
         let settings = plan_settings(&self.rosters.path, target, self.mode, self.output);
@@ -319,7 +319,7 @@ impl ExportJob {
         }
     }
 
-    async fn export(&self, tenant: Tenant<'_>) -> TenantReport {
+    async fn export(&self, tenant: Tenant<'_, TargetSettings>) -> TenantReport {
         let target = tenant.target;
         let name = target.name.as_str();
         let client = match build_target(target, None) {
@@ -399,8 +399,8 @@ impl ExportJob {
     }
 }
 
-impl TenantJob for ExportJob {
-    fn run<'a>(&'a self, tenant: Tenant<'a>) -> LocalBoxFuture<'a, TenantReport> {
+impl TenantJob<TargetSettings> for ExportJob {
+    fn run<'a>(&'a self, tenant: Tenant<'a, TargetSettings>) -> LocalBoxFuture<'a, TenantReport> {
         self.export(tenant).boxed_local()
     }
 }

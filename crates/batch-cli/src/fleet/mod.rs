@@ -190,7 +190,13 @@ fn read_rosters(path: &std::path::Path, members: &[Member]) -> Option<Rosters> {
 }
 
 /// Run `job` over the members and print the table; the exit code.
-fn run(members: &[Member], in_flight: usize, job: &dyn TenantJob, output: OutputArgs, kind: Kind) -> u8 {
+fn run(
+    members: &[Member],
+    in_flight: usize,
+    job: &dyn TenantJob<settings::TargetSettings>,
+    output: OutputArgs,
+    kind: Kind,
+) -> u8 {
     let mode = OutputMode::detect(output.quiet, output.json).for_verbosity(output.verbose);
     let Ok(runtime) = runtime() else {
         return exit::USAGE;

@@ -12,11 +12,8 @@ use futures::future::LocalBoxFuture;
 use futures::stream::FuturesUnordered;
 use tokio::sync::mpsc::UnboundedSender;
 
-use super::display::Board;
-use super::select::Member;
 use crate::exec::Interrupts;
 use crate::model::{Reporter, Totals};
-use crate::settings::TargetSettings;
 
 /// Tenants in flight when `--tenants-in-flight` is not given. Each tenant's rate budget is
 /// its own, so more at once is faster until the machine's CPU or sockets run out; 32 tenants
@@ -96,10 +93,31 @@ impl TenantReport {
     }
 }
 
+/// One tenant of a fleet run: its name, and its settings (`T`) or the message saying why there
+/// are none (a tenant whose key file is missing fails alone; the others run).
+#[derive(Debug)]
+pub struct Member<T> {
+    /// The tenant's name.
+    pub name: String,
+    /// Its settings, or why it has none.
+    pub target: Result<T, String>,
+}
+
+/// Who watches a fleet run: the display, the `--json` stream.
+pub trait FleetObserver {
+    /// A tenant starts: the slot it is known by until it finishes, and the reporter its run's
+    /// events go to.
+    fn started(&self, name: &str) -> (usize, Box<dyn Reporter>);
+    /// A tenant is over (`slot` is `None` for a tenant that never started).
+    fn finished(&self, slot: Option<usize>, report: &TenantReport);
+    /// About once a second while the run goes on.
+    fn tick(&self);
+}
+
 /// What a job gets for one tenant.
-pub struct Tenant<'a> {
+pub struct Tenant<'a, T> {
     /// The tenant's resolved settings.
-    pub target: &'a TargetSettings,
+    pub target: &'a T,
     /// Ctrl-C, passed on by the runner.
     pub interrupts: Interrupts,
     /// Feeds the display (and the `--json` stream) from the run's events.
@@ -108,18 +126,18 @@ pub struct Tenant<'a> {
 
 /// A per-tenant job. apply, plan and export implement it; any other command that works on
 /// one target at a time joins the fleet by implementing it too.
-pub trait TenantJob {
+pub trait TenantJob<T> {
     /// Do the job for one tenant. Never panics on a tenant's failure: it is reported.
-    fn run<'a>(&'a self, tenant: Tenant<'a>) -> LocalBoxFuture<'a, TenantReport>;
+    fn run<'a>(&'a self, tenant: Tenant<'a, T>) -> LocalBoxFuture<'a, TenantReport>;
 }
 
 /// Run `job` over `members`, `in_flight` at a time; the reports come back in the members'
-/// order. `board` shows the progress.
-pub async fn run(
-    members: &[Member],
+/// order. `observer` sees each tenant start and finish.
+pub async fn run<T>(
+    members: &[Member<T>],
     in_flight: usize,
-    job: &dyn TenantJob,
-    board: &Board,
+    job: &dyn TenantJob<T>,
+    observer: &dyn FleetObserver,
     mut interrupts: Interrupts,
 ) -> Vec<TenantReport> {
     let mut reports: Vec<Option<TenantReport>> = vec![None; members.len()];
@@ -138,18 +156,18 @@ pub async fn run(
                 Ok(target) => target,
                 Err(why) => {
                     let report = TenantReport::failed(&member.name, why.clone());
-                    board.finish(None, &report);
+                    observer.finished(None, &report);
                     reports[index] = Some(report);
                     continue;
                 }
             };
-            let slot = board.start(&member.name);
+            let (slot, feed) = observer.started(&member.name);
             let (tx, tenant_interrupts) = Interrupts::channel();
             senders.push((index, tx));
             let tenant = Tenant {
                 target,
                 interrupts: tenant_interrupts,
-                feed: board.reporter(slot, &member.name),
+                feed,
             };
             let started = Instant::now();
             let future = job.run(tenant);
@@ -165,7 +183,7 @@ pub async fn run(
         tokio::select! {
             Some((index, slot, report)) = running.next() => {
                 senders.retain(|(i, _)| *i != index);
-                board.finish(Some(slot), &report);
+                observer.finished(Some(slot), &report);
                 reports[index] = Some(report);
             }
             () = interrupts.recv() => {
@@ -174,7 +192,7 @@ pub async fn run(
                     let _ = tx.send(());
                 }
             }
-            _ = ticker.tick() => board.tick(),
+            _ = ticker.tick() => observer.tick(),
         }
     }
     members
@@ -183,7 +201,7 @@ pub async fn run(
         .map(|(member, report)| {
             report.unwrap_or_else(|| {
                 let report = TenantReport::new(&member.name, Status::NotStarted);
-                board.finish(None, &report);
+                observer.finished(None, &report);
                 report
             })
         })

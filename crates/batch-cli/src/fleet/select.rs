@@ -14,15 +14,8 @@ use crate::settings::{
 
 use super::config::read_fleet;
 
-/// One tenant of a fleet run: its name, and its settings or why they could not be resolved
-/// (a tenant whose key file is missing fails alone; the others run).
-#[derive(Debug)]
-pub struct Member {
-    /// The tenant's name (target name, `qlik:CONTEXT`, or a fleet tenant's name).
-    pub name: String,
-    /// Its settings, or the message saying why there are none.
-    pub target: Result<TargetSettings, String>,
-}
+/// One tenant of a fleet run, with its resolved target settings.
+pub type Member = super::runner::Member<TargetSettings>;
 
 /// `--shard I/N`: share `index` of `count`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -117,17 +110,22 @@ pub fn members(
     env: &dyn Environment,
     warnings: &mut Vec<Warning>,
 ) -> Result<Vec<Member>, SettingsError> {
-    let to = args.to.clone().unwrap_or_default();
     if args.server.is_some() {
-        return Err(SettingsError::plain(format!(
-            "--server names one tenant, and --to {to:?} names several"
-        ))
+        return Err(SettingsError::plain(
+            "--server names one tenant, and a fleet run names its tenants with --to",
+        )
         .with_hint("set the servers in a fleet in roster.toml (see `[fleets.NAME]` in the README)"));
     }
     let config = find_config(args.config.as_deref(), env)?;
     if let Some(config) = &config {
         warnings.extend(config.warnings.iter().cloned());
     }
+    // `--shard` or `--tenants-in-flight` alone work on the config's default target.
+    let to = args
+        .to
+        .clone()
+        .or_else(|| config.as_ref().and_then(|c| c.file.default_target.clone()))
+        .unwrap_or_default();
     let mut seen = BTreeSet::new();
     let mut members = Vec::new();
     let mut push = |name: String, resolve: &dyn Fn() -> Result<TargetSettings, String>| {
@@ -234,7 +232,9 @@ pub fn members(
         push(item.to_owned(), &|| resolve_one(&one, config.as_ref(), env));
     }
     if members.is_empty() {
-        return Err(SettingsError::plain("--to names no tenant"));
+        return Err(SettingsError::plain("no target given").with_hint(
+            "name the tenants with --to: a comma list, a glob such as 'cust-*' or 'qlik:cust-*', or a fleet's name",
+        ));
     }
     if let Some(shard) = shard {
         members.retain(|m| shard.holds(&m.name));

@@ -268,3 +268,58 @@ fn shorten(name: &str, width: usize) -> String {
     let kept: String = name.chars().take(width.saturating_sub(1)).collect();
     format!("{kept}…")
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn report(name: &str, status: Status, failed: u64) -> TenantReport {
+        let mut report = TenantReport::new(name, status);
+        report.totals.total = 10;
+        report.totals.done = 10;
+        report.totals.created = 10 - failed;
+        report.totals.failed = failed;
+        report.totals.writes = 10 - failed;
+        report.elapsed = Duration::from_secs(2);
+        report
+    }
+
+    #[test]
+    fn exit_codes() {
+        let ok = report("a", Status::Ok, 0);
+        let rows = report("b", Status::RowsFailed, 2);
+        let failed = TenantReport::failed("c", "failed to plan: HTTP 401");
+        let changes = report("d", Status::Changes, 0);
+        let stopped = report("e", Status::Interrupted, 0);
+        assert_eq!(exit_code(std::slice::from_ref(&ok), Kind::Apply), exit::OK);
+        assert_eq!(exit_code(&[ok.clone(), rows.clone()], Kind::Apply), exit::ROWS_FAILED);
+        assert_eq!(exit_code(&[ok.clone(), failed.clone()], Kind::Apply), exit::ROWS_FAILED);
+        assert_eq!(exit_code(&[failed.clone(), stopped], Kind::Apply), exit::INTERRUPTED);
+        let check = Kind::Plan { check: true };
+        assert_eq!(exit_code(&[changes.clone(), failed.clone()], check), exit::CHANGES);
+        assert_eq!(exit_code(&[changes, ok], Kind::Plan { check: false }), exit::OK);
+        assert_eq!(exit_code(&[failed], check), exit::ROWS_FAILED);
+    }
+
+    #[test]
+    fn the_table_names_each_tenant_and_why_it_failed() {
+        let mut rows = report("cust-02", Status::RowsFailed, 2);
+        rows.file = Some("roster.failed/cust-02.csv".into());
+        let reports = [
+            report("cust-01", Status::Ok, 0),
+            rows,
+            TenantReport::failed("cust-03", "failed to plan: HTTP 401\nhint: check the key"),
+        ];
+        let mut out = Vec::new();
+        print(&mut out, &reports, Kind::Apply, Duration::from_secs(3), Paint::new(false));
+        let text = String::from_utf8(out).unwrap();
+        assert!(text.contains("roster.failed/cust-02.csv"), "{text}");
+        assert!(text.contains("3 tenants: 1 ok, 1 rows failed, 1 failed"), "{text}");
+        assert!(text.contains("1 tenants failed:\n  cust-03: failed to plan: HTTP 401\n    hint: check the key"), "{text}");
+        let line = text.lines().find(|l| l.starts_with("total")).unwrap();
+        assert!(line.contains("18"), "{line}");
+        let json = summary_json(&reports, Duration::from_secs(3), 1);
+        assert_eq!(json["failed_tenants"], serde_json::json!(["cust-03"]));
+        assert_eq!(json["totals"]["failed"], 2);
+    }
+}
