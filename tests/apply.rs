@@ -209,6 +209,7 @@ fn unknown_names_and_unassignable_roles_fail_only_their_rows_and_rerun_from_the_
         name: "User 7".into(),
         email: Some("user7@example.com".into()),
         status: "active".into(),
+        roles: None,
     });
     world.replace_sim(roster_e2e::SimConfig {
         tier1_per_min: None,

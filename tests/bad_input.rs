@@ -1,4 +1,4 @@
-//! The bad-input corpus (`crates/batch-cli/tests/corpus`, described by its `expected.txt`) run
+//! The bad-input corpus (`crates/engine/tests/corpus`, described by its `expected.txt`) run
 //! through the real `roster apply`: a file-level problem exits 2 with a located message and sends
 //! nothing; row problems fail only their rows (exit 1) with located reasons in the failed-rows
 //! CSV; nothing panics; and formula-like cells never come out unescaped.
@@ -11,7 +11,7 @@
     reason = "helpers outside #[test] functions too: any failure is a failed test"
 )]
 
-mod hardening;
+use roster_e2e::rig as hardening;
 
 use std::fs;
 use std::path::{Path, PathBuf};
@@ -20,7 +20,7 @@ use hardening::{Rig, Run, tenant};
 use sim::{Group, SimConfig, Space, SpaceType, User};
 
 fn corpus_dir() -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR")).join("crates/batch-cli/tests/corpus")
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("crates/engine/tests/corpus")
 }
 
 /// The manifest: (file, `file` or `rows`, expected text).
@@ -55,6 +55,8 @@ fn rig() -> Rig {
         name: "Team".to_owned(),
         status: "active".to_owned(),
         provider_type: "custom".to_owned(),
+        description: String::new(),
+        roles: Vec::new(),
     });
     let names = ["a", "b", "c", "ok"]
         .into_iter()
@@ -67,6 +69,7 @@ fn rig() -> Rig {
             name: name.clone(),
             email: Some(format!("{name}@example.com")),
             status: "active".to_owned(),
+            roles: None,
         });
     }
     let mut config = SimConfig::new(t);

@@ -8,7 +8,7 @@
     reason = "helpers outside #[test] functions too: any failure is a failed test"
 )]
 
-mod hardening;
+use roster_e2e::rig as hardening;
 
 use std::collections::BTreeMap;
 use std::fs;
@@ -82,7 +82,7 @@ fn five_sigkills_at_random_moments_then_a_resume_end_exactly_at_the_roster() {
     for round in 0..5 {
         let writes_before = rig.write_requests();
         // The moment: after 0 to 200 more write requests (0 kills it while it reads the tenant).
-        let after = random.range(0, 201) as usize;
+        let after = random.below(201);
         let child = rig.spawn_apply("roster.csv", &[]);
         wait_for(
             &format!("{after} writes in round {round}"),

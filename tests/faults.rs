@@ -9,7 +9,7 @@
     reason = "helpers outside #[test] functions too: any failure is a failed test"
 )]
 
-mod hardening;
+use roster_e2e::rig as hardening;
 
 use std::collections::{BTreeMap, BTreeSet, HashSet};
 use std::time::{Duration, Instant};

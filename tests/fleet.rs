@@ -66,11 +66,23 @@ fn a_fleet_with_two_broken_tenants_lands_the_rest_and_a_rerun_does_only_what_rem
     fleet.set_url(UNREACHABLE, &closed_port_url());
     fleet.set_key(BAD_KEY, "not-the-key");
 
-    let run = fleet.run(&["apply", "roster.csv", "--to", "sim", "--json", "--tenants-in-flight", "8"]);
+    let run = fleet.run(&[
+        "apply",
+        "roster.csv",
+        "--to",
+        "sim",
+        "--json",
+        "--tenants-in-flight",
+        "8",
+    ]);
     assert_eq!(run.code, Some(1), "{}", run.stderr);
     let lines = run.json_lines();
     // Every event says which tenant it is about.
-    assert!(lines.iter().all(|l| l["target"].is_string() || l["event"] == "fleet_finished"));
+    assert!(
+        lines
+            .iter()
+            .all(|l| l["target"].is_string() || l["event"] == "fleet_finished")
+    );
     let statuses = finished_statuses(&lines);
     assert_eq!(statuses.len(), TENANTS);
     for (i, member) in fleet.members.iter().enumerate() {
@@ -78,7 +90,11 @@ fn a_fleet_with_two_broken_tenants_lands_the_rest_and_a_rerun_does_only_what_rem
             .iter()
             .find(|(name, _)| *name == member.name)
             .map(|(_, s)| s.as_str());
-        let expected = if i == UNREACHABLE || i == BAD_KEY { "failed" } else { "ok" };
+        let expected = if i == UNREACHABLE || i == BAD_KEY {
+            "failed"
+        } else {
+            "ok"
+        };
         assert_eq!(status, Some(expected), "{}", member.name);
     }
     let expected_rows = SPACES * USERS;
@@ -101,7 +117,11 @@ fn a_fleet_with_two_broken_tenants_lands_the_rest_and_a_rerun_does_only_what_rem
             run.stderr
         );
     }
-    assert!(run.stderr.contains("401") || run.stderr.to_lowercase().contains("key"), "{}", run.stderr);
+    assert!(
+        run.stderr.contains("401") || run.stderr.to_lowercase().contains("key"),
+        "{}",
+        run.stderr
+    );
     let summary = lines.last().expect("a fleet_finished event");
     assert_eq!(summary["event"], "fleet_finished");
     assert_eq!(summary["failed"], 2);
@@ -116,10 +136,22 @@ fn a_fleet_with_two_broken_tenants_lands_the_rest_and_a_rerun_does_only_what_rem
     for i in 0..TENANTS {
         assert_eq!(fleet.state(i).len(), expected_rows, "{}", fleet.members[i].name);
         let sent = fleet.writes(i) - before[i];
-        let expected = if i == UNREACHABLE || i == BAD_KEY { expected_rows } else { 0 };
-        assert_eq!(sent, expected, "{} wrote {sent} on the rerun", fleet.members[i].name);
+        let expected = if i == UNREACHABLE || i == BAD_KEY {
+            expected_rows
+        } else {
+            0
+        };
+        assert_eq!(
+            sent, expected,
+            "{} wrote {sent} on the rerun",
+            fleet.members[i].name
+        );
     }
-    assert!(rerun.stderr.contains(&format!("{TENANTS} tenants: {TENANTS} ok")), "{}", rerun.stderr);
+    assert!(
+        rerun.stderr.contains(&format!("{TENANTS} tenants: {TENANTS} ok")),
+        "{}",
+        rerun.stderr
+    );
 }
 
 #[test]
@@ -147,7 +179,10 @@ fn ctrl_c_stops_every_tenant_and_the_rerun_resumes_without_sending_twice() {
     assert_eq!(run.code, Some(130), "{}", run.stderr);
     assert!(run.stderr.contains("interrupted"), "{}", run.stderr);
     let at_stop = total_writes(&fleet);
-    assert!(at_stop < TENANTS * SPACES * USERS, "the run finished before Ctrl-C");
+    assert!(
+        at_stop < TENANTS * SPACES * USERS,
+        "the run finished before Ctrl-C"
+    );
 
     let rerun = fleet.run(&["apply", "roster.csv", "--to", "sim", "-q"]);
     assert_eq!(rerun.code, Some(0), "{}", rerun.stderr);
@@ -162,14 +197,23 @@ fn ctrl_c_stops_every_tenant_and_the_rerun_resumes_without_sending_twice() {
 fn shards_partition_the_fleet_exactly() {
     const TENANTS: usize = 10;
     const SHARDS: usize = 3;
-    let fleet = Fleet::start(TENANTS, &tenant(USERS, SPACES, 0), &unlimited(), "tier2_per_min = 0\n");
+    let fleet = Fleet::start(
+        TENANTS,
+        &tenant(USERS, SPACES, 0),
+        &unlimited(),
+        "tier2_per_min = 0\n",
+    );
     fleet.write("roster.csv", &roster());
     let mut seen = Vec::new();
     for index in 0..SHARDS {
         let shard = format!("{index}/{SHARDS}");
         let run = fleet.run(&["plan", "roster.csv", "--to", "sim", "--shard", &shard, "--json"]);
         assert_eq!(run.code, Some(0), "{}", run.stderr);
-        seen.extend(finished_statuses(&run.json_lines()).into_iter().map(|(name, _)| name));
+        seen.extend(
+            finished_statuses(&run.json_lines())
+                .into_iter()
+                .map(|(name, _)| name),
+        );
     }
     let unique: BTreeSet<&String> = seen.iter().collect();
     assert_eq!(seen.len(), TENANTS, "a tenant in two shards: {seen:?}");
@@ -183,7 +227,12 @@ fn shards_partition_the_fleet_exactly() {
 #[test]
 fn plan_check_export_and_globs_over_a_fleet() {
     const TENANTS: usize = 3;
-    let fleet = Fleet::start(TENANTS, &tenant(USERS, SPACES, 0), &unlimited(), "tier2_per_min = 0\n");
+    let fleet = Fleet::start(
+        TENANTS,
+        &tenant(USERS, SPACES, 0),
+        &unlimited(),
+        "tier2_per_min = 0\n",
+    );
     fleet.write("roster.csv", &roster());
     let check = fleet.run(&["plan", "roster.csv", "--to", "sim", "--check", "-q"]);
     assert_eq!(check.code, Some(3), "{}", check.stderr);
@@ -197,7 +246,10 @@ fn plan_check_export_and_globs_over_a_fleet() {
     for member in &fleet.members {
         let text = std::fs::read_to_string(fleet.path(&format!("exports/{}.csv", member.name)))
             .expect("one export per tenant");
-        let rows = text.lines().filter(|l| !l.starts_with('#') && l.contains("@example.com")).count();
+        let rows = text
+            .lines()
+            .filter(|l| !l.starts_with('#') && l.contains("@example.com"))
+            .count();
         assert_eq!(rows, SPACES * USERS, "{}", member.name);
     }
 
@@ -212,10 +264,16 @@ fn plan_check_export_and_globs_over_a_fleet() {
     fleet.write("roster.toml", &toml);
     let globbed = fleet.run(&["plan", "roster.csv", "--to", "cust-*", "--json"]);
     assert_eq!(globbed.code, Some(0), "{}", globbed.stderr);
-    let names: Vec<String> = finished_statuses(&globbed.json_lines()).into_iter().map(|(n, _)| n).collect();
+    let names: Vec<String> = finished_statuses(&globbed.json_lines())
+        .into_iter()
+        .map(|(n, _)| n)
+        .collect();
     assert_eq!(names.len(), TENANTS, "{names:?}");
     let listed = fleet.run(&["plan", "roster.csv", "--to", "cust-0,cust-2", "--json"]);
-    let names: BTreeSet<String> = finished_statuses(&listed.json_lines()).into_iter().map(|(n, _)| n).collect();
+    let names: BTreeSet<String> = finished_statuses(&listed.json_lines())
+        .into_iter()
+        .map(|(n, _)| n)
+        .collect();
     assert_eq!(names, BTreeSet::from(["cust-0".to_owned(), "cust-2".to_owned()]));
 
     let none = fleet.run(&["plan", "roster.csv", "--to", "nope-*"]);
@@ -227,13 +285,14 @@ fn plan_check_export_and_globs_over_a_fleet() {
 fn a_bad_fleet_is_a_located_usage_error_and_nothing_is_sent() {
     let fleet = Fleet::start(2, &tenant(USERS, SPACES, 0), &unlimited(), "");
     fleet.write("roster.csv", &roster());
-    fleet.write(
-        "roster.toml",
-        "[fleets.sim]\nservers_file = \"tenants.csv\"\n",
-    );
+    fleet.write("roster.toml", "[fleets.sim]\nservers_file = \"tenants.csv\"\n");
     let run = fleet.run(&["apply", "roster.csv", "--to", "sim"]);
     assert_eq!(run.code, Some(2), "{}", run.stderr);
-    assert!(run.stderr.contains("roster.toml:1: [fleets.sim]"), "{}", run.stderr);
+    assert!(
+        run.stderr.contains("roster.toml:1: [fleets.sim]"),
+        "{}",
+        run.stderr
+    );
     assert!(run.stderr.contains("hint:"), "{}", run.stderr);
     fleet.write("tenants.csv", "name,server\ntenant-01,\n");
     fleet.write(

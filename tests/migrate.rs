@@ -150,10 +150,31 @@ fn missing_spaces_and_groups_are_created_only_with_the_flags() {
     assert_eq!(by_name(&pair.b), users);
 
     // Then groups too: only the group rows are left to do.
+    let assignments = |log: &[sim::WriteRecord]| {
+        log.iter()
+            .filter(|w| w.resource == sim::WriteResource::Assignment)
+            .count()
+    };
     let writes = pair.b.write_log().len();
+    let assigned = assignments(&pair.b.write_log());
+    assert!(
+        pair.b
+            .write_log()
+            .iter()
+            .all(|w| w.resource != sim::WriteResource::Group),
+        "no group was created without the flag"
+    );
     let run = pair.migrate(&["--create-missing-groups"]);
     assert_eq!(run.code, Some(0), "{}", run.stderr);
-    assert_eq!(pair.b.write_log().len(), writes + 2);
+    // Two assignment writes, after the group they need was created.
+    let log = pair.b.write_log();
+    assert_eq!(assignments(&log), assigned + 2, "{log:?}");
+    assert!(
+        log[writes..]
+            .iter()
+            .any(|w| w.resource == sim::WriteResource::Group && w.op == sim::WriteOp::Create),
+        "{log:?}"
+    );
     assert_eq!(by_name(&pair.b), by_name(&pair.a));
 }
 

@@ -13,7 +13,7 @@
     reason = "helpers outside #[test] functions too: any failure is a failed test"
 )]
 
-mod hardening;
+use roster_e2e::rig as hardening;
 
 use std::fs;
 use std::io::Write;

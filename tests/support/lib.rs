@@ -2,7 +2,9 @@
 //! its outputs.
 //!
 //! The tests run the real binary (`target/<profile>/roster`); [`roster_bin`] makes sure it is
-//! built and current.
+//! built and current. Most tests run in a [`World`] (a simulator and a `roster.toml` the world
+//! writes); the reliability and security tests, which choose every target option themselves,
+//! run in a [`rig::Rig`].
 
 #![expect(
     clippy::expect_used,
@@ -22,6 +24,8 @@ pub use sim::{
     ApiKey, AssigneeType, Assignment, Faults, Group, RequestRecord, SimConfig, SimHandle, Space, SpaceType,
     Tenant, User, WriteRecord,
 };
+
+pub mod rig;
 
 /// The API key the simulated tenant accepts; the tests pass it through this variable.
 pub const KEY_VAR: &str = "ROSTER_E2E_API_KEY";
@@ -84,6 +88,7 @@ pub fn tenant(users: usize, spaces: usize, groups: usize) -> Tenant {
         name: "Owner".to_owned(),
         email: Some("owner@example.com".to_owned()),
         status: "active".to_owned(),
+        roles: None,
     }];
     all_users.extend((0..users).map(|i| User {
         id: format!("u{i}"),
@@ -91,6 +96,7 @@ pub fn tenant(users: usize, spaces: usize, groups: usize) -> Tenant {
         name: format!("User {i}"),
         email: Some(format!("user{i}@example.com")),
         status: "active".to_owned(),
+        roles: None,
     }));
     Tenant {
         version: sim::TENANT_FORMAT_VERSION,
@@ -108,6 +114,8 @@ pub fn tenant(users: usize, spaces: usize, groups: usize) -> Tenant {
                 name: format!("Group {i}"),
                 status: "active".to_owned(),
                 provider_type: "custom".to_owned(),
+                description: String::new(),
+                roles: Vec::new(),
             })
             .collect(),
         spaces: (0..spaces)
@@ -122,6 +130,9 @@ pub fn tenant(users: usize, spaces: usize, groups: usize) -> Tenant {
             .collect(),
         assignments: Vec::new(),
         alumio: Default::default(),
+        roles: Vec::new(),
+        groups_settings: Default::default(),
+        license_settings: Default::default(),
     }
 }
 
@@ -181,7 +192,8 @@ pub struct Run {
 }
 
 impl Run {
-    pub(crate) fn from_output(output: Output) -> Run {
+    /// From a finished child's output.
+    pub fn from_output(output: Output) -> Run {
         Run {
             code: output.status.code(),
             stdout: String::from_utf8_lossy(&output.stdout).into_owned(),
@@ -197,6 +209,92 @@ impl Run {
             .map(|l| serde_json::from_str(l).unwrap_or_else(|e| panic!("not JSON ({e}): {l}")))
             .collect()
     }
+
+    /// Neither stream mentions a panic.
+    pub fn assert_no_panic(&self) {
+        for text in [&self.stdout, &self.stderr] {
+            assert!(
+                !text.contains("panicked") && !text.contains("RUST_BACKTRACE"),
+                "the run panicked:\n{text}"
+            );
+        }
+    }
+}
+
+/// Assignments as (space id, assignee id) -> sorted roles.
+pub type State = BTreeMap<(String, String), Vec<String>>;
+
+/// The tenant's assignments now.
+pub fn assignments(sim: &SimHandle) -> State {
+    sim.assignments()
+        .into_iter()
+        .map(|a| {
+            let mut roles = a.roles;
+            roles.sort();
+            ((a.space_id, a.assignee_id), roles)
+        })
+        .collect()
+}
+
+/// `roster ARGS` in `dir`: short retry delays (backoff, not a server's retry-after, shrunk a
+/// hundredfold), no colour, stdin closed, and none of the caller's config, key or log settings.
+/// The caller adds the key's variable.
+pub fn roster_command(dir: &Path, args: &[&str]) -> Command {
+    let mut command = Command::new(roster_bin());
+    command
+        .args(args)
+        .current_dir(dir)
+        .env("NO_COLOR", "1")
+        .env("ROSTER_RETRY_SCALE", "0.01")
+        .env_remove("ROSTER_CONFIG")
+        .env_remove("QLIK_API_KEY")
+        .env_remove("CI")
+        .env_remove("RUST_LOG")
+        .stdin(Stdio::null());
+    command
+}
+
+/// `COMMAND ROSTER --to sim EXTRA...`: the words of a run against the target every world and
+/// rig names `sim`.
+pub fn on_sim<'a>(command: &'a str, roster: &'a str, extra: &[&'a str]) -> Vec<&'a str> {
+    let mut args = vec![command, roster, "--to", "sim"];
+    args.extend_from_slice(extra);
+    args
+}
+
+/// Start `command` in the background, its output captured for [`wait_child`].
+pub fn spawn_captured(mut command: Command) -> Child {
+    command
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("start roster")
+}
+
+/// Every line of the journal at `path`, header and markers included, as JSON; panics (failing
+/// the test) when any line, the last included, is not valid JSON or the header is not a
+/// journal's.
+pub fn journal_file(path: &Path) -> Vec<serde_json::Value> {
+    let text = fs::read_to_string(path).unwrap_or_else(|e| panic!("read {}: {e}", path.display()));
+    let lines: Vec<serde_json::Value> = text
+        .lines()
+        .enumerate()
+        .map(|(i, l)| serde_json::from_str(l).unwrap_or_else(|e| panic!("journal line {}: {e}: {l}", i + 1)))
+        .collect();
+    assert_eq!(
+        lines.first().map(|h| &h["format"]),
+        Some(&"roster-journal".into())
+    );
+    lines
+}
+
+/// The journal's records at `path` (after the header, without the run's markers).
+pub fn journal_records(path: &Path) -> Vec<serde_json::Value> {
+    journal_file(path)
+        .into_iter()
+        .skip(1)
+        .filter(|line| line.get("key").is_some())
+        .collect()
 }
 
 impl World {
@@ -277,17 +375,8 @@ impl World {
 
     /// `roster ARGS` in the world's directory, with the key in the environment and no colour.
     pub fn command(&self, args: &[&str]) -> Command {
-        let mut command = Command::new(roster_bin());
-        command
-            .args(args)
-            .current_dir(self.dir.path())
-            .env(KEY_VAR, KEY)
-            .env("NO_COLOR", "1")
-            // Backoff (not a server's retry-after) shrunk a hundredfold: retries stay fast.
-            .env("ROSTER_RETRY_SCALE", "0.01")
-            .env_remove("ROSTER_CONFIG")
-            .env_remove("CI")
-            .stdin(Stdio::null());
+        let mut command = roster_command(self.dir.path(), args);
+        command.env(KEY_VAR, KEY);
         command
     }
 
@@ -299,40 +388,22 @@ impl World {
 
     /// `roster apply ROSTER --to sim EXTRA...`.
     pub fn apply(&self, roster: &str, extra: &[&str]) -> Run {
-        let mut args = vec!["apply", roster, "--to", "sim"];
-        args.extend_from_slice(extra);
-        self.run(&args)
+        self.run(&on_sim("apply", roster, extra))
     }
 
     /// `roster plan ROSTER --to sim EXTRA...`.
     pub fn plan(&self, roster: &str, extra: &[&str]) -> Run {
-        let mut args = vec!["plan", roster, "--to", "sim"];
-        args.extend_from_slice(extra);
-        self.run(&args)
+        self.run(&on_sim("plan", roster, extra))
     }
 
     /// Start `roster apply ROSTER --to sim EXTRA...` in the background, output captured.
     pub fn spawn_apply(&self, roster: &str, extra: &[&str]) -> Child {
-        let mut args = vec!["apply", roster, "--to", "sim"];
-        args.extend_from_slice(extra);
-        self.command(&args)
-            .stdout(Stdio::piped())
-            .stderr(Stdio::piped())
-            .spawn()
-            .expect("start roster")
+        spawn_captured(self.command(&on_sim("apply", roster, extra)))
     }
 
     /// The tenant's assignments now, as (space id, assignee id) -> sorted roles.
-    pub fn state(&self) -> BTreeMap<(String, String), Vec<String>> {
-        self.sim
-            .assignments()
-            .into_iter()
-            .map(|a| {
-                let mut roles = a.roles;
-                roles.sort();
-                ((a.space_id, a.assignee_id), roles)
-            })
-            .collect()
+    pub fn state(&self) -> State {
+        assignments(&self.sim)
     }
 
     /// Writes the simulator applied, in order.
@@ -347,25 +418,12 @@ impl World {
 
     /// The journal's records (after the header, without the run's markers), as JSON.
     pub fn journal(&self) -> Vec<serde_json::Value> {
-        self.journal_lines()
-            .into_iter()
-            .skip(1)
-            .filter(|line| line.get("key").is_some())
-            .collect()
+        journal_records(&self.path(".roster/journal-sim.jsonl"))
     }
 
     /// Every line of the journal, header and markers included, as JSON.
     pub fn journal_lines(&self) -> Vec<serde_json::Value> {
-        let text = self.read(".roster/journal-sim.jsonl");
-        let lines: Vec<serde_json::Value> = text
-            .lines()
-            .map(|l| serde_json::from_str(l).expect("a journal line"))
-            .collect();
-        assert_eq!(
-            lines.first().map(|h| &h["format"]),
-            Some(&"roster-journal".into())
-        );
-        lines
+        journal_file(&self.path(".roster/journal-sim.jsonl"))
     }
 }
 

@@ -4,6 +4,7 @@ use std::net::SocketAddr;
 use std::path::PathBuf;
 
 use clap::{Args, Parser, Subcommand};
+use engine::model::Mode;
 
 const EXIT_CODES: &str = "\
 Exit codes (each command's --help has its own table):
@@ -31,7 +32,11 @@ pub enum Command {
     #[command(after_help = PLAN_EXAMPLES)]
     Plan(PlanArgs),
     /// Make a tenant match a roster: plan, then send the writes, resumably.
-    #[command(after_help = APPLY_EXAMPLES)]
+    #[command(
+        after_help = APPLY_EXAMPLES,
+        mut_arg("concurrency", |arg| arg
+            .help("Rows in flight at once [default: the target's, else 8]")),
+    )]
     Apply(ApplyArgs),
     /// Print a shell completion script.
     #[command(after_help = COMPLETIONS_EXAMPLES)]
@@ -64,6 +69,15 @@ pub enum Command {
     /// resumably.
     #[command(
         after_help = MIGRATE_EXAMPLES,
+        mut_arg("mode", |arg| arg
+            .help("merge: add roles to what each assignee has in the target; exact: make them equal \
+                   [default: merge]")),
+        mut_arg("concurrency", |arg| arg
+            .help("Writes in flight at once [default: the target's, else 8]")),
+        mut_arg("spaces", |arg| arg
+            .help("Only these source spaces, by name or id (repeat the flag for several)")),
+        mut_arg("types", |arg| arg
+            .help("Only source spaces of these types (shared, managed, data), comma-separated")),
         mut_arg("to", |arg| arg
             .help("Destination: a name from roster.toml, or `qlik:CONTEXT` for a qlik-cli context \
                    (`qlik:` alone for qlik-cli's current context) [default: the config's \
@@ -256,6 +270,40 @@ pub enum KindArg {
     Alumio,
 }
 
+/// `--mode` as typed on the command line: the values of [`Mode`], with the help `--help` shows
+/// for each. The engine's `Mode` knows nothing of clap, so the command line spells it here.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+pub enum ModeArg {
+    /// Add roles, never remove one.
+    Merge,
+    /// Make the roles exactly the roster's.
+    Exact,
+}
+
+impl From<ModeArg> for Mode {
+    fn from(mode: ModeArg) -> Self {
+        match mode {
+            ModeArg::Merge => Mode::Merge,
+            ModeArg::Exact => Mode::Exact,
+        }
+    }
+}
+
+impl From<Mode> for ModeArg {
+    fn from(mode: Mode) -> Self {
+        match mode {
+            Mode::Merge => ModeArg::Merge,
+            Mode::Exact => ModeArg::Exact,
+        }
+    }
+}
+
+/// Parses `--mode` into the engine's [`Mode`], offering [`ModeArg`]'s values.
+fn mode_parser() -> impl clap::builder::TypedValueParser<Value = Mode> {
+    use clap::builder::TypedValueParser as _;
+    clap::builder::EnumValueParser::<ModeArg>::new().map(Mode::from)
+}
+
 /// `--pace`: how requests are spaced within the rate limits.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
 pub enum PaceArg {
@@ -370,7 +418,20 @@ pub struct FleetArgs {
     /// Take only share I of N of the fleet's tenants (I from 0 to N-1), chosen by a hash of each
     /// tenant's name: N processes with I = 0..N-1 cover every tenant exactly once.
     #[arg(long, value_name = "I/N")]
-    pub shard: Option<crate::fleet::Shard>,
+    pub shard: Option<engine::fleet::Shard>,
+}
+
+/// `--mode` and `--concurrency`: how a roster is compared with the tenant, and how much is in
+/// flight at once (plan, apply, migrate; each command's help says what it counts).
+#[derive(Debug, Clone, Copy, Default, Args)]
+pub struct WriteArgs {
+    /// merge: add the roster's roles to what each assignee has; exact: make them equal
+    /// [default: merge].
+    #[arg(long, value_parser = mode_parser())]
+    pub mode: Option<Mode>,
+    /// Requests in flight at once [default: the target's, else 8].
+    #[arg(long, value_name = "N")]
+    pub concurrency: Option<usize>,
 }
 
 /// `roster plan`: the difference between a roster and a tenant.
@@ -379,13 +440,9 @@ pub struct PlanArgs {
     /// The roster CSV file.
     #[arg(value_name = "ROSTER")]
     pub roster: PathBuf,
-    /// merge: add the roster's roles to what each assignee has; exact: make them equal
-    /// [default: merge].
-    #[arg(long, value_enum)]
-    pub mode: Option<crate::model::Mode>,
-    /// Requests in flight at once [default: the target's, else 8].
-    #[arg(long, value_name = "N")]
-    pub concurrency: Option<usize>,
+    /// How the roster is compared, and how many requests at once.
+    #[command(flatten)]
+    pub run: WriteArgs,
     /// Rows per bulk write, for targets that write in bulk (Alumio) [default: the target's, else 50].
     #[arg(long, value_name = "N")]
     pub batch_size: Option<usize>,
@@ -415,13 +472,9 @@ pub struct ApplyArgs {
     /// The roster CSV file (or a failed-rows CSV from an earlier run).
     #[arg(value_name = "ROSTER")]
     pub roster: PathBuf,
-    /// merge: add the roster's roles to what each assignee has; exact: make them equal
-    /// [default: merge].
-    #[arg(long, value_enum)]
-    pub mode: Option<crate::model::Mode>,
-    /// Rows in flight at once [default: the target's, else 8].
-    #[arg(long, value_name = "N")]
-    pub concurrency: Option<usize>,
+    /// How the roster is compared, and how many rows at once.
+    #[command(flatten)]
+    pub run: WriteArgs,
     /// Rows per bulk write, for targets that write in bulk (Alumio) [default: the target's, else 50].
     #[arg(long, value_name = "N")]
     pub batch_size: Option<usize>,
@@ -546,15 +599,23 @@ Exit codes:
 
 Environment: see `roster plan --help`.";
 
-/// `roster export`: a tenant's assignments as a roster.
-#[derive(Debug, Clone, Args)]
-pub struct ExportArgs {
+/// Which spaces of a source export and migrate read: `--space` and `--type`.
+#[derive(Debug, Clone, Default, Args)]
+pub struct SpaceArgs {
     /// Only these spaces, by name or id (repeat the flag for several) [default: every space].
     #[arg(long = "space", value_name = "NAME_OR_ID")]
     pub spaces: Vec<String>,
     /// Only spaces of these types (shared, managed, data), comma-separated.
     #[arg(long = "type", value_name = "TYPES", value_delimiter = ',')]
     pub types: Vec<String>,
+}
+
+/// `roster export`: a tenant's assignments as a roster.
+#[derive(Debug, Clone, Args)]
+pub struct ExportArgs {
+    /// Which spaces.
+    #[command(flatten)]
+    pub selection: SpaceArgs,
     /// The roster file to write, or `-` for standard output. A file is replaced only once the
     /// export is complete; a FIFO or device (e.g. /dev/stdout) is written in place.
     #[arg(long, short = 'o', value_name = "FILE.csv")]
@@ -579,12 +640,9 @@ pub struct MigrateArgs {
     /// Source: a target name from roster.toml, or `qlik:CONTEXT`.
     #[arg(long, value_name = "NAME")]
     pub from: String,
-    /// Only these source spaces, by name or id (repeat the flag for several).
-    #[arg(long = "space", value_name = "NAME_OR_ID")]
-    pub spaces: Vec<String>,
-    /// Only source spaces of these types (shared, managed, data), comma-separated.
-    #[arg(long = "type", value_name = "TYPES", value_delimiter = ',')]
-    pub types: Vec<String>,
+    /// Which source spaces.
+    #[command(flatten)]
+    pub selection: SpaceArgs,
     /// CSV with source,target columns: emails (or subjects) and group names to map differently.
     #[arg(long, value_name = "FILE.csv")]
     pub identity_map: Option<PathBuf>,
@@ -603,13 +661,9 @@ pub struct MigrateArgs {
     /// Show the mapping and the whole plan, and write nothing.
     #[arg(long)]
     pub plan: bool,
-    /// merge: add roles to what each assignee has in the target; exact: make them equal
-    /// [default: merge].
-    #[arg(long, value_enum)]
-    pub mode: Option<crate::model::Mode>,
-    /// Writes in flight at once [default: the target's, else 8].
-    #[arg(long, value_name = "N")]
-    pub concurrency: Option<usize>,
+    /// How the mapped roster is compared, and how many writes at once.
+    #[command(flatten)]
+    pub run: WriteArgs,
     /// Directory for the mapped roster, the journal and the failed rows [default: .roster].
     #[arg(long, value_name = "DIR")]
     pub state_dir: Option<PathBuf>,

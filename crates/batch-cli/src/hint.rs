@@ -5,9 +5,9 @@
 use core_api::target::TargetKind;
 use core_api::{Credentials, Remedy};
 
-use crate::export::ExportError;
-use crate::plan::{PlanError, PlanErrorKind};
 use crate::settings::TargetSettings;
+use engine::export::ExportError;
+use engine::plan::{PlanError, PlanErrorKind};
 
 /// What to do about `error` from `target`, when there is something to say.
 pub fn for_error(error: &core_api::Error, target: &TargetSettings) -> Option<String> {
@@ -55,14 +55,6 @@ pub fn for_error(error: &core_api::Error, target: &TargetSettings) -> Option<Str
         _ => return None,
     };
     Some(hint)
-}
-
-/// `message`, followed by `\nhint: ...` when `error` has one.
-pub fn with_hint(message: String, error: &core_api::Error, target: &TargetSettings) -> String {
-    match for_error(error, target) {
-        Some(hint) => format!("{message}\nhint: {hint}"),
-        None => message,
-    }
 }
 
 /// The client error under a planning error.

@@ -4,22 +4,13 @@
 pub mod cli;
 pub mod commands;
 pub mod config;
-pub mod exec;
+pub mod error;
 pub mod exit;
-pub mod export;
-pub mod failed;
-pub mod fleet;
 pub mod hint;
-pub mod journal;
-pub mod migrate;
-pub mod model;
 pub mod pipe;
-pub mod plan;
-pub mod prune;
 pub mod report;
-pub mod roster;
 pub mod settings;
-pub mod target;
+pub mod vendor;
 
 use std::process::ExitCode;
 

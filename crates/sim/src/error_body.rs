@@ -33,3 +33,13 @@ pub(crate) fn alumio_error(status: StatusCode, title: &str, detail: &str) -> Res
     });
     (status, axum::Json(body)).into_response()
 }
+
+/// The licenses API's error body: `{"error", "errors": [{"code", "title", "detail"}], "message"}`.
+pub(crate) fn licenses_error(status: StatusCode, code: &str, title: &str, detail: &str) -> Response {
+    let body = json!({
+        "error": "util.Error",
+        "errors": [{ "code": code, "title": title, "detail": detail }],
+        "message": detail,
+    });
+    (status, axum::Json(body)).into_response()
+}

@@ -100,7 +100,10 @@ mod tests {
         }];
         let config = write_fleet(dir.path(), "sim", &members, "tier2_per_min = 60\n").unwrap();
         let text = std::fs::read_to_string(config).unwrap();
-        assert!(text.contains("[fleets.sim]") && text.contains("tier2_per_min = 60"), "{text}");
+        assert!(
+            text.contains("[fleets.sim]") && text.contains("tier2_per_min = 60"),
+            "{text}"
+        );
         let csv = std::fs::read_to_string(dir.path().join("tenants.csv")).unwrap();
         assert_eq!(csv, "name,server\ntenant-01,http://127.0.0.1:1\n");
         let key = std::fs::read_to_string(dir.path().join("keys/tenant-01.key")).unwrap();

@@ -8,7 +8,8 @@
 
 use crate::tenant::{
     AlumioApiKey, AlumioMember, AlumioSpace, AlumioTenant, AlumioUser, ApiKey, AssigneeType, Assignment,
-    Group, OAuthClient, Space, SpaceType, TENANT_FORMAT_VERSION, Tenant, User,
+    Group, GroupsSettings, LicenseSettings, OAuthClient, Space, SpaceType, TENANT_FORMAT_VERSION, Tenant,
+    User, default_roles,
 };
 
 /// SplitMix64: tiny, stable, good enough to spread names and ids. Also the demo roster's
@@ -135,6 +136,7 @@ pub fn small_tenant() -> Tenant {
                 name: format!("{first} {last}"),
                 email: Some(format!("{local}@example.com")),
                 status: (*status).to_owned(),
+                roles: None,
             }
         })
         .collect();
@@ -145,7 +147,10 @@ pub fn small_tenant() -> Tenant {
         name: "Roster Automation".to_owned(),
         email: None,
         status: "active".to_owned(),
+        roles: None,
     });
+    // The "ops" key's user administers analytics but not the tenant: the 403s' fixture.
+    users[1].roles = Some(vec!["AnalyticsAdmin".to_owned()]);
     let uid = |i: usize| users[i].id.clone();
 
     let group_names = [
@@ -163,6 +168,12 @@ pub fn small_tenant() -> Tenant {
             name: (*name).to_owned(),
             status: "active".to_owned(),
             provider_type: if i % 2 == 0 { "idp" } else { "custom" }.to_owned(),
+            description: String::new(),
+            roles: match i {
+                0 => vec!["AnalyticsAdmin".to_owned()],
+                2 => vec!["DataAdmin".to_owned(), "Developer".to_owned()],
+                _ => Vec::new(),
+            },
         })
         .collect();
     let gid = |i: usize| groups[i].id.clone();
@@ -292,6 +303,16 @@ pub fn small_tenant() -> Tenant {
         spaces,
         assignments,
         alumio,
+        roles: default_roles(),
+        groups_settings: GroupsSettings {
+            auto_create_groups: true,
+            sync_idp_groups: false,
+            everyone_roles: vec!["PrivateAnalyticsContentCreator".to_owned()],
+        },
+        license_settings: LicenseSettings {
+            auto_assign_professional: false,
+            auto_assign_analyzer: true,
+        },
     }
 }
 
@@ -321,6 +342,7 @@ pub fn large_tenant(seed: u64) -> Tenant {
             name: format!("{first} {last}"),
             email,
             status: status.to_owned(),
+            roles: None,
         });
     }
     // The credentials' users: always active, always with an email.
@@ -340,6 +362,8 @@ pub fn large_tenant(seed: u64) -> Tenant {
                 name: format!("{dept} {region} {:03}", n),
                 status: "active".to_owned(),
                 provider_type: if mix.below(4) == 0 { "custom" } else { "idp" }.to_owned(),
+                description: String::new(),
+                roles: Vec::new(),
             }
         })
         .collect();
@@ -462,6 +486,9 @@ pub fn large_tenant(seed: u64) -> Tenant {
         spaces,
         assignments,
         alumio,
+        roles: Vec::new(),
+        groups_settings: GroupsSettings::default(),
+        license_settings: LicenseSettings::default(),
     }
 }
 
@@ -499,6 +526,7 @@ pub fn grid_tenant(grid: Grid) -> Tenant {
         name: "Grid Admin".to_owned(),
         email: Some("admin@grid.example".to_owned()),
         status: "active".to_owned(),
+        roles: None,
     };
     let admin_id = admin.id.clone();
     let mut users = Vec::with_capacity(grid.users + 1);
@@ -509,6 +537,7 @@ pub fn grid_tenant(grid: Grid) -> Tenant {
         name: format!("User {n:07}"),
         email: Some(grid_email(n)),
         status: "active".to_owned(),
+        roles: None,
     }));
     let spaces: Vec<Space> = (0..grid.spaces)
         .map(|n| Space {
@@ -548,6 +577,9 @@ pub fn grid_tenant(grid: Grid) -> Tenant {
         groups: Vec::new(),
         spaces,
         assignments,
+        roles: Vec::new(),
+        groups_settings: GroupsSettings::default(),
+        license_settings: LicenseSettings::default(),
         alumio: AlumioTenant::default(),
     }
 }

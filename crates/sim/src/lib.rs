@@ -40,14 +40,16 @@ pub use config::{
     AlumioBatchMode, AlumioConfig, AlumioExistingMember, AlumioUnknownEmail, Faults, SimConfig,
 };
 pub use error::{Error, ErrorKind};
+pub use qlik::operation_tiers;
 pub use record::{
     AlumioEntryOutcome, AlumioMemberRecord, AlumioWriteRecord, Api, AssignmentRecord, FaultKind,
-    RequestRecord, Stats, TierStats, WriteOp, WriteRecord,
+    RequestRecord, Stats, TierStats, WriteOp, WriteRecord, WriteResource,
 };
 pub use routes::ALUMIO_PREFIX;
 pub use server::{Sim, SimHandle};
 pub use tenant::{
     ALUMIO_ROLES, AlumioApiKey, AlumioMember, AlumioSpace, AlumioTenant, AlumioUser, ApiKey, AssigneeType,
-    Assignment, Group, OAuthClient, SPACE_NAME_FORBIDDEN, Space, SpaceType, TENANT_FORMAT_VERSION, Tenant,
-    User, is_alumio_identifier, space_name_problem,
+    Assignment, DEFAULT_USER_ROLE, Group, GroupsSettings, LicenseSettings, OAuthClient, Role,
+    SPACE_NAME_FORBIDDEN, Space, SpaceType, TENANT_FORMAT_VERSION, Tenant, User, default_roles,
+    is_alumio_identifier, space_name_problem,
 };

@@ -70,23 +70,48 @@ pub enum WriteOp {
     Delete,
 }
 
-/// One applied Qlik assignment write.
+/// What a Qlik write changed.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub enum WriteResource {
+    /// A space assignment (`/spaces/{id}/assignments`).
+    Assignment,
+    /// A space (`POST`, `PATCH`, `DELETE /spaces`).
+    Space,
+    /// A group (`POST /groups`, `PATCH /groups/{id}`).
+    Group,
+    /// `PATCH /groups/settings`.
+    GroupsSettings,
+    /// `PUT /licenses/settings`.
+    LicenseSettings,
+}
+
+/// One applied Qlik write: an assignment's, or (with `resource` saying which) a space's, a
+/// group's or the tenant settings'.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 pub struct WriteRecord {
     /// When it was applied, since the simulator started.
     pub at: Duration,
     /// What was done.
     pub op: WriteOp,
-    /// The space.
+    /// What was written.
+    pub resource: WriteResource,
+    /// The written resource's id: the assignment's, space's or group's; empty for settings.
+    pub id: String,
+    /// The space (assignment and space writes; empty otherwise).
     pub space_id: String,
-    /// The assignment.
+    /// The assignment (assignment writes; empty otherwise).
     pub assignment_id: String,
-    /// `user` or `group`.
+    /// `user` or `group` (assignment writes; empty otherwise).
     pub kind: String,
-    /// The user or group.
+    /// The user or group (assignment writes; empty otherwise).
     pub assignee_id: String,
-    /// The roles after the write (before it, for a delete).
+    /// The roles after the write (before it, for a delete): an assignment's space roles, or a
+    /// group's tenant role names; empty otherwise.
     pub roles: Vec<String>,
+    /// The fields the write set, as the API names them (`name`, `description`,
+    /// `assignedRoles`, `autoCreateGroups`, ...); empty for assignment writes and deletes.
+    pub changed: Vec<String>,
     /// The credential that wrote.
     pub credential: String,
 }
@@ -180,7 +205,8 @@ pub struct Stats {
     pub rate_limited: u64,
     /// Faults injected, by kind.
     pub faults: BTreeMap<String, u64>,
-    /// Qlik assignment writes applied, per space id and assignee id.
+    /// Qlik assignment writes applied, per space id and assignee id (other writes are only in
+    /// the write log).
     pub writes_applied: BTreeMap<String, BTreeMap<String, u64>>,
     /// Alumio entries applied (added or updated), per space identifier and email.
     pub alumio_writes_applied: BTreeMap<String, BTreeMap<String, u64>>,

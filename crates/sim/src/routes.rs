@@ -11,8 +11,9 @@ use axum::response::{IntoResponse, Response};
 use axum::routing::get;
 
 use crate::connection::ConnectionKill;
-use crate::error_body::{alumio_error, qlik_error};
+use crate::error_body::{alumio_error, licenses_error, qlik_error};
 use crate::limiter::Bucket;
+use crate::qlik::operations::{ErrorStyle, operation};
 use crate::record::{Api, FaultKind, RequestRecord};
 use crate::state::{Caller, Shared};
 
@@ -101,29 +102,45 @@ async fn gate(State(s): State<Arc<Shared>>, mut req: Request, next: Next) -> Res
     }
 
     let write = method != Method::GET && method != Method::HEAD;
+    // Qlik operations take the tier their spec's `x-qlik-tier` gives; anything else (Alumio, a
+    // path no spec lists) reads at tier 1 and writes at tier 2.
+    let op = (api == Api::Qlik)
+        .then(|| operation(&method, &path_of(&req)))
+        .flatten();
+    let style = op.map_or(ErrorStyle::Qlik, |o| o.errors);
+    let tier = op.map_or(if write { 2 } else { 1 }, |o| o.tier);
     let mut record = RequestRecord {
-        tier: Some(if write { 2 } else { 1 }),
+        tier: Some(tier),
         ..record
     };
     let caller = match authenticate(&s, api, req.headers()) {
         Ok(caller) => caller,
         Err(detail) => {
-            let response = unauthorized(&s, api, &detail);
+            let response = unauthorized(&s, api, style, &detail);
             record.status = response.status().as_u16();
             s.log_start(record);
             return response;
         }
     };
     record.credential = Some(caller.credential.clone());
-    let bucket = match (api, write) {
-        (Api::Alumio, false) => Bucket::AlumioRead,
-        (Api::Alumio, true) => Bucket::AlumioWrite,
-        (_, false) => Bucket::QlikTier1,
-        (_, true) => Bucket::QlikTier2,
+    let bucket = match (api, write, tier) {
+        (Api::Alumio, false, _) => Bucket::AlumioRead,
+        (Api::Alumio, true, _) => Bucket::AlumioWrite,
+        (_, _, 1) => Bucket::QlikTier1,
+        _ => Bucket::QlikTier2,
     };
     if let Err(secs) = s.limiter.check(bucket, &caller.user_id) {
-        let response = too_many_requests(&s, api, secs);
+        let response = too_many_requests(&s, api, style, secs);
         record.status = 429;
+        s.log_start(record);
+        return response;
+    }
+    if let Some(role) = op.and_then(|o| o.needs)
+        && !s.user_has_role(&caller.user_id, role)
+    {
+        let detail = format!("The operation needs the tenant role {role}, which the caller's user lacks.");
+        let response = forbidden(&s, style, &detail);
+        record.status = 403;
         s.log_start(record);
         return response;
     }
@@ -237,9 +254,23 @@ fn authenticate(s: &Shared, api: Api, headers: &HeaderMap) -> Result<Caller, Str
     }
 }
 
-fn unauthorized(s: &Shared, api: Api, detail: &str) -> Response {
+fn path_of(req: &Request) -> String {
+    req.uri().path().to_owned()
+}
+
+fn forbidden(s: &Shared, style: ErrorStyle, detail: &str) -> Response {
+    match style {
+        ErrorStyle::Licenses => licenses_error(StatusCode::FORBIDDEN, "HTTP-403", "Forbidden", detail),
+        ErrorStyle::Qlik => qlik_error(s, StatusCode::FORBIDDEN, "HTTP-403", "Forbidden", Some(detail)),
+    }
+}
+
+fn unauthorized(s: &Shared, api: Api, style: ErrorStyle, detail: &str) -> Response {
     match api {
         Api::Alumio => alumio_error(StatusCode::UNAUTHORIZED, "Unauthorized", detail),
+        _ if style == ErrorStyle::Licenses => {
+            licenses_error(StatusCode::UNAUTHORIZED, "HTTP-401", "Unauthorized", detail)
+        }
         _ => qlik_error(
             s,
             StatusCode::UNAUTHORIZED,
@@ -250,10 +281,16 @@ fn unauthorized(s: &Shared, api: Api, detail: &str) -> Response {
     }
 }
 
-fn too_many_requests(s: &Shared, api: Api, secs: u64) -> Response {
+fn too_many_requests(s: &Shared, api: Api, style: ErrorStyle, secs: u64) -> Response {
     let detail = format!("You need to wait {secs} seconds before making a new request.");
     let mut response = match api {
         Api::Alumio => alumio_error(StatusCode::TOO_MANY_REQUESTS, "Too Many Requests", &detail),
+        _ if style == ErrorStyle::Licenses => licenses_error(
+            StatusCode::TOO_MANY_REQUESTS,
+            "HTTP-429",
+            "API rate limit reached.",
+            &detail,
+        ),
         _ => qlik_error(
             s,
             StatusCode::TOO_MANY_REQUESTS,

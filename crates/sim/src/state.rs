@@ -11,7 +11,8 @@ use rand::{Rng, SeedableRng};
 use crate::config::{AlumioConfig, Faults, SimConfig};
 use crate::limiter::{Bucket, Limiter};
 use crate::record::{
-    AlumioEntryOutcome, AlumioWriteRecord, Api, FaultKind, RequestRecord, Stats, TierStats, WriteRecord,
+    AlumioEntryOutcome, AlumioWriteRecord, Api, FaultKind, RequestRecord, Stats, TierStats, WriteOp,
+    WriteRecord, WriteResource,
 };
 use crate::tenant::{Assignment, Group, Space, Tenant, User};
 
@@ -147,6 +148,37 @@ impl World {
         self.groups_by_name
             .insert(group.name.clone(), self.tenant.groups.len());
         self.tenant.groups.push(group);
+    }
+
+    /// Replace a group with a changed copy of itself (same id), keeping the name index right.
+    pub(crate) fn replace_group(&mut self, group: Group) {
+        let Some(&i) = self.groups_by_id.get(&group.id) else {
+            return;
+        };
+        if let Some(old) = self.tenant.groups.get_mut(i) {
+            self.groups_by_name.remove(&old.name);
+            self.groups_by_name.insert(group.name.clone(), i);
+            *old = group;
+        }
+    }
+
+    /// Remove a space and its assignments; the other spaces keep their order.
+    pub(crate) fn remove_space(&mut self, id: &str) -> Option<Space> {
+        let i = self.spaces_by_id.remove(id)?;
+        let space = self.tenant.spaces.remove(i);
+        for index in self.spaces_by_id.values_mut() {
+            if *index > i {
+                *index -= 1;
+            }
+        }
+        self.assignments.remove(id);
+        Some(space)
+    }
+
+    /// The space with this id, to change in place (its id never changes).
+    pub(crate) fn space_mut(&mut self, id: &str) -> Option<&mut Space> {
+        let i = *self.spaces_by_id.get(id)?;
+        self.tenant.spaces.get_mut(i)
     }
 
     /// The current state as a tenant file.
@@ -334,7 +366,11 @@ impl Shared {
                 *stats.faults.entry(name).or_default() += 1;
             }
         }
-        for w in &logs.writes {
+        for w in logs
+            .writes
+            .iter()
+            .filter(|w| w.resource == WriteResource::Assignment)
+        {
             *stats
                 .writes_applied
                 .entry(w.space_id.clone())
@@ -370,6 +406,47 @@ impl Shared {
             }
         }
         stats
+    }
+}
+
+/// A write of something other than an assignment, for the write log.
+pub(crate) struct ConfigWrite<'a> {
+    pub(crate) op: WriteOp,
+    pub(crate) resource: WriteResource,
+    pub(crate) id: &'a str,
+    pub(crate) roles: Vec<String>,
+    pub(crate) changed: Vec<String>,
+}
+
+impl Shared {
+    /// Whether the user holds this tenant role (a user the tenant does not know holds none).
+    pub(crate) fn user_has_role(&self, user_id: &str, role: &str) -> bool {
+        self.world
+            .lock()
+            .user(user_id)
+            .is_some_and(|u| u.tenant_roles().iter().any(|r| r == role))
+    }
+
+    /// Record a space, group or settings write in the write log.
+    pub(crate) fn log_config_write(&self, caller: &Caller, w: ConfigWrite<'_>) {
+        let space_id = if w.resource == WriteResource::Space {
+            w.id.to_owned()
+        } else {
+            String::new()
+        };
+        self.logs.lock().writes.push(WriteRecord {
+            at: self.elapsed(),
+            op: w.op,
+            resource: w.resource,
+            id: w.id.to_owned(),
+            space_id,
+            assignment_id: String::new(),
+            kind: String::new(),
+            assignee_id: String::new(),
+            roles: w.roles,
+            changed: w.changed,
+            credential: caller.credential.clone(),
+        });
     }
 }
 

@@ -49,6 +49,127 @@ pub struct Tenant {
     /// The Alumio environment.
     #[serde(default)]
     pub alumio: AlumioTenant,
+    /// The tenant roles (`/api/v1/roles`); an empty list means Qlik's built-in set,
+    /// [`default_roles`].
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub roles: Vec<Role>,
+    /// `/api/v1/groups/settings`.
+    #[serde(default)]
+    pub groups_settings: GroupsSettings,
+    /// `/api/v1/licenses/settings`.
+    #[serde(default)]
+    pub license_settings: LicenseSettings,
+}
+
+/// A tenant role, as `/api/v1/roles` lists it.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct Role {
+    /// The tenant's id for the role.
+    pub id: String,
+    /// The name, unique in the tenant (`TenantAdmin`, `AnalyticsAdmin`, ...).
+    pub name: String,
+    /// `default` (built in) or `custom`.
+    #[serde(rename = "type", default = "default_role_type")]
+    pub role_type: String,
+    /// `admin` or `user`.
+    #[serde(default = "default_role_level")]
+    pub level: String,
+    /// Free text.
+    #[serde(default)]
+    pub description: String,
+}
+
+fn default_role_type() -> String {
+    "default".to_owned()
+}
+
+fn default_role_level() -> String {
+    "user".to_owned()
+}
+
+/// The role a credential's user holds when the tenant file gives the user no `roles`.
+pub const DEFAULT_USER_ROLE: &str = "TenantAdmin";
+
+/// Qlik's built-in roles, served when a tenant file lists none: name, level, description.
+const BUILT_IN_ROLES: &[(&str, &str, &str)] = &[
+    (
+        "TenantAdmin",
+        "admin",
+        "Manages the tenant: users, groups, settings and licenses.",
+    ),
+    (
+        "AnalyticsAdmin",
+        "admin",
+        "Manages spaces, apps and analytics content.",
+    ),
+    ("AuditAdmin", "admin", "Reads the audit log and events."),
+    (
+        "DataAdmin",
+        "admin",
+        "Manages data spaces, connections and data integration.",
+    ),
+    ("AutomationAdmin", "admin", "Manages automations."),
+    ("Developer", "user", "Creates API keys."),
+    ("Steward", "user", "Manages data products and glossaries."),
+    ("SharedSpaceCreator", "user", "Creates shared spaces."),
+    ("ManagedSpaceCreator", "user", "Creates managed spaces."),
+    ("DataSpaceCreator", "user", "Creates data spaces."),
+    (
+        "PrivateAnalyticsContentCreator",
+        "user",
+        "Creates content in personal spaces.",
+    ),
+    (
+        "DataServicesContributor",
+        "user",
+        "Contributes to data integration projects.",
+    ),
+    ("AutomationCreator", "user", "Creates automations."),
+    ("EmbedAnalyticsUser", "user", "Uses embedded analytics."),
+];
+
+/// Qlik's built-in roles with fixed ids (`6080000000000000000000NN`), the set a tenant file
+/// without `roles` serves.
+pub fn default_roles() -> Vec<Role> {
+    BUILT_IN_ROLES
+        .iter()
+        .enumerate()
+        .map(|(i, (name, level, description))| Role {
+            id: format!("608{:021x}", i + 1),
+            name: (*name).to_owned(),
+            role_type: "default".to_owned(),
+            level: (*level).to_owned(),
+            description: (*description).to_owned(),
+        })
+        .collect()
+}
+
+/// The tenant's group settings.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct GroupsSettings {
+    /// Whether groups from the identity provider are created on login.
+    #[serde(default)]
+    pub auto_create_groups: bool,
+    /// Whether identity-provider groups are synchronized (deprecated by Qlik, still served).
+    #[serde(default)]
+    pub sync_idp_groups: bool,
+    /// The tenant roles (names) of the system group Everyone.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub everyone_roles: Vec<String>,
+}
+
+/// The tenant's license auto-assignment settings.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct LicenseSettings {
+    /// Whether new users get a professional license automatically.
+    #[serde(default)]
+    pub auto_assign_professional: bool,
+    /// Whether new users get an analyzer license automatically.
+    #[serde(default)]
+    pub auto_assign_analyzer: bool,
 }
 
 /// A Qlik API key. The key acts as `user_id` (for ownership and rate limits).
@@ -90,6 +211,19 @@ pub struct User {
     pub email: Option<String>,
     /// `active`, `invited`, `disabled`, `deleted` or `provisioned`.
     pub status: String,
+    /// The user's tenant roles (names). `None`: [`DEFAULT_USER_ROLE`] alone, so that tenant files
+    /// written before roles existed keep credentials that may do everything.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub roles: Option<Vec<String>>,
+}
+
+impl User {
+    /// The user's tenant roles, with the default applied.
+    pub fn tenant_roles(&self) -> Vec<String> {
+        self.roles
+            .clone()
+            .unwrap_or_else(|| vec![DEFAULT_USER_ROLE.to_owned()])
+    }
 }
 
 /// A Qlik group.
@@ -104,6 +238,12 @@ pub struct Group {
     pub status: String,
     /// `idp` or `custom`.
     pub provider_type: String,
+    /// Free text (custom groups).
+    #[serde(default, skip_serializing_if = "String::is_empty")]
+    pub description: String,
+    /// The group's tenant roles (names), `assignedRoles` in the API.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub roles: Vec<String>,
 }
 
 /// The three kinds of Qlik space.
@@ -424,6 +564,15 @@ impl Tenant {
         &self.alumio
     }
 
+    /// The tenant roles served: the file's, or [`default_roles`] when it lists none.
+    pub fn effective_roles(&self) -> Vec<Role> {
+        if self.roles.is_empty() {
+            default_roles()
+        } else {
+            self.roles.clone()
+        }
+    }
+
     /// The user with this email (compared case-insensitively, as email addresses are).
     pub fn user_by_email(&self, email: &str) -> Option<&User> {
         self.users
@@ -558,6 +707,7 @@ impl Tenant {
                 )));
             }
         }
+        self.validate_roles()?;
         let mut secrets = HashSet::new();
         for key in &self.api_keys {
             if self.user_by_id(&key.user_id).is_none() {
@@ -579,6 +729,44 @@ impl Tenant {
             }
         }
         self.validate_alumio()
+    }
+
+    fn validate_roles(&self) -> Result<(), Error> {
+        let roles = self.effective_roles();
+        let mut names = HashSet::new();
+        let mut ids = HashSet::new();
+        for role in &roles {
+            if !names.insert(role.name.as_str()) || !ids.insert(role.id.as_str()) {
+                return Err(Error::invalid_tenant(format!("duplicate role {}", role.name)));
+            }
+            if !matches!(role.role_type.as_str(), "default" | "custom")
+                || !matches!(role.level.as_str(), "admin" | "user")
+            {
+                return Err(Error::invalid_tenant(format!(
+                    "role {}: type must be default or custom, level admin or user",
+                    role.name
+                )));
+            }
+        }
+        let unknown = |owner: String, list: &[String]| -> Result<(), Error> {
+            match list.iter().find(|r| !names.contains(r.as_str())) {
+                Some(r) => Err(Error::invalid_tenant(format!("{owner} has the unknown role {r}"))),
+                None => Ok(()),
+            }
+        };
+        for user in &self.users {
+            unknown(
+                format!("user {}", user.id),
+                user.roles.as_deref().unwrap_or_default(),
+            )?;
+        }
+        for group in &self.groups {
+            unknown(format!("group {}", group.id), &group.roles)?;
+        }
+        unknown(
+            "groupsSettings.everyoneRoles".to_owned(),
+            &self.groups_settings.everyone_roles,
+        )
     }
 
     fn validate_alumio(&self) -> Result<(), Error> {

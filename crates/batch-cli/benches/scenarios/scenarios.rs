@@ -1282,7 +1282,10 @@ fn fleet(ctx: &mut Ctx) -> Result<Outcome> {
         "< 1.25x + 10 MB",
         rss_many < rss_few * 1.25 + 10.0,
     );
-    for (run, n, label) in [(&few, tenants, "s11-fleet-unpaced"), (&big, many, "s11-fleet-many")] {
+    for (run, n, label) in [
+        (&few, tenants, "s11-fleet-unpaced"),
+        (&big, many, "s11-fleet-many"),
+    ] {
         let written: u64 = run.stats.iter().map(Stats::assignees_written).sum();
         let all = (w.rows * n) as u64;
         outcome.check(

@@ -214,7 +214,9 @@ impl FleetSim {
             let mut urls = Vec::new();
             for _ in 0..count {
                 match lines.next() {
-                    Some(Ok(line)) => urls.push(line.split_whitespace().nth(1).unwrap_or_default().to_owned()),
+                    Some(Ok(line)) => {
+                        urls.push(line.split_whitespace().nth(1).unwrap_or_default().to_owned())
+                    }
                     _ => break,
                 }
             }

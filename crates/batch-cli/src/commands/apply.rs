@@ -1,54 +1,26 @@
 //! `roster apply`: skip what the journal says is done, plan the rest, execute the plan's writes,
-//! and report every row to the display, the journal and the failed-rows CSV.
+//! and report every row to the display, the journal and the failed-rows CSV (the run itself is
+//! [`super::job`], which `roster migrate` shares).
 
-use std::io::{self, IsTerminal, Write};
-use std::sync::Arc;
-use std::sync::atomic::{AtomicBool, Ordering};
-use std::time::Duration;
-
-use core_api::Tier;
-use core_api::target::Target;
-
-use super::plan::{
-    client, plan_options, plan_rows, print_warnings, read_roster, runtime, show_progress, usage_error,
-};
-use super::runs;
+use super::job::{Job, prune_needs_exact, run_rows};
+use super::steps::{client, print_warnings, read_roster, runtime};
 use crate::cli::ApplyArgs;
-use crate::exec::{self, ExecOptions, Interrupts, PipelineError};
-use crate::failed::{self, FailedRows};
-use crate::journal;
-use crate::model::{Action, Mode, ParsedRow, Plan, PlanItem, Reporter, RowKey};
-use crate::plan::PlanProgress;
-use crate::prune::{self, Listings};
-use crate::report::{self, OutputMode, ResolveProgress, RunContext};
-use crate::settings::{ApplySettings, PlanSettings, ProcessEnvironment, TargetSource};
+use crate::error::Outcome;
+use crate::settings::{self, ApplySettings, ProcessEnvironment};
+use engine::model::Mode;
 
-/// How long in-flight writes may take to finish after the first Ctrl-C.
-const DRAIN_TIMEOUT: Duration = Duration::from_secs(15);
-
-/// Runs `roster apply` and returns its exit code: 0 every row ok, 1 some rows failed, 2 usage,
-/// configuration or input error (nothing sent), 130 interrupted.
-pub fn run(args: ApplyArgs) -> u8 {
-    if crate::fleet::wanted(&args.target, &args.fleet) {
-        return crate::fleet::apply(&args);
+/// Runs `roster apply`: 0 every row ok, 1 some rows failed, 2 usage, configuration or input
+/// error (nothing sent), 130 interrupted.
+pub fn run(args: ApplyArgs) -> Outcome {
+    if super::fleet::wanted(&args.target, &args.fleet) {
+        return super::fleet::apply(&args);
     }
-    let mut stderr = io::stderr();
-    let settings = match ApplySettings::from_args(&args, &ProcessEnvironment) {
-        Ok(settings) => settings,
-        Err(error) => return usage_error(&mut stderr, &error),
-    };
-    print_warnings(&mut stderr, &settings.plan.warnings);
+    let settings = settings::load(&args, &ProcessEnvironment)?;
+    print_warnings(&settings.plan.warnings);
     if args.prune && settings.plan.mode != Mode::Exact {
-        return usage_error(
-            &mut stderr,
-            &"--prune deletes what the roster does not list, which only --mode exact means\n\
-              hint: add --mode exact",
-        );
+        return Err(prune_needs_exact());
     }
-    let roster = match read_roster(&settings.plan) {
-        Ok(roster) => roster,
-        Err(code) => return code,
-    };
+    let roster = read_roster(&settings.plan)?;
     let job = Job {
         settings: &settings,
         rerun_args: rerun_args(&args, &settings),
@@ -56,501 +28,32 @@ pub fn run(args: ApplyArgs) -> u8 {
         adjust: None,
         lock: None,
     };
-    let runtime = match runtime() {
-        Ok(runtime) => runtime,
-        Err(code) => return code,
-    };
+    let runtime = runtime()?;
     runtime.block_on(async {
-        let target = match client(&settings.plan) {
-            Ok(target) => target,
-            Err(code) => return code,
-        };
+        let target = client(&settings.plan)?;
         run_rows(job, roster.rows, target).await
     })
-}
-
-/// A change the caller makes to the plan before anything is sent (migrate marks the rows it
-/// could not map).
-pub(crate) type Adjust<'a> = &'a (dyn Fn(&mut Plan) + Sync);
-
-/// One apply run: its settings, how to rerun it, and its options beyond a plain apply.
-pub(crate) struct Job<'a> {
-    /// Settings (the roster path names the failed-rows CSV and the rerun command).
-    pub settings: &'a ApplySettings,
-    /// The arguments after the roster that rerun with the same target and settings.
-    pub rerun_args: Vec<String>,
-    /// With `--prune`: the most deletes allowed.
-    pub max_deletes: Option<usize>,
-    /// A change to the plan before it is executed.
-    pub adjust: Option<Adjust<'a>>,
-    /// The journal's lock, when the caller took it before its own first request (migrate);
-    /// otherwise the run takes it before anything is sent.
-    pub lock: Option<journal::RunLock>,
-}
-
-/// Lock the journal, decide the run (resume, rerun the failed rows, or a new run), plan, (prune,)
-/// execute and report `rows` of the roster at `job.settings.plan.roster`: the whole of
-/// `roster apply` after reading the file. Returns the exit code.
-pub(crate) async fn run_rows(job: Job<'_>, rows: Vec<ParsedRow>, target: Arc<dyn Target>) -> u8 {
-    let mut stderr = io::stderr();
-    let settings = job.settings;
-    let target_name = settings.plan.target.name.clone();
-    let journal_path = journal::path_for(&settings.state_dir, &target_name);
-    // Held to the end of the run: one run at a time per journal, refused before any request.
-    let _lock = match job.lock {
-        Some(lock) => lock,
-        None => match journal::RunLock::acquire(&journal_path) {
-            Ok(lock) => lock,
-            Err(error) => return usage_error(&mut stderr, &error),
-        },
-    };
-    let keys: Vec<RowKey> = rows.iter().map(|r| runs::row_key(r, &target_name)).collect();
-    let this = journal::RunInfo::new(
-        journal::roster_digest(&keys),
-        settings.plan.mode,
-        job.max_deletes.is_some(),
-    );
-    let decision = match runs::decide(settings, &journal_path, this, &keys) {
-        Ok(decision) => decision,
-        Err(code) => return code,
-    };
-    let (state, select) = (decision.state, decision.select);
-    let only_failed = select == runs::Select::OnlyFailed;
-    let all = rows.len() as u64;
-    let mode = OutputMode::detect(settings.plan.output.quiet, settings.plan.output.json)
-        .for_verbosity(settings.plan.output.verbose);
-    let caps = target.capabilities();
-    let opened = Opened {
-        rerun_args: job.rerun_args,
-        start: decision.start,
-    };
-
-    let (mut plan, resumed) = if let Some(max_deletes) = job.max_deletes {
-        let mut plan = match plan_pruned(&settings.plan, &mode, &target, rows, job.adjust).await {
-            Ok(plan) => plan,
-            Err(code) => return code,
-        };
-        let limit = settings.plan.target.limits.for_tier(Tier::Tier2);
-        let limit = (limit > 0).then_some(limit);
-        let mut resumed = 0;
-        if select != runs::Select::All {
-            plan.items.retain(|item| {
-                let (skip, done) = runs::skip(select, &state, &item.key);
-                resumed += u64::from(done);
-                !skip
-            });
-            prune::recount(&mut plan, &caps, limit);
-        }
-        announce(&mut stderr, resumed, all, plan.items.len() as u64, only_failed);
-        if let Err(code) = confirm_deletes(&plan, max_deletes, settings.yes, &mode) {
-            return code;
-        }
-        (plan, resumed)
-    } else {
-        // Resume happens before planning: rows the journal has done cost no request at all.
-        let (rows, resumed) = select_rows(rows, &keys, &state, select);
-        announce(&mut stderr, resumed, all, rows.len() as u64, only_failed);
-        // Without a change to make to the whole plan first, nor a question to ask about it,
-        // writes start as soon as their rows are decided.
-        if job.adjust.is_none() && (!caps.emails_new_members || settings.yes) {
-            drop((state, keys));
-            return plan_and_apply(settings, &mode, target.as_ref(), rows, resumed, opened).await;
-        }
-        let planned = match plan_rows(&settings.plan, &mode, target.as_ref(), rows).await {
-            Ok(planned) => planned,
-            Err(code) => return code,
-        };
-        let mut plan = planned.plan;
-        if let Some(adjust) = job.adjust {
-            adjust(&mut plan);
-        }
-        (plan, resumed)
-    };
-    drop((state, keys));
-    if let Err(code) = confirm_emails(&plan, settings.yes) {
-        return code;
-    }
-    let mut reporters = match open_reporters(settings, &mode, opened) {
-        Ok(reporters) => reporters,
-        Err(code) => return code,
-    };
-    let mut interrupts = Interrupts::ctrl_c();
-    let result = exec::execute(
-        &mut plan,
-        target.as_ref(),
-        &mut reporters,
-        &exec_options(settings, resumed),
-        &mut interrupts,
-    )
-    .await;
-    exit_code(result)
-}
-
-/// What the run's reporters are opened with.
-struct Opened {
-    /// The arguments after the roster that rerun with the same target and settings.
-    rerun_args: Vec<String>,
-    /// How the journal starts: a new run or the one it continues.
-    start: journal::Start,
-}
-
-/// Plan and execute at once ([`exec::plan_and_execute`]): the resolve progress shows until the
-/// first row is decided, then the run's.
-async fn plan_and_apply(
-    settings: &ApplySettings,
-    mode: &OutputMode,
-    target: &dyn Target,
-    rows: Vec<ParsedRow>,
-    resumed: u64,
-    opened: Opened,
-) -> u8 {
-    let progress = ResolveProgress::new(mode, settings.plan.output.verbose > 0);
-    let live = AtomicBool::new(true);
-    let feed = |event: &PlanProgress| {
-        if live.load(Ordering::Relaxed) {
-            show_progress(&progress, event);
-        }
-    };
-    let mut on_started = || {
-        live.store(false, Ordering::Relaxed);
-        progress.finish();
-    };
-    let mut interrupts = Interrupts::ctrl_c();
-    let result = exec::plan_and_execute(
-        rows,
-        target,
-        &plan_options(&settings.plan),
-        &feed,
-        &mut on_started,
-        || open_reporters(settings, mode, opened),
-        &exec_options(settings, resumed),
-        &mut interrupts,
-    )
-    .await;
-    match result {
-        Ok(result) => exit_code(Ok(result)),
-        Err(PipelineError::Exec(error)) => exit_code(Err(error)),
-        Err(PipelineError::Open(code)) => code,
-        Err(PipelineError::Plan(error)) => {
-            let message = format!("failed to plan: {error}");
-            let message =
-                crate::hint::with_hint(message, crate::hint::in_plan(&error), &settings.plan.target);
-            let _ = writeln!(io::stderr(), "error: {message}");
-            crate::exit::USAGE
-        }
-    }
-}
-
-/// The run's reporters: the journal first (a row is on disk before anyone is told it is done),
-/// the failed-rows CSV, and the display. An error is reported; the `Err` is the exit code.
-fn open_reporters(
-    settings: &ApplySettings,
-    mode: &OutputMode,
-    opened: Opened,
-) -> Result<Vec<Box<dyn Reporter>>, u8> {
-    let target_name = &settings.plan.target.name;
-    let journal_path = journal::path_for(&settings.state_dir, target_name);
-    let writer = journal::Writer::open_run(&journal_path, target_name, opened.start)
-        .map_err(|error| usage_error(&mut io::stderr(), &error))?;
-    let rerun_args = opened.rerun_args;
-    let failed_path = failed::path_for(&settings.plan.roster);
-    let mut context = RunContext::new(&settings.plan.roster, target_name);
-    context.failed_csv = failed_path.clone();
-    context.rerun_args = rerun_args;
-    context.state_dir = Some(settings.state_dir.clone());
-    Ok(vec![
-        Box::new(writer),
-        Box::new(FailedRows::new(
-            &settings.plan.roster,
-            settings.plan.target.kind,
-            &failed_path,
-        )),
-        report::display_reporter(mode, context),
-    ])
-}
-
-fn exec_options(settings: &ApplySettings, resumed: u64) -> ExecOptions {
-    ExecOptions {
-        concurrency: settings.plan.target.concurrency.max(1),
-        write_limit_per_min: settings.plan.target.limits.for_tier(Tier::Tier2),
-        write_window: crate::plan::write_window(&settings.plan.target.limits),
-        drain_timeout: DRAIN_TIMEOUT,
-        resumed,
-    }
-}
-
-/// 130 interrupted, 1 when a row failed (or a reporter stopped the run), else 0.
-fn exit_code(result: Result<exec::RunResult, exec::ExecError>) -> u8 {
-    match result {
-        Ok(result) if result.interrupted => crate::exit::INTERRUPTED,
-        Ok(result) if result.totals.failed > 0 => crate::exit::ROWS_FAILED,
-        Ok(_) => crate::exit::OK,
-        // `roster apply --json | head`: the reader went away. Every row done so far is in the
-        // journal and a rerun resumes; the run ends quietly, as any command does.
-        Err(error) if matches!(error.kind(), exec::ExecErrorKind::Report(e) if crate::pipe::is_closed_pipe(e)) => {
-            crate::pipe::CLOSED_PIPE_EXIT
-        }
-        Err(error) => {
-            let _ = writeln!(io::stderr(), "error: {error}");
-            crate::exit::ROWS_FAILED
-        }
-    }
-}
-
-/// Plan `rows` with prune: refuse what cannot be pruned safely, plan the whole roster through a
-/// [`Listings`] cache, apply `adjust`, and add the deletes. Errors are reported; the `Err` is the
-/// exit code.
-pub(crate) async fn plan_pruned(
-    settings: &PlanSettings,
-    mode: &OutputMode,
-    target: &Arc<dyn Target>,
-    rows: Vec<ParsedRow>,
-    adjust: Option<Adjust<'_>>,
-) -> Result<Plan, u8> {
-    let mut stderr = io::stderr();
-    let caps = target.capabilities();
-    if settings.mode != Mode::Exact {
-        return Err(usage_error(
-            &mut stderr,
-            &"--prune deletes what the roster does not list, which only --mode exact means\n\
-              hint: add --mode exact",
-        ));
-    }
-    if !caps.delete {
-        return Err(usage_error(
-            &mut stderr,
-            &format!(
-                "{} targets cannot delete assignments, so --prune cannot be used",
-                target.kind()
-            ),
-        ));
-    }
-    if let Some(bad) = rows.iter().find(|r| r.row.is_err()) {
-        let count = rows.iter().filter(|r| r.row.is_err()).count();
-        return Err(usage_error(
-            &mut stderr,
-            &format!(
-                "refusing to prune: {count} roster rows cannot be read (first at line {}), and one of \
-                 them may name an assignee that must stay\nhint: fix those rows (see `roster plan`), \
-                 then run again",
-                bad.line
-            ),
-        ));
-    }
-    let listings = Listings::new(Arc::clone(target));
-    let mut plan = plan_rows(settings, mode, &listings, rows).await?.plan;
-    if let Some(adjust) = adjust {
-        adjust(&mut plan);
-    }
-    let limit = settings.target.limits.for_tier(Tier::Tier2);
-    if let Err(error) = prune::add_deletes(
-        &mut plan,
-        &listings,
-        settings.target.concurrency,
-        (limit > 0).then_some(limit),
-    )
-    .await
-    {
-        let message = format!("failed to plan the deletes: {error}");
-        let message = crate::hint::with_hint(message, &error, &settings.target);
-        let _ = writeln!(stderr, "error: {message}");
-        return Err(crate::exit::USAGE);
-    }
-    Ok(plan)
-}
-
-/// The first line of a run: how much an earlier run already did.
-fn announce(stderr: &mut impl Write, resumed: u64, all: u64, selected: u64, only_failed: bool) {
-    if resumed > 0 {
-        let _ = writeln!(
-            stderr,
-            "resuming: {} of {} rows already done",
-            report::format::count(resumed),
-            report::format::count(all)
-        );
-    } else if only_failed {
-        let _ = writeln!(
-            stderr,
-            "only failed rows: {} of {} rows failed in an earlier run",
-            report::format::count(selected),
-            report::format::count(all)
-        );
-    }
-}
-
-/// Above this many new members, a target that emails everyone it adds (Alumio) needs a yes.
-pub const EMAIL_CONFIRM_ABOVE: u64 = 10;
-
-/// Adding members to Alumio spaces emails each of them: above [`EMAIL_CONFIRM_ABOVE`], ask on a
-/// terminal unless `--yes` was given; without a terminal and without `--yes`, refuse (exit 2).
-fn confirm_emails(plan: &Plan, yes: bool) -> Result<(), u8> {
-    let n = plan.counts.emailed;
-    if n <= EMAIL_CONFIRM_ABOVE || yes {
-        return Ok(());
-    }
-    let mut stderr = io::stderr();
-    let count = report::format::count(n);
-    if !io::stdin().is_terminal() {
-        let _ = writeln!(
-            stderr,
-            "error: {count} new members would each get an email from the target, and standard input is not \
-             a terminal to confirm; nothing was sent\n\
-             hint: check them with `roster plan`, then pass --yes"
-        );
-        return Err(crate::exit::USAGE);
-    }
-    ask(&format!(
-        "{count} new members will each get an email from the target. Continue? [y/N] "
-    ))
-}
-
-/// Ask a yes/no question on the terminal; anything but `y`/`yes` (or unreadable input) means no,
-/// and nothing is sent (exit 2).
-fn ask(question: &str) -> Result<(), u8> {
-    let mut stderr = io::stderr();
-    let _ = write!(stderr, "{question}");
-    let _ = stderr.flush();
-    let mut answer = String::new();
-    if io::stdin().read_line(&mut answer).is_ok()
-        && matches!(answer.trim().to_ascii_lowercase().as_str(), "y" | "yes")
-    {
-        return Ok(());
-    }
-    let _ = writeln!(stderr, "nothing was sent");
-    Err(crate::exit::USAGE)
-}
-
-/// Deletes need a yes: refuse past `max_deletes`, show the `-` rows, and ask on a terminal
-/// unless `--yes` was given. Without a terminal and without `--yes`, refuse (exit 2).
-fn confirm_deletes(plan: &Plan, max_deletes: usize, yes: bool, mode: &OutputMode) -> Result<(), u8> {
-    let deletes: Vec<&PlanItem> = plan
-        .items
-        .iter()
-        .filter(|i| matches!(i.action, Action::Delete { .. }))
-        .collect();
-    let mut stderr = io::stderr();
-    if deletes.is_empty() {
-        return Ok(());
-    }
-    let n = deletes.len();
-    if n > max_deletes {
-        let _ = writeln!(
-            stderr,
-            "error: the plan deletes {} assignments, more than --max-deletes {max_deletes}; nothing was sent\n\
-             hint: check that the roster names every assignee that must stay \
-             (`roster plan ROSTER --mode exact --prune`), then raise --max-deletes",
-            report::format::count(n as u64)
-        );
-        return Err(crate::exit::USAGE);
-    }
-    if yes {
-        return Ok(());
-    }
-    if !io::stdin().is_terminal() {
-        let _ = writeln!(
-            stderr,
-            "error: the plan deletes {n} assignments and standard input is not a terminal to confirm; nothing was sent\n\
-             hint: check them with `roster plan ROSTER --mode exact --prune`, then pass --yes"
-        );
-        return Err(crate::exit::USAGE);
-    }
-    let paint = report::format::Paint::new(mode.color_stderr);
-    let _ = writeln!(stderr, "these assignments will be deleted:");
-    for item in &deletes {
-        let roles = match &item.action {
-            Action::Delete { roles, .. } => report::format::roles(roles),
-            _ => String::new(),
-        };
-        let _ = writeln!(
-            stderr,
-            "  {} {:<5}  {}  {}  in {}",
-            paint.red("-"),
-            item.assignee_kind,
-            report::plan::assignee_label(item),
-            roles,
-            report::plan::space_label(item)
-        );
-    }
-    ask(&format!("delete {n} assignments? [y/N] "))
-}
-
-/// The rows this run does (`keys` are theirs, in order), and how many the interrupted run it
-/// continues already did.
-fn select_rows(
-    rows: Vec<ParsedRow>,
-    keys: &[RowKey],
-    state: &journal::State,
-    select: runs::Select,
-) -> (Vec<ParsedRow>, u64) {
-    if select == runs::Select::All {
-        return (rows, 0);
-    }
-    let mut resumed = 0;
-    let kept = rows
-        .into_iter()
-        .zip(keys)
-        .filter_map(|(parsed, key)| {
-            let (skip, done) = runs::skip(select, state, key);
-            resumed += u64::from(done);
-            (!skip).then_some(parsed)
-        })
-        .collect();
-    (kept, resumed)
 }
 
 /// The arguments after the roster that rerun with the same target and settings. Only names of
 /// environment variables and files: never a secret.
 fn rerun_args(args: &ApplyArgs, settings: &ApplySettings) -> Vec<String> {
-    let t = &args.target;
-    let mut words: Vec<String> = Vec::new();
-    let mut push = |flag: &str, value: Option<String>| {
-        if let Some(value) = value {
-            words.push(flag.to_owned());
-            words.push(value);
-        }
-    };
-    push("--config", t.config.as_ref().map(|p| p.display().to_string()));
-    match &settings.plan.target.source {
-        TargetSource::CommandLine => {}
-        _ => push("--to", t.to.clone()),
+    let mut run = Vec::new();
+    if let Some(n) = args.run.concurrency {
+        run.extend(["--concurrency".to_owned(), n.to_string()]);
     }
-    push("--server", t.server.clone());
-    push("--kind", t.kind.map(|k| format!("{k:?}").to_lowercase()));
-    push("--api-key-env", t.api_key_env.clone());
-    push(
-        "--api-key-file",
-        t.api_key_file.as_ref().map(|p| p.display().to_string()),
-    );
-    push("--client-id", t.client_id.clone());
-    push("--client-secret-env", t.client_secret_env.clone());
-    push(
-        "--client-secret-file",
-        t.client_secret_file.as_ref().map(|p| p.display().to_string()),
-    );
-    push("--tier1-per-min", t.tier1_per_min.map(|n| n.to_string()));
-    push("--tier2-per-min", t.tier2_per_min.map(|n| n.to_string()));
-    push("--concurrency", args.concurrency.map(|n| n.to_string()));
-    push(
-        "--state-dir",
-        args.state_dir.as_ref().map(|p| p.display().to_string()),
-    );
+    if let Some(dir) = &args.state_dir {
+        run.extend(["--state-dir".to_owned(), dir.display().to_string()]);
+    }
     if settings.plan.mode == Mode::Exact {
-        words.push("--mode".to_owned());
-        words.push("exact".to_owned());
+        run.extend(["--mode".to_owned(), "exact".to_owned()]);
     }
     if args.prune {
-        words.push("--prune".to_owned());
-        words.push("--max-deletes".to_owned());
-        words.push(args.max_deletes.to_string());
+        run.extend([
+            "--prune".to_owned(),
+            "--max-deletes".to_owned(),
+            args.max_deletes.to_string(),
+        ]);
     }
-    if t.api_key_stdin {
-        words.push("--api-key-stdin".to_owned());
-    }
-    if t.insecure {
-        words.push("--insecure".to_owned());
-    }
-    if t.allow_http {
-        words.push("--allow-http".to_owned());
-    }
-    words
+    settings::rerun_words(&args.target, &settings.plan.target.source, run)
 }

@@ -6,22 +6,17 @@ use clap::CommandFactory;
 use clap_complete::Shell;
 
 use crate::cli::Cli;
+use crate::error::{CommandError, Outcome};
 use crate::exit;
 
 /// Writes the script for `shell` to stdout.
-pub fn run(shell: Shell) -> u8 {
+pub fn run(shell: Shell) -> Outcome {
     let mut stdout = std::io::stdout().lock();
     match write(shell, &mut stdout) {
-        Ok(()) => exit::OK,
+        Ok(()) => Ok(exit::OK),
         // `roster completions bash | head`: the reader's choice, ended quietly.
-        Err(error) if crate::pipe::is_closed_pipe(&error) => crate::pipe::CLOSED_PIPE_EXIT,
-        Err(error) => {
-            let _ = writeln!(
-                std::io::stderr(),
-                "error: failed to write the completion script: {error}"
-            );
-            exit::USAGE
-        }
+        Err(error) if crate::pipe::is_closed_pipe(&error) => Ok(crate::pipe::CLOSED_PIPE_EXIT),
+        Err(error) => Err(CommandError::new("failed to write the completion script").caused_by(error)),
     }
 }
 

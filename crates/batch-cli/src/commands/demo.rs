@@ -28,6 +28,7 @@ use sim::{Faults, Sim, SimConfig, Tenant};
 use crate::cli::{Cli, Command};
 
 use crate::cli::DemoArgs;
+use crate::error::{CommandError, Outcome};
 use crate::exit;
 use crate::report::format;
 
@@ -50,14 +51,8 @@ fn say(line: &str) {
 
 /// Run the demo and return the exit code: 0 when both runs went as the demo expects (the bad
 /// rows fail, nothing else), otherwise the first unexpected run's code.
-pub fn run(args: DemoArgs) -> u8 {
-    match demo(&args) {
-        Ok(code) => code,
-        Err(error) => {
-            say(&format!("error: {error}"));
-            exit::USAGE
-        }
-    }
+pub fn run(args: DemoArgs) -> Outcome {
+    demo(&args).map_err(|error| CommandError::new(error.to_string()))
 }
 
 /// Where the demo works: `--dir`, or a new directory under the system's temp dir.
@@ -228,7 +223,7 @@ fn demo(args: &DemoArgs) -> Result<u8, DemoError> {
     }
     let stats = sim.stats();
     let faults: u64 = stats.faults.values().sum();
-    let failed = crate::failed::path_for(&roster);
+    let failed = engine::failed::path_for(&roster);
     say("");
     let failed_rows = show_failed_csv(&failed);
 
@@ -375,15 +370,15 @@ fn apply_words(roster: &Path, config: &Path, quiet: bool) -> Vec<String> {
     words
 }
 
-/// Run a `roster apply` command line: parsed by the real command line and run by the `apply`
-/// command itself, exactly as if typed.
+/// Run a `roster apply` command line: parsed by the real command line and run by the dispatcher,
+/// exactly as if typed (an error is printed as it would be, and gives its exit code).
 fn apply(words: &[String]) -> Result<u8, DemoError> {
     let cli = Cli::try_parse_from(words)
         .map_err(|e| DemoError(format!("failed to build the apply command: {e}")))?;
-    let Command::Apply(args) = cli.command else {
+    if !matches!(cli.command, Command::Apply(_)) {
         return Err(DemoError("failed to build the apply command".to_owned()));
-    };
-    Ok(crate::commands::apply::run(args))
+    }
+    Ok(crate::run(cli))
 }
 
 #[cfg(test)]
@@ -427,7 +422,7 @@ mod tests {
     #[test]
     fn demo_runs_apply_twice_and_only_the_bad_rows_fail() {
         let dir = tempfile::tempdir().unwrap();
-        let code = run(args(dir.path()));
+        let code = run(args(dir.path())).unwrap();
         assert_eq!(
             code,
             exit::OK,
@@ -468,9 +463,9 @@ mod tests {
         let dir = tempfile::tempdir().unwrap();
         let mut bad = args(dir.path());
         bad.fault_rate = 0.5;
-        assert_eq!(run(bad), exit::USAGE);
+        assert_eq!(run(bad).unwrap_err().exit_code(), exit::USAGE);
         let mut bad = args(dir.path());
         bad.write_rate = 0;
-        assert_eq!(run(bad), exit::USAGE);
+        assert_eq!(run(bad).unwrap_err().exit_code(), exit::USAGE);
     }
 }

@@ -5,129 +5,56 @@ use std::fs::File;
 use std::io::{self, BufWriter, Write};
 use std::path::{Path, PathBuf};
 
-use super::plan::{print_warnings, runtime, usage_error};
-use crate::cli::{ExportArgs, TargetArgs};
+use super::steps::{print_warnings, read_failed, runtime, select_spaces};
+use crate::cli::ExportArgs;
+use crate::error::{CommandError, Outcome};
 use crate::exit;
-use crate::export::{self, CsvExport, People, Selection};
-use crate::hint::with_hint;
 use crate::report::{self, OutputMode, ResolveProgress};
-use crate::settings::{ProcessEnvironment, SettingsError, TargetSettings, find_config, resolve_target};
-use crate::target::build_target;
+use crate::settings::{self, ProcessEnvironment, TargetSettings};
+use crate::vendor::build_target;
+use engine::export::{self, CsvExport, People};
 
-/// Resolve a named target (`migrate --from NAME`) the way `--to NAME` is resolved; hints name `flag`.
-pub(crate) fn named_target(
-    name: &str,
-    flag: &str,
-    config: Option<&Path>,
-    warnings: &mut Vec<String>,
-) -> Result<TargetSettings, SettingsError> {
-    let env = ProcessEnvironment;
-    let loaded = find_config(config, &env)?;
-    let args = TargetArgs {
-        to: Some(name.to_owned()),
-        config: config.map(Path::to_path_buf),
-        ..TargetArgs::default()
-    };
-    TargetSettings::resolve(&args, loaded.as_ref(), &env, warnings).map_err(|e| e.for_flag(flag))
-}
-
-/// Runs `roster export`; 0 when written, 2 for usage, configuration or tenant-access problems.
-pub fn run(args: ExportArgs) -> u8 {
-    if crate::fleet::wanted(&args.target, &args.fleet) {
-        return crate::fleet::export(&args);
+/// Runs `roster export`: 0 when written, 2 for usage, configuration or tenant-access problems.
+pub fn run(args: ExportArgs) -> Outcome {
+    if super::fleet::wanted(&args.target, &args.fleet) {
+        return super::fleet::export(&args);
     }
-    let mut stderr = io::stderr();
-    let mut warnings = Vec::new();
-    let settings = match resolve_target(&args.target, args.concurrency, &ProcessEnvironment, &mut warnings) {
-        Ok(settings) => settings,
-        // The same resolution as --to: its hint names --to, which export spells --from.
-        Err(error) if error.message() == "no target given" => {
-            return usage_error(
-                &mut stderr,
-                &format!(
-                    "{}\nhint: name the source with --from NAME (a target in roster.toml), --from \
-                     qlik:CONTEXT (a qlik-cli context) or --server URL",
-                    error.message()
-                ),
-            );
-        }
-        Err(error) => return usage_error(&mut stderr, &error.for_flag("--from")),
-    };
-    print_warnings(&mut stderr, &warnings);
+    let settings = settings::load(&args, &ProcessEnvironment)?;
+    print_warnings(&settings.warnings);
     let mode = OutputMode::detect(args.quiet, false);
-    let runtime = match runtime() {
-        Ok(runtime) => runtime,
-        Err(code) => return code,
-    };
-    runtime.block_on(export(&args, &settings, &mode))
+    let runtime = runtime()?;
+    runtime.block_on(export(&args, &settings.source, &mode))
 }
 
-async fn export(args: &ExportArgs, settings: &TargetSettings, mode: &OutputMode) -> u8 {
-    let mut stderr = io::stderr();
-    let source = match build_target(settings, None) {
-        Ok(target) => target,
-        Err(error) => return usage_error(&mut stderr, &error),
-    };
-    let selection = Selection {
-        spaces: args.spaces.clone(),
-        types: args.types.clone(),
-    };
+async fn export(args: &ExportArgs, settings: &TargetSettings, mode: &OutputMode) -> Outcome {
+    let source = build_target(settings, None)?;
     let progress = ResolveProgress::new(mode, false);
-    progress.phase("spaces", 0, 1);
-    let (spaces, missing) = match export::select_spaces(source.as_ref(), &selection).await {
-        Ok(found) => found,
-        Err(error) => {
-            progress.finish();
-            let message = format!("failed to list the spaces of {}: {error}", settings.name);
-            return usage_error(&mut stderr, &with_hint(message, &error, settings));
-        }
-    };
-    progress.phase("spaces", 1, 1);
-    if !missing.is_empty() {
+    let finished = |error: CommandError| {
         progress.finish();
-        return usage_error(
-            &mut stderr,
-            &format!(
-                "no space named or with id {} in {}",
-                missing
-                    .iter()
-                    .map(|m| format!("{m:?}"))
-                    .collect::<Vec<_>>()
-                    .join(", "),
-                settings.name
-            ),
-        );
-    }
-    progress.phase("users and groups", 0, 1);
-    let people = match People::read(source.as_ref()).await {
-        Ok(people) => people,
-        Err(error) => {
-            progress.finish();
-            let message = format!(
-                "failed to list the users and groups of {}: {error}",
-                settings.name
-            );
-            return usage_error(&mut stderr, &with_hint(message, &error, settings));
-        }
+        error
     };
+    let spaces = select_spaces(source.as_ref(), settings, &args.selection, &progress, "spaces")
+        .await
+        .map_err(finished)?;
+    progress.phase("users and groups", 0, 1);
+    let people = People::read(source.as_ref()).await.map_err(|error| {
+        finished(read_failed(
+            format!("failed to list the users and groups of {}", settings.name),
+            &error,
+            settings,
+        ))
+    })?;
     progress.phase("users and groups", 1, 1);
 
-    let output = match Output::open(&args.output) {
-        Ok(output) => output,
-        Err(error) => {
-            progress.finish();
-            return usage_error(
-                &mut stderr,
-                &format!("cannot write {}: {error}", output_name(&args.output)),
-            );
-        }
-    };
+    let output = Output::open(&args.output).map_err(|error| {
+        finished(CommandError::new(format!("cannot write {}", output_name(&args.output))).caused_by(error))
+    })?;
     let mut csv = match CsvExport::new(BufWriter::new(output.writer)) {
         Ok(csv) => csv,
         Err(error) => {
             progress.finish();
             output.commit.abandon();
-            return write_failed(&mut stderr, &settings.name, &error);
+            return write_failed(&settings.name, error);
         }
     };
     let total = spaces.len() as u64;
@@ -150,12 +77,11 @@ async fn export(args: &ExportArgs, settings: &TargetSettings, mode: &OutputMode)
         Err(export::ExportError::Write(error)) => Err(error),
         Err(error) => {
             commit.abandon();
-            let mut message = format!("failed to export {}: {error}", settings.name);
-            if let Some(client) = crate::hint::in_export(&error) {
-                message = with_hint(message, client, settings);
-            }
-            let _ = writeln!(stderr, "error: {message}");
-            return exit::USAGE;
+            let hint =
+                crate::hint::in_export(&error).and_then(|client| crate::hint::for_error(client, settings));
+            return Err(CommandError::new(format!("failed to export {}", settings.name))
+                .caused_by(error)
+                .maybe_hint(hint));
         }
     };
     let finished = match written {
@@ -166,30 +92,27 @@ async fn export(args: &ExportArgs, settings: &TargetSettings, mode: &OutputMode)
         }
     };
     if let Err(error) = finished {
-        return write_failed(&mut stderr, &settings.name, &error);
+        return write_failed(&settings.name, error);
     }
     // The summary, with or without -q (which, as in apply, leaves only the summary).
-    {
-        let _ = writeln!(
-            stderr,
-            "exported {} assignments of {} spaces from {} to {}",
-            report::format::count(rows),
-            report::format::count(total),
-            settings.name,
-            output_name(&args.output)
-        );
-    }
-    exit::OK
+    let _ = writeln!(
+        io::stderr(),
+        "exported {} assignments of {} spaces from {} to {}",
+        report::format::count(rows),
+        report::format::count(total),
+        settings.name,
+        output_name(&args.output)
+    );
+    Ok(exit::OK)
 }
 
 /// A write that failed: a closed standard output (`-o - | head`) ends the export quietly, as a
 /// reader's choice; anything else is an error.
-fn write_failed(stderr: &mut impl Write, name: &str, error: &io::Error) -> u8 {
-    if crate::pipe::is_closed_pipe(error) {
-        return crate::pipe::CLOSED_PIPE_EXIT;
+fn write_failed(name: &str, error: io::Error) -> Outcome {
+    if crate::pipe::is_closed_pipe(&error) {
+        return Ok(crate::pipe::CLOSED_PIPE_EXIT);
     }
-    let _ = writeln!(stderr, "error: failed to export {name}: {error}");
-    exit::USAGE
+    Err(CommandError::new(format!("failed to export {name}")).caused_by(error))
 }
 
 /// How the user sees `-o PATH` in messages.

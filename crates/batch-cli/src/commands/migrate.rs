@@ -7,167 +7,57 @@
 
 use std::collections::{HashMap, HashSet};
 use std::io::{self, Write};
-use std::path::{Path, PathBuf};
+use std::path::Path;
 
 use core_api::Tier;
 use core_api::target::{AssigneeKind, Target, TargetKind, UserInfo};
 
-use super::apply::{Job, run_rows};
-use super::export::named_target;
-use super::plan::{plan_rows, print_warnings, runtime, usage_error};
+use super::job::{Job, journal_error, run_rows};
+use super::steps::{plan_rows, print_warnings, read_failed, runtime, select_spaces, write_plan};
 use crate::cli::MigrateArgs;
+use crate::error::{CommandError, Outcome};
 use crate::exit;
-use crate::export::{self, People, Selection, SpaceExport};
-use crate::hint::with_hint;
-use crate::migrate::mapping::{self, Mapped, Options, Source, TargetView};
-use crate::migrate::{IdentityMap, RoleMap, SpaceRename};
-use crate::model::{Action, Plan, RowError};
-use crate::prune;
 use crate::report::{self, OutputMode, ResolveProgress};
-use crate::roster;
-use crate::settings::{
-    self, ApplySettings, OutputSettings, PlanSettings, ProcessEnvironment, STATE_DIR_NAME, TargetSettings,
-    resolve_target,
-};
-use crate::target::build_target;
+use crate::settings::{self, MigrateSettings as Resolved, ProcessEnvironment};
+use crate::vendor::build_target;
+use engine::export::{self, People, SpaceExport};
+use engine::migrate::mapping::{self, Mapped, Source, TargetView};
+use engine::model::{Action, Plan, RowError};
+use engine::plan::prune;
+use engine::roster;
 
-/// Everything resolved before the run.
-struct Resolved {
-    from: TargetSettings,
-    to: TargetSettings,
-    options: Options,
-    generated: PathBuf,
-    apply: ApplySettings,
-}
-
-fn resolve(args: &MigrateArgs, warnings: &mut Vec<String>) -> Result<Resolved, String> {
-    let from = named_target(&args.from, "--from", args.target.config.as_deref(), warnings)
-        .map_err(|e| e.to_string())?;
-    // The destination: the same flags, resolution and checks as plan's and apply's target.
-    let to = resolve_target(&args.target, args.concurrency, &ProcessEnvironment, warnings)
-        .map_err(|e| e.to_string())?;
-    if from.name == to.name {
-        return Err(format!(
-            "--from and --to name the same target ({}); migrate copies between two tenants",
-            to.name
-        ));
-    }
-    let identities = match &args.identity_map {
-        Some(path) => IdentityMap::load(path)?,
-        None => IdentityMap::default(),
-    };
-    let file_roles = match &args.role_map {
-        Some(path) => RoleMap::load(path)?,
-        None => RoleMap::default(),
-    };
-    let roles = if to.kind == TargetKind::Alumio && from.kind == TargetKind::Qlik {
-        RoleMap::qlik_to_alumio().overridden_by(file_roles)
-    } else {
-        file_roles
-    };
-    let rename = args.space_rename.as_deref().map(SpaceRename::parse).transpose()?;
-    let state_dir = args
-        .state_dir
-        .clone()
-        .unwrap_or_else(|| PathBuf::from(STATE_DIR_NAME));
-    let generated = state_dir.join(format!(
-        "migrate-{}-to-{}.csv",
-        file_safe(&from.name),
-        file_safe(&to.name)
-    ));
-    let apply = ApplySettings {
-        plan: PlanSettings {
-            roster: generated.clone(),
-            target: to.clone(),
-            mode: args.mode.unwrap_or_default(),
-            output: OutputSettings::from(args.output),
-            warnings: Vec::new(),
-        },
-        state_dir,
-        fresh: args.fresh,
-        only_failed: false,
-        yes: args.yes,
-    };
-    Ok(Resolved {
-        from,
-        to,
-        options: Options {
-            identities,
-            roles,
-            rename,
-            create_spaces: args.create_missing_spaces,
-            create_groups: args.create_missing_groups,
-        },
-        generated,
-        apply,
-    })
-}
-
-fn file_safe(name: &str) -> String {
-    name.chars()
-        .map(|c| {
-            if c.is_ascii_alphanumeric() || c == '-' || c == '_' {
-                c
-            } else {
-                '_'
-            }
-        })
-        .collect()
-}
-
-/// Runs `roster migrate` and returns its exit code (the codes of `roster apply`; with `--plan`,
-/// those of `roster plan`).
-pub fn run(args: MigrateArgs) -> u8 {
-    let mut stderr = io::stderr();
-    let mut warnings = Vec::new();
-    let resolved = match resolve(&args, &mut warnings) {
-        Ok(resolved) => resolved,
-        Err(error) => return usage_error(&mut stderr, &error),
-    };
-    print_warnings(&mut stderr, &warnings);
-    let runtime = match runtime() {
-        Ok(runtime) => runtime,
-        Err(code) => return code,
-    };
+/// Runs `roster migrate`: the exit codes of `roster apply`; with `--plan`, those of `roster plan`.
+pub fn run(args: MigrateArgs) -> Outcome {
+    let resolved = settings::load(&args, &ProcessEnvironment)?;
+    print_warnings(&resolved.warnings);
+    let runtime = runtime()?;
     runtime.block_on(migrate(&args, resolved))
 }
 
-async fn migrate(args: &MigrateArgs, r: Resolved) -> u8 {
+async fn migrate(args: &MigrateArgs, r: Resolved) -> Outcome {
     let mut stderr = io::stderr();
     let mode = OutputMode::detect(args.output.quiet, args.output.json).for_verbosity(args.output.verbose);
     let verbose = args.output.verbose;
-    let source = match build_target(&r.from, report::requests::observer(verbose, None)) {
-        Ok(target) => target,
-        Err(error) => return usage_error(&mut stderr, &error),
-    };
-    let target = match build_target(
+    let source = build_target(&r.from, report::requests::observer(verbose, None))?;
+    let target = build_target(
         &r.to,
-        report::requests::observer(verbose, Some(crate::exec::observer())),
-    ) {
-        Ok(target) => target,
-        Err(error) => return usage_error(&mut stderr, &error),
-    };
+        report::requests::observer(verbose, Some(engine::exec::observer())),
+    )?;
 
     // One run at a time per journal: taken before the first request, and held through the
     // creates and the writes (the mapped roster in the state directory is this run's too).
     let lock = if args.plan {
         None
     } else {
-        let journal_path = crate::journal::path_for(&r.apply.state_dir, &r.to.name);
-        match crate::journal::RunLock::acquire(&journal_path) {
-            Ok(lock) => Some(lock),
-            Err(error) => return usage_error(&mut stderr, &error),
-        }
+        let journal_path = engine::journal::path_for(&r.apply.state_dir, &r.to.name);
+        Some(engine::journal::RunLock::acquire(&journal_path).map_err(journal_error)?)
     };
 
     // Read both sides (reads only).
     let progress = ResolveProgress::new(&mode, args.output.verbose > 0);
     let read = read_both(args, &r, source.as_ref(), target.as_ref(), &progress).await;
     progress.finish();
-    let (source_view, target_view) = match read {
-        Ok(views) => views,
-        Err(error) => return usage_error(&mut stderr, &error),
-    };
+    let (source_view, target_view) = read?;
     let mut mapped = mapping::map(&source_view, &target_view, &r.options, &r.to.name);
     let text = mapping::report(&mapped, &r.from.name, &r.to.name, source_view.spaces.len());
     if args.plan {
@@ -185,25 +75,18 @@ async fn migrate(args: &MigrateArgs, r: Resolved) -> u8 {
     }
 
     // The mapped roster, written and read back like any roster.
-    if let Err(error) = write_generated(&mapped, &r.generated) {
-        return usage_error(
-            &mut stderr,
-            &format!(
-                "cannot write the mapped roster {}: {error}",
-                r.generated.display()
-            ),
-        );
-    }
+    write_generated(&mapped, &r.generated).map_err(|error| {
+        CommandError::new(format!(
+            "cannot write the mapped roster {}",
+            r.generated.display()
+        ))
+        .caused_by(error)
+    })?;
     if !args.output.quiet && !args.plan {
         let _ = writeln!(stderr, "mapped roster: {}", r.generated.display());
     }
-    let roster = match roster::read_roster(&r.generated, r.to.kind) {
-        Ok(roster) => roster,
-        Err(error) => {
-            let _ = writeln!(stderr, "error: {error}");
-            return exit::USAGE;
-        }
-    };
+    let roster =
+        roster::read_roster(&r.generated, r.to.kind).map_err(|error| CommandError::new(error.to_string()))?;
     let mut overrides: HashMap<u64, RowError> = HashMap::new();
     for (parsed, row) in roster.rows.iter().zip(&mapped.rows) {
         if let Some((code, message)) = &row.problem {
@@ -243,10 +126,10 @@ async fn migrate(args: &MigrateArgs, r: Resolved) -> u8 {
                 _ => continue,
             };
             let pending = match code {
-                "unknown_space" => pending_spaces.contains(report::plan::space_label(item)),
+                "unknown_space" => pending_spaces.contains(report::diff::space_label(item)),
                 "unknown_group" => {
                     item.assignee_kind == AssigneeKind::Group
-                        && pending_groups.contains(report::plan::assignee_label(item))
+                        && pending_groups.contains(report::diff::assignee_label(item))
                 }
                 _ => false,
             };
@@ -260,29 +143,16 @@ async fn migrate(args: &MigrateArgs, r: Resolved) -> u8 {
     };
 
     if args.plan {
-        let planned = match plan_rows(&r.apply.plan, &mode, target.as_ref(), roster.rows).await {
-            Ok(planned) => planned,
-            Err(code) => return code,
-        };
-        let mut plan = planned.plan;
+        let mut plan = plan_rows(&r.apply.plan, &mode, target.as_ref(), roster.rows)
+            .await?
+            .plan;
         adjust(&mut plan);
-        let mut stdout = io::BufWriter::new(io::stdout().lock());
-        let written = if args.output.json {
-            report::plan::render_json(&plan, &mut stdout)
-        } else {
-            report::plan::render_text(&plan, &mut stdout, mode.color_stdout)
-        };
-        if let Err(error) = written.and_then(|()| stdout.flush())
-            && error.kind() != io::ErrorKind::BrokenPipe
-        {
-            let _ = writeln!(stderr, "error: failed to write the plan: {error}");
-            return exit::USAGE;
-        }
-        return if plan.counts.error > 0 {
+        write_plan(&plan, args.output.json, mode.color_stdout)?;
+        return Ok(if plan.counts.error > 0 {
             exit::ROWS_FAILED
         } else {
             exit::OK
-        };
+        });
     }
 
     let rerun_args = rerun_args(args, &r);
@@ -304,35 +174,15 @@ async fn read_both(
     source: &dyn Target,
     target: &dyn Target,
     progress: &ResolveProgress,
-) -> Result<(Source, TargetView), String> {
-    let selection = Selection {
-        spaces: args.spaces.clone(),
-        types: args.types.clone(),
-    };
-    progress.phase("source spaces", 0, 1);
-    let (spaces, missing) = export::select_spaces(source, &selection).await.map_err(|e| {
-        with_hint(
-            format!("failed to list the spaces of {}: {e}", r.from.name),
+) -> Result<(Source, TargetView), CommandError> {
+    let spaces = select_spaces(source, &r.from, &args.selection, progress, "source spaces").await?;
+    progress.phase("source users and groups", 0, 1);
+    let people = People::read(source).await.map_err(|e| {
+        read_failed(
+            format!("failed to list the users and groups of {}", r.from.name),
             &e,
             &r.from,
         )
-    })?;
-    progress.phase("source spaces", 1, 1);
-    if !missing.is_empty() {
-        return Err(format!(
-            "no space named or with id {} in {}",
-            missing
-                .iter()
-                .map(|m| format!("{m:?}"))
-                .collect::<Vec<_>>()
-                .join(", "),
-            r.from.name
-        ));
-    }
-    progress.phase("source users and groups", 0, 1);
-    let people = People::read(source).await.map_err(|e| {
-        let message = format!("failed to list the users and groups of {}: {e}", r.from.name);
-        with_hint(message, &e, &r.from)
     })?;
     progress.phase("source users and groups", 1, 1);
     let total = spaces.len() as u64;
@@ -345,11 +195,10 @@ async fn read_both(
     })
     .await
     .map_err(|e| {
-        let message = format!("failed to read {}: {e}", r.from.name);
-        match crate::hint::in_export(&e) {
-            Some(client) => with_hint(message, client, &r.from),
-            None => message,
-        }
+        let hint = crate::hint::in_export(&e).and_then(|client| crate::hint::for_error(client, &r.from));
+        CommandError::new(format!("failed to read {}", r.from.name))
+            .caused_by(e)
+            .maybe_hint(hint)
     })?;
 
     let caps = target.capabilities();
@@ -369,10 +218,13 @@ async fn read_both(
             let Some(group) = people.groups.get(&id) else {
                 continue;
             };
-            let list = source
-                .list_group_members(group)
-                .await
-                .map_err(|e| format!("failed to list the members of group {:?}: {e}", group.name))?;
+            let list = source.list_group_members(group).await.map_err(|e| {
+                read_failed(
+                    format!("failed to list the members of group {:?}", group.name),
+                    &e,
+                    &r.from,
+                )
+            })?;
             members.insert(id, list);
             progress.phase("group members", members.len() as u64, total);
         }
@@ -396,7 +248,7 @@ async fn read_both(
             }
         }
     );
-    let read_err = |e: core_api::Error| with_hint(format!("failed to read {}: {e}", r.to.name), &e, &r.to);
+    let read_err = |e: core_api::Error| read_failed(format!("failed to read {}", r.to.name), &e, &r.to);
     let view = TargetView {
         kind: target.kind(),
         spaces: spaces.map_err(read_err)?,
@@ -434,7 +286,9 @@ async fn create_missing(target: &dyn Target, mapped: &mut Mapped, stderr: &mut i
                 );
             }
             Err(error) => {
-                let _ = writeln!(stderr, "error: failed to create space {:?}: {error}", space.name);
+                crate::error::print(
+                    &CommandError::new(format!("failed to create space {:?}", space.name)).caused_by(&error),
+                );
                 failed_spaces.insert(space.name.clone(), error.to_string());
             }
         }
@@ -446,7 +300,9 @@ async fn create_missing(target: &dyn Target, mapped: &mut Mapped, stderr: &mut i
                 let _ = writeln!(stderr, "created group {group:?}");
             }
             Err(error) => {
-                let _ = writeln!(stderr, "error: failed to create group {group:?}: {error}");
+                crate::error::print(
+                    &CommandError::new(format!("failed to create group {group:?}")).caused_by(&error),
+                );
                 failed_groups.insert(group.clone(), error.to_string());
             }
         }
@@ -487,12 +343,9 @@ fn write_generated(mapped: &Mapped, path: &Path) -> io::Result<()> {
 /// `--to T --config C --state-dir D`: an apply of the failed rows against the same target and
 /// journal.
 fn rerun_args(args: &MigrateArgs, r: &Resolved) -> Vec<String> {
-    let mut words = settings::target_words(&args.target, &r.to.source);
-    words.push("--state-dir".to_owned());
-    words.push(r.apply.state_dir.display().to_string());
-    if r.apply.plan.mode == crate::model::Mode::Exact {
-        words.push("--mode".to_owned());
-        words.push("exact".to_owned());
+    let mut run = vec!["--state-dir".to_owned(), r.apply.state_dir.display().to_string()];
+    if r.apply.plan.mode == engine::model::Mode::Exact {
+        run.extend(["--mode".to_owned(), "exact".to_owned()]);
     }
-    words
+    settings::rerun_words(&args.target, &r.to.source, run)
 }

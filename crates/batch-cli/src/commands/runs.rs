@@ -5,10 +5,10 @@
 use std::io::{self, Write};
 use std::path::Path;
 
-use super::plan::usage_error;
-use crate::journal::{self, RunInfo, Start, State};
-use crate::model::{ParsedRow, RowKey};
+use crate::error::CommandError;
 use crate::settings::ApplySettings;
+use engine::journal::{self, RunInfo, Start, State};
+use engine::model::{ParsedRow, RowKey};
 
 /// Which rows of the roster the run does.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -37,19 +37,19 @@ pub(crate) struct Decision {
 pub(crate) fn row_key(parsed: &ParsedRow, target: &str) -> RowKey {
     match &parsed.row {
         Ok(row) => row.key(target),
-        Err(_) => journal::invalid_row_key(target, parsed.line),
+        Err(_) => engine::roster::invalid_row_key(target, parsed.line),
     }
 }
 
 /// Decide the run. `this` is the run this command would start. A journal that cannot be read, and
-/// `--only-failed` with other settings than the last run's, are reported; the `Err` is the exit
-/// code (2, nothing sent). Says in one line when an interrupted run is not resumed, and why.
+/// `--only-failed` with other settings than the last run's, are errors (exit code 2, nothing
+/// sent). Says in one line when an interrupted run is not resumed, and why.
 pub(crate) fn decide(
     settings: &ApplySettings,
     path: &Path,
     this: RunInfo,
     keys: &[RowKey],
-) -> Result<Decision, u8> {
+) -> Result<Decision, CommandError> {
     let mut stderr = io::stderr();
     let target = &settings.plan.target.name;
     let history = journal::history_dir(path);
@@ -61,7 +61,7 @@ pub(crate) fn decide(
     if settings.fresh {
         return Ok(new(State::default(), Select::All));
     }
-    let state = journal::read(path, target).map_err(|error| usage_error(&mut stderr, &error))?;
+    let state = journal::read(path, target).map_err(|error| CommandError::new(error.to_string()))?;
     let wanted = if settings.only_failed {
         Select::OnlyFailed
     } else {
@@ -88,19 +88,16 @@ pub(crate) fn decide(
     if settings.only_failed {
         if last.mode != this.mode || last.prune != this.prune {
             let prune = |p: bool| if p { " --prune" } else { "" };
-            return Err(usage_error(
-                &mut stderr,
-                &format!(
-                    "--only-failed reruns the failed rows of the last run in {}, which used --mode {}{}, \
-                     not --mode {}{}; nothing was sent\n\
-                     hint: rerun with the last run's settings, or without --only-failed to start a new run",
-                    path.display(),
-                    journal::mode_name(last.mode),
-                    prune(last.prune),
-                    journal::mode_name(this.mode),
-                    prune(this.prune),
-                ),
-            ));
+            return Err(CommandError::new(format!(
+                "--only-failed reruns the failed rows of the last run in {}, which used --mode {}{}, \
+                 not --mode {}{}; nothing was sent",
+                path.display(),
+                journal::mode_name(last.mode),
+                prune(last.prune),
+                journal::mode_name(this.mode),
+                prune(this.prune),
+            ))
+            .hint("rerun with the last run's settings, or without --only-failed to start a new run"));
         }
         // Retrying the failures ends an interrupted run only when they are all it has left: every
         // row has a record (the deletes of a prune run are not known before planning, so never).

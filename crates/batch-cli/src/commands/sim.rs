@@ -11,17 +11,15 @@ use sim::{
 };
 
 use crate::cli::SimArgs;
+use crate::error::{CommandError, Outcome};
 use crate::exit;
 
 /// Serve until Ctrl-C.
-pub fn run(args: SimArgs) -> u8 {
-    let runtime = match tokio::runtime::Builder::new_multi_thread().enable_all().build() {
-        Ok(rt) => rt,
-        Err(error) => {
-            report(&format!("error: failed to start the async runtime: {error}"));
-            return exit::USAGE;
-        }
-    };
+pub fn run(args: SimArgs) -> Outcome {
+    let runtime = tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+        .map_err(|error| CommandError::new("failed to start the async runtime").caused_by(error))?;
     runtime.block_on(serve(args))
 }
 
@@ -92,32 +90,16 @@ pub fn config(args: &SimArgs, tenant: Tenant) -> Result<SimConfig, String> {
     Ok(config)
 }
 
-async fn serve(args: SimArgs) -> u8 {
+async fn serve(args: SimArgs) -> Outcome {
     if let Some(count) = args.tenants {
         return serve_fleet(&args, count).await;
     }
-    let tenant = match Tenant::load(&args.tenant) {
-        Ok(t) => t,
-        Err(error) => {
-            report(&format!("error: {}", chain(&error)));
-            return exit::USAGE;
-        }
-    };
-    let config = match config(&args, tenant) {
-        Ok(c) => c,
-        Err(message) => {
-            report(&format!("error: {message}"));
-            return exit::USAGE;
-        }
-    };
+    let tenant = Tenant::load(&args.tenant).map_err(|error| CommandError::from_chain(&error))?;
+    let config = config(&args, tenant).map_err(CommandError::new)?;
     let (qlik, alumio) = (config.qlik_enabled, config.alumio.enabled);
-    let handle = match Sim::start(config).await {
-        Ok(h) => h,
-        Err(error) => {
-            report(&format!("error: {}", chain(&error)));
-            return exit::USAGE;
-        }
-    };
+    let handle = Sim::start(config)
+        .await
+        .map_err(|error| CommandError::from_chain(&error))?;
 
     let mut keys = Vec::new();
     if qlik {
@@ -131,10 +113,7 @@ async fn serve(args: SimArgs) -> u8 {
         .and_then(|()| keys.iter().try_for_each(|k| writeln!(out, "{k}")))
         .and_then(|()| out.flush());
     drop(out);
-    if let Err(error) = printed {
-        report(&format!("error: failed to write to stdout: {error}"));
-        return exit::USAGE;
-    }
+    printed.map_err(|error| CommandError::new("failed to write to stdout").caused_by(error))?;
 
     let tenant = handle.tenant();
     // Which stdout line holds which key: line 1 is the URL, then the keys in the order printed.
@@ -176,15 +155,10 @@ async fn serve(args: SimArgs) -> u8 {
     }
     report("Serving until Ctrl-C.");
 
-    let code = match tokio::signal::ctrl_c().await {
-        Ok(()) => exit::OK,
-        Err(error) => {
-            report(&format!("error: failed to wait for Ctrl-C: {error}"));
-            exit::USAGE
-        }
-    };
+    let waited = tokio::signal::ctrl_c().await;
     handle.shutdown().await;
-    code
+    waited.map_err(|error| CommandError::new("failed to wait for Ctrl-C").caused_by(error))?;
+    Ok(exit::OK)
 }
 
 /// The most tenants one `roster sim` serves.
@@ -193,50 +167,34 @@ pub const MAX_TENANTS: usize = 2000;
 /// `--tenants N`: N copies of the tenant, each at its own port with its own keys, data and
 /// rate budget. Stdout: one line per tenant, `NAME URL API_KEY` (or one JSON document with
 /// `--json`); with `--fleet-dir`, the fleet files for them.
-async fn serve_fleet(args: &SimArgs, count: usize) -> u8 {
+async fn serve_fleet(args: &SimArgs, count: usize) -> Outcome {
     if !(1..=MAX_TENANTS).contains(&count) {
-        report(&format!("error: --tenants must be between 1 and {MAX_TENANTS} (got {count})"));
-        return exit::USAGE;
+        return Err(CommandError::new(format!(
+            "--tenants must be between 1 and {MAX_TENANTS} (got {count})"
+        )));
     }
-    let base = match Tenant::load(&args.tenant) {
-        Ok(t) => t,
-        Err(error) => {
-            report(&format!("error: {}", chain(&error)));
-            return exit::USAGE;
-        }
-    };
+    let base = Tenant::load(&args.tenant).map_err(|error| CommandError::from_chain(&error))?;
     let mut handles = Vec::with_capacity(count);
     let mut members = Vec::with_capacity(count);
     for index in 0..count {
         let tenant = sim::fleet::tenant_copy(&base, index);
-        let mut config = match config(args, tenant) {
-            Ok(c) => c,
-            Err(message) => {
-                report(&format!("error: {message}"));
-                return exit::USAGE;
-            }
-        };
+        let mut config = config(args, tenant).map_err(CommandError::new)?;
         // A fixed port is the first tenant's; the others take the ports after it.
         if config.addr.port() != 0 {
-            let port = usize::from(config.addr.port()) + index;
-            let Ok(port) = u16::try_from(port) else {
-                report("error: the tenants' ports run past 65535; pick a lower --addr port");
-                return exit::USAGE;
-            };
+            let port = u16::try_from(usize::from(config.addr.port()) + index).map_err(|_| {
+                CommandError::new("the tenants' ports run past 65535")
+                    .hint("pick a lower --addr port, or port 0 for free ones")
+            })?;
             config.addr.set_port(port);
         }
         config.seed = args.seed.wrapping_add(index as u64);
-        let handle = match Sim::start(config).await {
-            Ok(h) => h,
-            Err(error) => {
-                report(&format!("error: {}", chain(&error)));
-                return exit::USAGE;
-            }
-        };
-        let Some(api_key) = handle.api_keys().into_iter().next() else {
-            report("error: the tenant file has no Qlik API key for the fleet to use");
-            return exit::USAGE;
-        };
+        let handle = Sim::start(config)
+            .await
+            .map_err(|error| CommandError::from_chain(&error))?;
+        let api_key =
+            handle.api_keys().into_iter().next().ok_or_else(|| {
+                CommandError::new("the tenant file has no Qlik API key for the fleet to use")
+            })?;
         members.push(sim::fleet::FleetMember {
             name: sim::fleet::tenant_name(index, count),
             url: handle.base_url(),
@@ -257,52 +215,30 @@ async fn serve_fleet(args: &SimArgs, count: usize) -> u8 {
     };
     let printed = printed.and_then(|()| out.flush());
     drop(out);
-    if let Err(error) = printed {
-        report(&format!("error: failed to write to stdout: {error}"));
-        return exit::USAGE;
-    }
+    printed.map_err(|error| CommandError::new("failed to write to stdout").caused_by(error))?;
     if let Some(dir) = &args.fleet_dir {
         let extra = format!(
             "tier1_per_min = {}\ntier2_per_min = {}\n",
             args.tier1_per_min, args.tier2_per_min
         );
-        match sim::fleet::write_fleet(dir, "sim", &members, &extra) {
-            Ok(path) => report(&format!(
-                "fleet \"sim\" written to {} (try: roster plan ROSTER --config {} --to sim)",
-                path.display(),
-                path.display()
-            )),
-            Err(error) => {
-                report(&format!("error: failed to write the fleet into {}: {error}", dir.display()));
-                return exit::USAGE;
-            }
-        }
+        let path = sim::fleet::write_fleet(dir, "sim", &members, &extra).map_err(|error| {
+            CommandError::new(format!("failed to write the fleet into {}", dir.display())).caused_by(error)
+        })?;
+        report(&format!(
+            "fleet \"sim\" written to {} (try: roster plan ROSTER --config {} --to sim)",
+            path.display(),
+            path.display()
+        ));
     }
     report(&format!(
         "{count} simulated Qlik Cloud tenants, one per line on stdout (name, base URL, API key). Serving until Ctrl-C."
     ));
-    let code = match tokio::signal::ctrl_c().await {
-        Ok(()) => exit::OK,
-        Err(error) => {
-            report(&format!("error: failed to wait for Ctrl-C: {error}"));
-            exit::USAGE
-        }
-    };
+    let waited = tokio::signal::ctrl_c().await;
     for handle in handles {
         handle.shutdown().await;
     }
-    code
-}
-
-fn chain(error: &dyn std::error::Error) -> String {
-    let mut text = error.to_string();
-    let mut source = error.source();
-    while let Some(cause) = source {
-        text.push_str(": ");
-        text.push_str(&cause.to_string());
-        source = cause.source();
-    }
-    text
+    waited.map_err(|error| CommandError::new("failed to wait for Ctrl-C").caused_by(error))?;
+    Ok(exit::OK)
 }
 
 #[cfg(test)]

@@ -4,6 +4,7 @@
 //! [`crate::settings`]' job.
 
 mod file;
+pub mod fleet;
 mod qlik_cli;
 
 pub use file::{CONFIG_FILE_NAME, ConfigFile, EXAMPLE, FleetTable, LoadedConfig, TargetConfig};

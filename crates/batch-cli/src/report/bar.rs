@@ -20,7 +20,7 @@ use parking_lot::Mutex;
 use super::format;
 use super::status::{self, FailureFeed, LiveState};
 use super::summary::{self, RunContext, Summary};
-use crate::model::{Event, Plan, Reporter};
+use engine::model::{Event, Plan, Reporter};
 
 /// How often the bars redraw without events.
 const TICK: Duration = Duration::from_millis(250);

@@ -27,8 +27,8 @@ use std::time::Duration;
 use core_api::target::AssigneeKind;
 use serde::Serialize;
 
-use super::plan::{assignee_label, space_label};
-use crate::model::{Event, Plan, Reporter, RowError, RowOutcome, Totals};
+use super::diff::{assignee_label, space_label};
+use engine::model::{Event, Plan, Reporter, RowError, RowOutcome, Totals};
 
 /// The version of the JSON event stream (`format_version` in `started`).
 pub const EVENTS_JSON_VERSION: u32 = 1;
@@ -115,7 +115,7 @@ fn row(plan: &Plan, index: usize) -> Option<RowJson<'_>> {
         key: &item.key.0,
         space: space_label(item),
         space_id: item.space_info.as_ref().map(|s| s.id.as_str()),
-        assignee_kind: super::plan::json_kind(item),
+        assignee_kind: super::diff::json_kind(item),
         stated_type: item.stated_type.as_deref(),
         assignee: assignee_label(item),
         assignee_id: item.assignee_id.as_deref(),

@@ -18,7 +18,7 @@ use std::time::{Duration, Instant};
 use super::format;
 use super::status::{self, Clock, FailureFeed, LiveState};
 use super::summary::{self, RunContext, Summary};
-use crate::model::{Event, Plan, Reporter};
+use engine::model::{Event, Plan, Reporter};
 
 /// How often the status line is printed by default.
 pub const DEFAULT_INTERVAL: Duration = Duration::from_secs(5);

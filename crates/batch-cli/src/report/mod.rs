@@ -1,7 +1,7 @@
 //! Everything the user sees: the output mode, the plan's diff and JSON, resolve progress, the
 //! apply displays (bar, plain lines, quiet), the `--json` event stream and the summary.
 //!
-//! The engine never prints; it emits [`crate::model::Event`]s and these reporters turn them into
+//! The engine never prints; it emits [`engine::model::Event`]s and these reporters turn them into
 //! output. [`mode::resolve`] is the one place that decides how output looks.
 //!
 //! Where output goes: the plan (text or JSON) and the `--json` events are data, on stdout;
@@ -15,12 +15,14 @@
 //! ```
 
 pub mod bar;
+pub mod diff;
 pub mod filters;
+pub mod fleet;
+pub mod fleet_table;
 pub mod format;
 pub mod json;
 pub mod lines;
 pub mod mode;
-pub mod plan;
 pub mod requests;
 pub mod resolve;
 pub mod status;
@@ -33,7 +35,7 @@ pub use mode::{Display, Environment, OutputMode};
 pub use resolve::ResolveProgress;
 pub use summary::RunContext;
 
-use crate::model::{Event, Plan, Reporter};
+use engine::model::{Event, Plan, Reporter};
 
 /// Several reporters fed the same events in order; the first error stops the run.
 pub struct Fanout(pub Vec<Box<dyn Reporter>>);

@@ -4,9 +4,9 @@
 use std::collections::VecDeque;
 use std::time::{Duration, Instant};
 
+use super::diff::{assignee_label, space_label};
 use super::format;
-use super::plan::{assignee_label, space_label};
-use crate::model::{Event, Plan, RowError, RowOutcome, Totals, WriteWindow};
+use engine::model::{Event, Plan, RowError, RowOutcome, Totals, WriteWindow};
 
 /// A source of "now", so tests can drive time-based output without sleeping.
 pub type Clock = Box<dyn Fn() -> Instant + Send + Sync>;
@@ -277,7 +277,7 @@ pub fn failure_text(plan: &Plan, index: usize, err: &RowError) -> String {
     }
     let assignee = assignee_label(item);
     if !assignee.is_empty() {
-        place.push_str(&format!(", {} {assignee}", super::plan::kind_label(item)));
+        place.push_str(&format!(", {} {assignee}", super::diff::kind_label(item)));
     }
     format!("failed: {place}: {} ({}{status})", err.message, err.code)
 }
@@ -505,9 +505,9 @@ mod tests {
             failure_text(&plan, 3, &err),
             "failed: line 5, Sales, user nobody@example.com: conflicting duplicate (invalid_row)"
         );
-        plan.items[3].space = crate::model::SpaceRef::Name(String::new());
+        plan.items[3].space = engine::model::SpaceRef::Name(String::new());
         plan.items[3].space_info = None;
-        plan.items[3].assignee = crate::model::AssigneeRef::Email(String::new());
+        plan.items[3].assignee = engine::model::AssigneeRef::Email(String::new());
         assert_eq!(
             failure_text(&plan, 3, &err),
             "failed: line 5: conflicting duplicate (invalid_row)"

@@ -9,7 +9,7 @@ use std::path::PathBuf;
 use std::time::Duration;
 
 use super::format::{self, Paint};
-use crate::model::{Totals, WriteWindow};
+use engine::model::{Totals, WriteWindow};
 
 /// What the display needs to know about a run beyond its events: where things are and how to
 /// name the target again in a command the user can paste.
@@ -32,7 +32,7 @@ impl RunContext {
     /// A context for `roster apply ROSTER --to TARGET`, with the failed-rows CSV beside the roster.
     pub fn new(roster: impl Into<PathBuf>, target: &str) -> Self {
         let roster = roster.into();
-        let failed_csv = crate::failed::path_for(&roster);
+        let failed_csv = engine::failed::path_for(&roster);
         Self {
             program: "roster".to_owned(),
             roster,

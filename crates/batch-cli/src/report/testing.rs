@@ -6,7 +6,7 @@ use std::time::Duration;
 
 use parking_lot::Mutex;
 
-use crate::model::{Action, Event, Plan, RowOutcome, Totals};
+use engine::model::{Action, Event, Plan, RowOutcome, Totals};
 
 /// A writer whose bytes the test can read back after handing a clone to a reporter.
 #[derive(Debug, Clone, Default)]
@@ -31,7 +31,7 @@ impl Write for SharedBuf {
 
 /// The plan the event sequence runs: every kind of row.
 pub(crate) fn demo_plan() -> Plan {
-    crate::report::plan::tests::sample_plan()
+    crate::report::diff::tests::sample_plan()
 }
 
 /// Keeps totals as an executor would, so the hand-built events are consistent.

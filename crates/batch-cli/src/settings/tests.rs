@@ -769,3 +769,102 @@ fn config_error(text: &str) -> String {
         Err(e) => e,
     }
 }
+
+fn parsed(argv: &[&str]) -> Command {
+    let mut full = vec!["roster"];
+    full.extend_from_slice(argv);
+    Cli::try_parse_from(full)
+        .unwrap_or_else(|e| panic!("{e}"))
+        .command
+}
+
+#[test]
+fn export_and_migrate_resolve_through_the_one_entry_and_name_their_own_flags() {
+    let loaded = config(PROD);
+    let Command::Export(export) = parsed(&["export", "-o", "x.csv", "--concurrency", "3"]) else {
+        panic!("not export")
+    };
+    let settings = super::resolve(&export, Some(&loaded), &env_with_key()).unwrap();
+    assert_eq!(settings.source.name, "prod", "the config's default target");
+    assert_eq!(settings.source.concurrency, 3);
+
+    // The source's hints name --from, the flag export has; never --to.
+    let Command::Export(unnamed) = parsed(&["export", "-o", "x.csv"]) else {
+        panic!("not export")
+    };
+    let error = super::resolve(&unnamed, None, &env_with_key()).unwrap_err();
+    let hint = error.hint_text().unwrap();
+    assert!(hint.starts_with("name the source with --from NAME"), "{hint}");
+    assert!(!hint.contains("--to"), "{hint}");
+
+    let Command::Migrate(migrate) = parsed(&["migrate", "--from", "staging", "--to", "prod", "--plan"])
+    else {
+        panic!("not migrate")
+    };
+    let error = super::resolve(&migrate, Some(&loaded), &env_with_key()).unwrap_err();
+    let hint = error.hint_text().unwrap();
+    assert!(hint.contains("use --from qlik:staging"), "{hint}");
+
+    // --concurrency: out of range is refused in every command, never clamped.
+    for argv in [
+        &["export", "-o", "x.csv", "--concurrency", "0"][..],
+        &[
+            "migrate",
+            "--from",
+            "alumio",
+            "--to",
+            "prod",
+            "--concurrency",
+            "257",
+        ][..],
+        &["plan", "r.csv", "--to", "prod", "--concurrency", "0"][..],
+    ] {
+        let error = match parsed(argv) {
+            Command::Export(args) => super::resolve(&args, Some(&loaded), &env_with_key()).map(|_| ()),
+            Command::Migrate(args) => super::resolve(&args, Some(&loaded), &env_with_key()).map(|_| ()),
+            Command::Plan(args) => super::resolve(&args, Some(&loaded), &env_with_key()).map(|_| ()),
+            other => panic!("{other:?}"),
+        }
+        .unwrap_err();
+        assert!(
+            error
+                .message()
+                .starts_with("concurrency must be between 1 and 256"),
+            "{argv:?}: {error}"
+        );
+    }
+}
+
+#[test]
+fn rerun_words_name_the_target_then_the_run_then_the_switches() {
+    let args = plan_args(&[
+        "--to",
+        "prod",
+        "--api-key-stdin",
+        "--insecure",
+        "--tier2-per-min",
+        "50",
+    ]);
+    let source = TargetSource::ConfigFile(PathBuf::from("/etc/roster/roster.toml"));
+    let words = rerun_words(
+        &args.target,
+        &source,
+        vec!["--mode".to_owned(), "exact".to_owned()],
+    );
+    assert_eq!(
+        words,
+        [
+            "--to",
+            "prod",
+            "--tier2-per-min",
+            "50",
+            "--mode",
+            "exact",
+            "--api-key-stdin",
+            "--insecure"
+        ]
+    );
+    let server = plan_args(&["--server", "https://acme.eu.qlikcloud.com"]);
+    let words = rerun_words(&server.target, &TargetSource::CommandLine, Vec::new());
+    assert_eq!(words, ["--server", "https://acme.eu.qlikcloud.com"]);
+}

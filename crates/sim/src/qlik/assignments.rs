@@ -12,7 +12,7 @@ use super::S;
 use super::paging::{Href, Page, PageMeta, Params, href, limit, links, offset};
 use super::reply::{bad_request, body, json_body, not_found};
 use crate::error_body::qlik_error;
-use crate::record::{WriteOp, WriteRecord};
+use crate::record::{WriteOp, WriteRecord, WriteResource};
 use crate::state::{Caller, Shared, StoredAssignment, now_rfc3339};
 use crate::tenant::{AssigneeType, Assignment, Space};
 
@@ -207,11 +207,14 @@ fn log_write(s: &Shared, op: WriteOp, a: &Assignment, caller: &Caller) {
     s.logs.lock().writes.push(WriteRecord {
         at: s.elapsed(),
         op,
+        resource: WriteResource::Assignment,
+        id: a.id.clone(),
         space_id: a.space_id.clone(),
         assignment_id: a.id.clone(),
         kind: a.assignee_type.as_str().to_owned(),
         assignee_id: a.assignee_id.clone(),
         roles: a.roles.clone(),
+        changed: Vec::new(),
         credential: caller.credential.clone(),
     });
 }

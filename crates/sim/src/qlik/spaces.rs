@@ -1,4 +1,8 @@
-//! `/api/v1/spaces`: listing, reading and creating spaces.
+//! `/api/v1/spaces`: listing (filtered and sorted), reading, creating, patching (`name`,
+//! `description`, `ownerId`; a type never changes) and deleting spaces, and the space types.
+//!
+//! Patching or deleting a space takes its owner or a `TenantAdmin` (403 otherwise); deleting
+//! one deletes its assignments with it.
 
 use axum::body::Bytes;
 use axum::extract::{Extension, Path, RawQuery, State};
@@ -11,7 +15,8 @@ use super::S;
 use super::paging::{Href, Page, PageMeta, Params, limit, links, offset};
 use super::reply::{bad_request, body, json_body, not_found};
 use crate::error_body::qlik_error;
-use crate::state::{Caller, EPOCH, Shared};
+use crate::record::{WriteOp, WriteResource};
+use crate::state::{Caller, ConfigWrite, EPOCH, Shared};
 use crate::tenant::{Space, SpaceType, space_name_problem};
 
 fn space_json(
@@ -53,10 +58,27 @@ pub(super) async fn list_spaces(
             }
         }
     };
+    let sort = match params.get("sort").filter(|v| !v.is_empty()) {
+        None => None,
+        Some(raw) => {
+            let (descending, field) = match raw.split_at_checked(1) {
+                Some(("-", rest)) => (true, rest),
+                Some(("+", rest)) => (false, rest),
+                _ => (false, raw),
+            };
+            if !matches!(field, "type" | "name" | "createdAt") {
+                return bad_request(
+                    &s,
+                    &format!("sort: {field:?} is not one of type, name, createdAt"),
+                );
+            }
+            Some((field.to_owned(), descending))
+        }
+    };
     let name = params.get("name").map(str::to_lowercase);
     let owner = params.get("ownerId");
     let world = s.world.lock();
-    let matching: Vec<&Space> = world
+    let mut matching: Vec<&Space> = world
         .tenant
         .spaces
         .iter()
@@ -67,6 +89,21 @@ pub(super) async fn list_spaces(
         })
         .filter(|sp| owner.is_none_or(|o| sp.owner_id == o))
         .collect();
+    // Stable sorts: equal keys keep tenant (creation) order, which is also `createdAt`'s.
+    match sort.as_ref().map(|(f, d)| (f.as_str(), *d)) {
+        None | Some(("createdAt", false)) => {}
+        Some(("createdAt", true)) => matching.reverse(),
+        Some((field, descending)) => {
+            matching.sort_by(|a, b| {
+                let order = if field == "type" {
+                    a.space_type.as_str().cmp(b.space_type.as_str())
+                } else {
+                    a.name.to_lowercase().cmp(&b.name.to_lowercase())
+                };
+                if descending { order.reverse() } else { order }
+            });
+        }
+    }
     let total = matching.len();
     let data: Vec<SpaceOut<'_>> = matching
         .iter()
@@ -240,5 +277,196 @@ pub(super) async fn create_space(
     };
     world.add_space(space.clone());
     let value = space_json(&s, &world.tenant.tenant_id, &space, &caller, Vec::new());
+    drop(world);
+    let mut changed = vec!["name".to_owned(), "type".to_owned()];
+    if !space.description.is_empty() {
+        changed.push("description".to_owned());
+    }
+    s.log_config_write(
+        &caller,
+        ConfigWrite {
+            op: WriteOp::Create,
+            resource: WriteResource::Space,
+            id: &space.id,
+            roles: Vec::new(),
+            changed,
+        },
+    );
     (StatusCode::CREATED, axum::Json(value)).into_response()
+}
+
+/// `GET /spaces/types`: the types the tenant offers.
+pub(super) async fn space_types() -> Response {
+    let data: Vec<&str> = [SpaceType::Shared, SpaceType::Managed, SpaceType::Data]
+        .iter()
+        .map(|t| t.as_str())
+        .collect();
+    axum::Json(serde_json::json!({ "data": data })).into_response()
+}
+
+/// 404 when the space does not exist, 403 when the caller is neither its owner nor a
+/// `TenantAdmin`.
+fn may_change(s: &Shared, space: Option<&Space>, caller: &Caller, what: &str) -> Result<(), Response> {
+    let Some(space) = space else {
+        return Err(not_found(s, "Space"));
+    };
+    if space.owner_id == caller.user_id || s.user_has_role(&caller.user_id, "TenantAdmin") {
+        Ok(())
+    } else {
+        Err(qlik_error(
+            s,
+            StatusCode::FORBIDDEN,
+            "HTTP-403",
+            &format!("Space {what} operation denied."),
+            Some("only the space's owner or a TenantAdmin may do this"),
+        ))
+    }
+}
+
+/// One checked operation of a space patch.
+enum Change {
+    Name(String),
+    Description(String),
+    Owner(String),
+}
+
+pub(super) async fn patch_space(
+    State(s): S,
+    Extension(caller): Extension<Caller>,
+    Path(space_id): Path<String>,
+    bytes: Bytes,
+) -> Response {
+    let Ok(Value::Array(ops)) = serde_json::from_slice::<Value>(&bytes) else {
+        return bad_request(&s, "the body must be an array of JSON Patch operations");
+    };
+    // Checked before taking the world's lock: `may_change` reads the caller's roles.
+    let space = s.world.lock().space(&space_id).cloned();
+    if let Err(r) = may_change(&s, space.as_ref(), &caller, "patch (update)") {
+        return r;
+    }
+    let mut world = s.world.lock();
+    let mut changes = Vec::with_capacity(ops.len());
+    for (i, op) in ops.iter().enumerate() {
+        let (Some(name), Some(path), Some(value)) = (
+            op.get("op").and_then(Value::as_str),
+            op.get("path").and_then(Value::as_str),
+            op.get("value"),
+        ) else {
+            return bad_request(&s, &format!("operation {i}: op, path and value are required"));
+        };
+        if name != "replace" {
+            return bad_request(
+                &s,
+                &format!("operation {i}: op {name:?} is not supported, only replace"),
+            );
+        }
+        let Some(value) = value.as_str() else {
+            return bad_request(&s, &format!("operation {i}: value must be a string"));
+        };
+        let change = match path {
+            "/name" => {
+                if let Some(problem) = space_name_problem(value) {
+                    return bad_request(&s, &problem);
+                }
+                let lower = value.to_lowercase();
+                if world
+                    .tenant
+                    .spaces
+                    .iter()
+                    .any(|sp| sp.id != space_id && sp.name.to_lowercase() == lower)
+                {
+                    return qlik_error(
+                        &s,
+                        StatusCode::CONFLICT,
+                        "SpaceNameConflict",
+                        "Space already exists.",
+                        Some("name must be unique"),
+                    );
+                }
+                Change::Name(value.to_owned())
+            }
+            "/description" => Change::Description(value.to_owned()),
+            "/ownerId" => {
+                if world.user(value).is_none() {
+                    return bad_request(&s, &format!("operation {i}: no user {value:?}"));
+                }
+                Change::Owner(value.to_owned())
+            }
+            "/type" => {
+                return bad_request(&s, &format!("operation {i}: a space's type cannot change"));
+            }
+            _ => {
+                return bad_request(
+                    &s,
+                    &format!("operation {i}: path {path:?} is not one of /name, /description, /ownerId"),
+                );
+            }
+        };
+        changes.push(change);
+    }
+    let Some(space) = world.space_mut(&space_id) else {
+        return not_found(&s, "Space");
+    };
+    let mut changed = Vec::new();
+    for change in changes {
+        match change {
+            Change::Name(n) => {
+                space.name = n;
+                changed.push("name".to_owned());
+            }
+            Change::Description(d) => {
+                space.description = d;
+                changed.push("description".to_owned());
+            }
+            Change::Owner(o) => {
+                space.owner_id = o;
+                changed.push("ownerId".to_owned());
+            }
+        }
+    }
+    let space = space.clone();
+    let value = space_json(
+        &s,
+        &world.tenant.tenant_id,
+        &space,
+        &caller,
+        caller_roles(&world, &space.id, &caller),
+    );
+    drop(world);
+    s.log_config_write(
+        &caller,
+        ConfigWrite {
+            op: WriteOp::Update,
+            resource: WriteResource::Space,
+            id: &space_id,
+            roles: Vec::new(),
+            changed,
+        },
+    );
+    axum::Json(value).into_response()
+}
+
+pub(super) async fn delete_space(
+    State(s): S,
+    Extension(caller): Extension<Caller>,
+    Path(space_id): Path<String>,
+) -> Response {
+    let space = s.world.lock().space(&space_id).cloned();
+    if let Err(r) = may_change(&s, space.as_ref(), &caller, "delete") {
+        return r;
+    }
+    if s.world.lock().remove_space(&space_id).is_none() {
+        return not_found(&s, "Space");
+    }
+    s.log_config_write(
+        &caller,
+        ConfigWrite {
+            op: WriteOp::Delete,
+            resource: WriteResource::Space,
+            id: &space_id,
+            roles: Vec::new(),
+            changed: Vec::new(),
+        },
+    );
+    StatusCode::NO_CONTENT.into_response()
 }

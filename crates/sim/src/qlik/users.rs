@@ -1,8 +1,8 @@
-//! `/api/v1/users`: listing users (with SCIM filters answered from the tenant's indexes) and
-//! reading one.
+//! `/api/v1/users`: listing users (with SCIM filters answered from the tenant's indexes),
+//! reading one, and `/users/me`, which redirects to the caller's own user as the spec says.
 
-use axum::extract::{Path, RawQuery, State};
-use axum::http::StatusCode;
+use axum::extract::{Extension, Path, RawQuery, State};
+use axum::http::{StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use serde_json::Value;
 
@@ -11,11 +11,11 @@ use super::filter::{lookup, parse_filter};
 use super::paging::{Href, Params, limit, links, offset};
 use super::reply::json_body;
 use crate::error_body::qlik_error;
-use crate::state::{EPOCH, Shared};
-use crate::tenant::User;
+use crate::state::{Caller, EPOCH, Shared};
+use crate::tenant::{Role, User};
 
-fn user_json(s: &Shared, tenant_id: &str, u: &User) -> Value {
-    serde_json::to_value(UserOut::new(s, tenant_id, u)).unwrap_or(Value::Null)
+fn user_json(s: &Shared, tenant_id: &str, roles: &[Role], u: &User) -> Value {
+    serde_json::to_value(UserOut::new(s, tenant_id, roles, u)).unwrap_or(Value::Null)
 }
 
 pub(super) async fn list_users(State(s): S, RawQuery(q): RawQuery) -> Response {
@@ -71,11 +71,12 @@ pub(super) async fn list_users(State(s): S, RawQuery(q): RawQuery) -> Response {
             .collect(),
     };
     let total = matching.len();
+    let roles = world.tenant.effective_roles();
     let data: Vec<UserOut<'_>> = matching
         .iter()
         .skip(offset)
         .take(limit)
-        .map(|u| UserOut::new(&s, &world.tenant.tenant_id, u))
+        .map(|u| UserOut::new(&s, &world.tenant.tenant_id, &roles, u))
         .collect();
     let page = UserPage {
         data,
@@ -93,6 +94,7 @@ pub(super) async fn list_users(State(s): S, RawQuery(q): RawQuery) -> Response {
 #[derive(serde::Serialize)]
 #[serde(rename_all = "camelCase")]
 struct UserOut<'a> {
+    assigned_roles: Vec<RoleRef>,
     created_at: &'a str,
     #[serde(skip_serializing_if = "Option::is_none")]
     email: Option<&'a str>,
@@ -111,9 +113,31 @@ struct SelfLink {
     this: Href,
 }
 
+/// An entry of `assignedRoles`.
+#[derive(serde::Serialize)]
+struct RoleRef {
+    id: String,
+    level: String,
+    name: String,
+    #[serde(rename = "type")]
+    role_type: String,
+}
+
 impl<'a> UserOut<'a> {
-    fn new(s: &Shared, tenant_id: &'a str, u: &'a User) -> Self {
+    fn new(s: &Shared, tenant_id: &'a str, roles: &[Role], u: &'a User) -> Self {
+        let assigned_roles = u
+            .tenant_roles()
+            .iter()
+            .filter_map(|name| roles.iter().find(|r| &r.name == name))
+            .map(|r| RoleRef {
+                id: r.id.clone(),
+                level: r.level.clone(),
+                name: r.name.clone(),
+                role_type: r.role_type.clone(),
+            })
+            .collect();
         UserOut {
+            assigned_roles,
             created_at: EPOCH,
             email: u.email.as_deref(),
             id: &u.id,
@@ -143,7 +167,24 @@ struct UserPage<'a> {
 pub(super) async fn get_user(State(s): S, Path(user_id): Path<String>) -> Response {
     let world = s.world.lock();
     match world.user(&user_id) {
-        Some(u) => axum::Json(user_json(&s, &world.tenant.tenant_id, u)).into_response(),
+        Some(u) => {
+            let roles = world.tenant.effective_roles();
+            axum::Json(user_json(&s, &world.tenant.tenant_id, &roles, u)).into_response()
+        }
         None => qlik_error(&s, StatusCode::NOT_FOUND, "USERS-7", "Not found", None),
     }
+}
+
+/// `GET /users/me`: the spec's 301 to the caller's user resource.
+pub(super) async fn me(State(s): S, Extension(caller): Extension<Caller>) -> Response {
+    let location = format!("{}/api/v1/users/{}", s.base_url, caller.user_id);
+    (
+        StatusCode::MOVED_PERMANENTLY,
+        [
+            (header::LOCATION, location.clone()),
+            (header::CONTENT_TYPE, "text/html".to_owned()),
+        ],
+        format!("<a href=\"{location}\">Moved Permanently</a>.\n"),
+    )
+        .into_response()
 }

@@ -83,6 +83,27 @@ impl Api {
         (s, b)
     }
 
+    pub async fn patch(&self, path: &str, body: Value) -> (StatusCode, Value) {
+        let (s, _, b) = self
+            .send(
+                self.http
+                    .patch(self.url(path))
+                    .bearer_auth(&self.token)
+                    .json(&body),
+            )
+            .await;
+        (s, b)
+    }
+
+    /// The same simulator, called with another of the tenant's API keys.
+    pub fn with_key(&self, index: usize) -> Api {
+        Api {
+            sim: self.sim.clone(),
+            http: self.http.clone(),
+            token: self.sim.api_keys()[index].clone(),
+        }
+    }
+
     pub async fn delete(&self, path: &str) -> (StatusCode, Value) {
         let (s, _, b) = self
             .send(self.http.delete(self.url(path)).bearer_auth(&self.token))

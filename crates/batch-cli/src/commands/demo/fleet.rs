@@ -32,7 +32,11 @@ const WRITES_PER_MIN: u32 = 120;
 /// Every user with an email as a consumer of every shared space it does not own.
 pub fn roster_for(tenant: &Tenant) -> String {
     let mut text = String::from("space,type,assignee,roles\n");
-    for space in tenant.spaces().iter().filter(|s| s.space_type == SpaceType::Shared) {
+    for space in tenant
+        .spaces()
+        .iter()
+        .filter(|s| s.space_type == SpaceType::Shared)
+    {
         for user in tenant.users() {
             if user.id == space.owner_id {
                 continue;
@@ -59,12 +63,16 @@ fn closed_url() -> Result<String, DemoError> {
 /// Run the fleet demo in `dir`; 0 when both runs went as the demo expects.
 pub(super) fn run(args: &DemoArgs, count: usize, dir: &Path) -> Result<u8, DemoError> {
     if !(3..=200).contains(&count) {
-        return Err(DemoError(format!("--fleet must be between 3 and 200 (got {count})")));
+        return Err(DemoError(format!(
+            "--fleet must be between 3 and 200 (got {count})"
+        )));
     }
     let text = match &args.tenant {
         Some(path) => std::fs::read_to_string(path)
             .map_err(|e| DemoError(format!("failed to read {}: {e}", path.display())))?,
-        None => std::fs::read_to_string("data/tenant-small.json").unwrap_or_else(|_| BUILTIN_SMALL.to_owned()),
+        None => {
+            std::fs::read_to_string("data/tenant-small.json").unwrap_or_else(|_| BUILTIN_SMALL.to_owned())
+        }
     };
     let base = Tenant::from_json(&text).map_err(|e| DemoError(format!("failed to load the tenant: {e}")))?;
     let roster_text = roster_for(&base);
@@ -164,11 +172,13 @@ pub(super) fn run(args: &DemoArgs, count: usize, dir: &Path) -> Result<u8, DemoE
     ));
     say(&format!("  files: {}", dir.display()));
     drop(sims);
-    Ok(if first == exit::ROWS_FAILED && second == exit::OK && resent == 0 {
-        exit::OK
-    } else {
-        first.max(second).max(1)
-    })
+    Ok(
+        if first == exit::ROWS_FAILED && second == exit::OK && resent == 0 {
+            exit::OK
+        } else {
+            first.max(second).max(1)
+        },
+    )
 }
 
 fn apply_words(roster: &Path, config: &Path, quiet: bool) -> Vec<String> {
@@ -191,8 +201,8 @@ fn apply_words(roster: &Path, config: &Path, quiet: bool) -> Vec<String> {
 fn apply(words: &[String]) -> Result<u8, DemoError> {
     let cli = Cli::try_parse_from(words)
         .map_err(|e| DemoError(format!("failed to build the apply command: {e}")))?;
-    let Command::Apply(args) = cli.command else {
+    if !matches!(cli.command, Command::Apply(_)) {
         return Err(DemoError("failed to build the apply command".to_owned()));
-    };
-    Ok(crate::commands::apply::run(args))
+    }
+    Ok(crate::run(cli))
 }
