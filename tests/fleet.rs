@@ -304,3 +304,77 @@ fn a_bad_fleet_is_a_located_usage_error_and_nothing_is_sent() {
     assert!(run.stderr.contains("tenants.csv:2"), "{}", run.stderr);
     assert!(fleet.sims.iter().all(|s| s.request_log().is_empty()));
 }
+
+#[test]
+fn sim_serves_a_fleet_and_writes_its_files() {
+    use std::io::{BufRead, BufReader};
+
+    let dir = tempfile::tempdir().expect("temp dir");
+    let tenant_file = dir.path().join("tenant.json");
+    std::fs::write(&tenant_file, tenant(USERS, SPACES, 0).to_json_pretty()).expect("tenant file");
+    std::fs::write(dir.path().join("roster.csv"), roster()).expect("roster");
+    let fleet_dir = dir.path().join("fleet");
+    let mut sim = std::process::Command::new(roster_e2e::roster_bin())
+        .args([
+            "sim",
+            "--qlik-only",
+            "--tenants",
+            "3",
+            "--json",
+            "--tier2-per-min",
+            "0",
+        ])
+        .arg("--tenant")
+        .arg(&tenant_file)
+        .arg("--fleet-dir")
+        .arg(&fleet_dir)
+        .stdin(std::process::Stdio::null())
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::null())
+        .spawn()
+        .expect("start roster sim");
+    let mut line = String::new();
+    if let Some(stdout) = sim.stdout.take() {
+        let _ = BufReader::new(stdout).read_line(&mut line);
+    }
+    let doc: serde_json::Value = serde_json::from_str(&line).unwrap_or_default();
+    let tenants = doc["tenants"].as_array().cloned().unwrap_or_default();
+    let config = fleet_dir.join("roster.toml");
+    wait_for("the fleet files", Duration::from_secs(30), || config.exists());
+    let run = std::process::Command::new(roster_e2e::roster_bin())
+        .args(["plan", "roster.csv", "--to", "sim", "--json", "--config"])
+        .arg(&config)
+        .current_dir(dir.path())
+        .env("NO_COLOR", "1")
+        .env_remove("ROSTER_CONFIG")
+        .output()
+        .expect("run roster plan");
+    let _ = sim.kill();
+    let _ = sim.wait();
+
+    assert_eq!(tenants.len(), 3, "{line}");
+    let urls: BTreeSet<&str> = tenants.iter().filter_map(|t| t["url"].as_str()).collect();
+    let keys: BTreeSet<&str> = tenants.iter().filter_map(|t| t["api_key"].as_str()).collect();
+    assert_eq!(
+        (urls.len(), keys.len()),
+        (3, 3),
+        "each tenant its own URL and key: {line}"
+    );
+    assert_eq!(tenants[0]["name"], "tenant-01");
+    let stdout = String::from_utf8_lossy(&run.stdout);
+    let finished = stdout
+        .lines()
+        .filter_map(|l| serde_json::from_str::<serde_json::Value>(l).ok())
+        .filter(|l| l["event"] == "tenant_finished" && l["status"] == "ok")
+        .count();
+    // Nothing is assigned yet, so every tenant would change; --check is not given: exit 0.
+    assert_eq!(
+        run.status.code(),
+        Some(0),
+        "{}",
+        String::from_utf8_lossy(&run.stderr)
+    );
+    assert_eq!(finished, 0, "{stdout}");
+    let changes = stdout.matches("\"status\":\"changes\"").count();
+    assert_eq!(changes, 3, "{stdout}");
+}
