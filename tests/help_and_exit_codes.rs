@@ -34,7 +34,7 @@ fn help(world: &World, command: &str) -> String {
 #[test]
 fn every_command_has_the_target_flags_and_an_exit_code_table() {
     let world = World::start(tenant(0, 0, 0), Limits::NONE);
-    for command in ["plan", "apply", "export", "migrate"] {
+    for command in ["plan", "apply", "export", "migrate", "undo"] {
         let text = help(&world, command);
         for flag in TARGET_FLAGS {
             assert!(text.contains(flag), "{command} --help lacks {flag}:\n{text}");

@@ -125,7 +125,13 @@ fn drift_after_an_ended_run_is_written_again_and_plan_check_sees_it() {
     // Nothing is lost: the first run is in the history, the second is the journal.
     let old = history(&world);
     assert_eq!(old.len(), 1);
-    assert_eq!(old[0].lines().filter(|l| l.contains("\"created\"")).count(), 3);
+    assert_eq!(
+        old[0]
+            .lines()
+            .filter(|l| l.contains("\"outcome\":\"created\""))
+            .count(),
+        3
+    );
     assert_eq!(keys_once(&world).len(), 3);
     assert!(ended(&world));
 
@@ -422,7 +428,7 @@ fn a_version_1_journal_is_read_as_a_legacy_run() {
         old[0]
     );
     let header = &world.journal_lines()[0];
-    assert_eq!(header["version"], 2);
+    assert_eq!(header["version"], 3);
     assert_eq!(header["run"]["mode"], "merge");
 
     // A plain apply never resumes one (its roster and mode are unknown): a new run that checks
@@ -440,7 +446,7 @@ fn a_version_1_journal_is_read_as_a_legacy_run() {
     // A newer version is refused with a clear message, and nothing is sent.
     world.write(
         ".roster/journal-sim.jsonl",
-        "{\"format\":\"roster-journal\",\"version\":3,\"target\":\"sim\"}\n",
+        "{\"format\":\"roster-journal\",\"version\":4,\"target\":\"sim\"}\n",
     );
     let requests = world.requests().len();
     let run = world.apply("roster.csv", &[]);

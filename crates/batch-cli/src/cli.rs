@@ -9,7 +9,7 @@ use engine::model::Mode;
 const EXIT_CODES: &str = "\
 Exit codes (each command's --help has its own table):
   0    done: every row ok (apply, migrate), no row with an error (plan), the file written (export)
-  1    apply, migrate: some rows failed (the failed-rows CSV was written);
+  1    apply, migrate, undo: some rows failed (the failed-rows CSV was written);
        plan, migrate --plan: some rows have errors (shown with !)
   2    usage, configuration or input error, a tenant that cannot be read, or a journal in use by
        another run (nothing was sent)
@@ -84,6 +84,14 @@ pub enum Command {
                    default target]")),
     )]
     Migrate(MigrateArgs),
+    /// List the runs against each target, from the state directory; `runs show RUN` lists one
+    /// run's rows, or writes its report (--html).
+    #[command(after_help = RUNS_EXAMPLES, args_conflicts_with_subcommands = true)]
+    Runs(RunsArgs),
+    /// Reverse a run's changes: delete what it created, restore the roles it changed, re-create
+    /// what it deleted. Shows the plan and asks first; the undo is itself a run.
+    #[command(after_help = UNDO_EXAMPLES)]
+    Undo(UndoArgs),
 }
 
 /// `roster sim`: a simulated tenant for trying the tool and for tests.
@@ -675,6 +683,134 @@ pub struct MigrateArgs {
     #[arg(long, short = 'y')]
     pub yes: bool,
     /// The destination (--to or --server) and how to reach it.
+    #[command(flatten)]
+    pub target: TargetArgs,
+    /// Output.
+    #[command(flatten)]
+    pub output: OutputArgs,
+}
+
+const RUNS_EXAMPLES: &str = "\
+Examples:
+  roster runs                        # every run in ./.roster, oldest first
+  roster runs --to prod --state-dir /var/lib/roster
+  roster runs show 5d1c09e2          # its rows and outcomes (a unique prefix of the id is enough)
+  roster runs show 5d1c --outcome failed --space Finance
+  roster runs show 5d1c --json > rows.json
+  roster runs show 5d1c --html report.html   # one file; open it in any browser
+
+The state directory keeps each target's current run and its last 10 runs (.roster/history/).
+
+Exit codes:
+  0    listed (or the report written)
+  2    usage error, no such run, or a journal that cannot be read";
+
+const UNDO_EXAMPLES: &str = "\
+Examples:
+  roster undo 5d1c09e2 --to prod             # shows the plan, asks, then writes
+  roster undo 5d1c09e2 --to prod --yes       # no question (needed without a terminal)
+  roster undo 5d1c09e2 --to prod --force     # also rows changed since the run
+
+Each change of the run is reversed from the before-state it recorded before writing: a created
+assignment is deleted, changed roles are restored, a deleted assignment is created again. A row
+whose assignment has changed since the run (its roles are no longer what the run left) is a
+conflict: skipped and listed (!), unless --force. Targets that cannot remove a member (Alumio)
+list the creates they cannot undo. The undo runs like apply (same limits, journal, progress and
+failed-rows CSV in the state directory) and is itself a run that can be undone.
+
+Exit codes:
+  0    every change undone (or nothing to undo)
+  1    some rows failed, conflict or cannot be undone (the failed-rows CSV was written)
+  2    usage or configuration error, no such run, a tenant that cannot be read, no --yes
+       without a terminal, or the answer was no (nothing was sent)
+  130  interrupted (run the undo again: what is undone already is left alone)
+
+Environment: see `roster plan --help`.";
+
+/// `roster runs`: the runs a state directory holds.
+#[derive(Debug, Clone, Args)]
+pub struct RunsArgs {
+    /// Show one run.
+    #[command(subcommand)]
+    pub command: Option<RunsCommand>,
+    /// Only runs against this target (the name the runs were given with --to).
+    #[arg(long, short = 't', value_name = "NAME")]
+    pub to: Option<String>,
+    /// The state directory [default: .roster in the current directory].
+    #[arg(long, value_name = "DIR")]
+    pub state_dir: Option<PathBuf>,
+    /// Print JSON on stdout instead of text.
+    #[arg(long)]
+    pub json: bool,
+}
+
+/// What `roster runs` does beyond listing.
+#[derive(Debug, Clone, Subcommand)]
+pub enum RunsCommand {
+    /// One run's rows and outcomes, or its HTML report with --html.
+    Show(RunsShowArgs),
+}
+
+/// A row outcome, as `--outcome` names it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+pub enum OutcomeArg {
+    /// Created assignments.
+    Created,
+    /// Updated roles.
+    Updated,
+    /// Rows that needed nothing.
+    Unchanged,
+    /// Deleted assignments.
+    Deleted,
+    /// Failed rows.
+    Failed,
+}
+
+/// `roster runs show RUN`.
+#[derive(Debug, Clone, Args)]
+pub struct RunsShowArgs {
+    /// The run's id, or a prefix of it that names one run.
+    #[arg(value_name = "RUN")]
+    pub run: String,
+    /// Only runs against this target.
+    #[arg(long, short = 't', value_name = "NAME")]
+    pub to: Option<String>,
+    /// The state directory [default: .roster in the current directory].
+    #[arg(long, value_name = "DIR")]
+    pub state_dir: Option<PathBuf>,
+    /// Only rows with these outcomes (repeat or comma-separate).
+    #[arg(long, value_enum, value_delimiter = ',', value_name = "OUTCOME")]
+    pub outcome: Vec<OutcomeArg>,
+    /// Only rows of these spaces, by name (repeat for several).
+    #[arg(long, value_name = "NAME")]
+    pub space: Vec<String>,
+    /// Print JSON on stdout instead of text.
+    #[arg(long, conflicts_with = "html")]
+    pub json: bool,
+    /// Write the run's report to this HTML file (self-contained: open it in a browser).
+    #[arg(long, value_name = "FILE.html")]
+    pub html: Option<PathBuf>,
+}
+
+/// `roster undo RUN`: reverse a run's changes.
+#[derive(Debug, Clone, Args)]
+pub struct UndoArgs {
+    /// The run's id, or a prefix of it that names one run (see `roster runs`).
+    #[arg(value_name = "RUN")]
+    pub run: String,
+    /// The state directory holding the run [default: .roster in the current directory].
+    #[arg(long, value_name = "DIR")]
+    pub state_dir: Option<PathBuf>,
+    /// Do not ask before writing (required when standard input is not a terminal).
+    #[arg(long, short = 'y')]
+    pub yes: bool,
+    /// Also reverse rows whose assignment changed since the run (overwrites that later work).
+    #[arg(long)]
+    pub force: bool,
+    /// Rows in flight at once [default: the target's, else 8].
+    #[arg(long, value_name = "N")]
+    pub concurrency: Option<usize>,
+    /// Where to send.
     #[command(flatten)]
     pub target: TargetArgs,
     /// Output.

@@ -2,10 +2,12 @@
 //! run (what it was started with, one record per finished row, and whether it ended), plus a
 //! bounded history of earlier runs and the lock that lets one run at a time use the journal.
 //!
-//! # Format (`roster-journal`, version 2)
-//! The first line is a header naming the run, every further line a record or a marker:
+//! # Format (`roster-journal`, version 3)
+//! The first line is a header naming the run, every further line a record or a marker (version 3
+//! adds the lines of the run's history: `before`, written before each write is sent, `throttled`,
+//! `retry` and `finished`; see [`crate::before`] and the README; this reader skips them):
 //! ```text
-//! {"format":"roster-journal","version":2,"target":"prod","run":{"id":"5d1c09e2a4b7f381","started":"2026-12-03T08:00:00Z","pid":4242,"roster":"9f2c...","mode":"merge","prune":false}}
+//! {"format":"roster-journal","version":3,"target":"prod","run":{"id":"5d1c09e2a4b7f381","started":"2026-12-03T08:00:00Z","pid":4242,"roster":"9f2c...","mode":"merge","prune":false}}
 //! {"key":"3f2a...","line":2,"outcome":"created","attempts":1}
 //! {"key":"9b01...","line":3,"outcome":"failed","attempts":3,"error":{"code":"server",...}}
 //! {"resumed":{"at":"2026-12-03T08:05:00Z","pid":4301,"only_failed":false}}
@@ -24,8 +26,8 @@
 //! records its first row (or ends), so a run stopped before deciding anything leaves the journal
 //! as it was.
 //!
-//! Version 1 files (no `run` in the header, no markers) are read as a legacy run whose settings are
-//! unknown: never resumed, but its failed rows serve `--only-failed`, and it moves to the history
+//! Version 2 files are read as they are (they have no history lines). Version 1 files (no `run` in
+//! the header, no markers) are read as a legacy run whose settings are unknown: never resumed, but its failed rows serve `--only-failed`, and it moves to the history
 //! like any other run. Newer versions are refused.
 //!
 //! Each line is written with one `write` call, so a crash can only cut the last line; such a torn
@@ -49,7 +51,7 @@ use crate::model::{Event, Mode, Plan, Reporter, RowError, RowKey, RowOutcome};
 /// The `format` value of the header line.
 pub const FORMAT: &str = "roster-journal";
 /// The current format version. Readers refuse newer versions rather than guess.
-pub const VERSION: u32 = 2;
+pub const VERSION: u32 = 3;
 /// The version that had no runs: read as a legacy run.
 pub const LEGACY_VERSION: u32 = 1;
 /// The subdirectory of the state directory holding earlier runs.
@@ -201,6 +203,49 @@ pub struct RunInfo {
     pub mode: Mode,
     /// Whether it pruned (`--prune`).
     pub prune: bool,
+    /// What the run was for: the command, its file and what it reverses (absent before version 3).
+    #[serde(flatten)]
+    pub about: RunAbout,
+}
+
+/// What a run was started for, for `roster runs`: none of it decides whether a rerun resumes.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct RunAbout {
+    /// The command that started the run (`apply`, `migrate`, `undo`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub command: Option<String>,
+    /// The roster or tenant file the run read, as it was named.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub file: Option<String>,
+    /// SHA-256 of that file's content when the run started (hex).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub file_digest: Option<String>,
+    /// For an undo: the id of the run it reverses.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub undoes: Option<String>,
+    /// The write limit the run was paced at, writes per minute (0: unpaced).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub write_limit_per_min: Option<u32>,
+}
+
+impl RunAbout {
+    /// A run of `command` reading `file`: its digest is taken now (none when it cannot be read).
+    pub fn for_file(command: &str, file: &Path) -> RunAbout {
+        RunAbout {
+            command: Some(command.to_owned()),
+            file: Some(file.display().to_string()),
+            file_digest: file_digest(file),
+            ..RunAbout::default()
+        }
+    }
+}
+
+/// SHA-256 of a file's content, hex; `None` when it cannot be read.
+pub fn file_digest(path: &Path) -> Option<String> {
+    let mut file = File::open(path).ok()?;
+    let mut hash = Sha256::new();
+    io::copy(&mut file, &mut hash).ok()?;
+    Some(hex::encode(hash.finalize()))
 }
 
 impl RunInfo {
@@ -222,6 +267,7 @@ impl RunInfo {
             roster,
             mode,
             prune,
+            about: RunAbout::default(),
         }
     }
 
@@ -291,6 +337,52 @@ pub struct Record {
     /// Why it failed, for failed rows.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub error: Option<RowError>,
+    /// When it ended, milliseconds since the Unix epoch (absent before version 3).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub at: Option<u64>,
+    /// Write calls the row's end accounts for (a bulk call counts on its first row; absent: 0).
+    #[serde(default, skip_serializing_if = "is_zero")]
+    pub writes: u64,
+    /// The id of the assignment a `created` row made, when the target said it.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub assignment_id: Option<String>,
+    /// The row's space and assignee as the roster names them, for `roster runs show`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub row: Option<RowLabel>,
+}
+
+/// A row as people know it: its space and its assignee, as the roster names them.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct RowLabel {
+    /// The space's name (or id, as the roster gave it when it did not resolve).
+    pub space: String,
+    /// `user` or `group`.
+    pub kind: core_api::target::AssigneeKind,
+    /// The email, group name or id.
+    pub assignee: String,
+}
+
+impl RowLabel {
+    /// The label of a plan item.
+    pub fn of(item: &crate::model::PlanItem) -> RowLabel {
+        use crate::model::{AssigneeRef, SpaceRef};
+        let space = match (&item.space_info, &item.space) {
+            (Some(info), _) => info.name.clone(),
+            (None, SpaceRef::Name(v) | SpaceRef::Id(v)) => v.clone(),
+        };
+        let assignee = match &item.assignee {
+            AssigneeRef::Email(v) | AssigneeRef::Name(v) | AssigneeRef::Id(v) => v.clone(),
+        };
+        RowLabel {
+            space,
+            kind: item.assignee_kind,
+            assignee,
+        }
+    }
+}
+
+fn is_zero(n: &u64) -> bool {
+    *n == 0
 }
 
 /// A marker line: a later process continued the run.
@@ -319,6 +411,14 @@ struct Line {
     end: Option<serde::de::IgnoredAny>,
     #[serde(default)]
     resumed: Option<serde::de::IgnoredAny>,
+    #[serde(default)]
+    before: Option<serde::de::IgnoredAny>,
+    #[serde(default)]
+    throttled: Option<serde::de::IgnoredAny>,
+    #[serde(default)]
+    retry: Option<serde::de::IgnoredAny>,
+    #[serde(default)]
+    finished: Option<serde::de::IgnoredAny>,
 }
 
 /// What an existing journal says: its run, the last outcome of every key, and whether it ended.
@@ -468,7 +568,15 @@ fn apply_line(
             state.ended = true;
             Ok(())
         }
-        Line { resumed: Some(_), .. } => Ok(()),
+        Line { resumed: Some(_), .. }
+        | Line { before: Some(_), .. }
+        | Line {
+            throttled: Some(_), ..
+        }
+        | Line { retry: Some(_), .. }
+        | Line {
+            finished: Some(_), ..
+        } => Ok(()),
         Line { key: Some(_), .. } => Err(corrupt("a record without an outcome".to_owned())),
         _ => Err(corrupt("neither a record nor a run marker".to_owned())),
     }
@@ -484,8 +592,11 @@ fn check_header(header: &Header, path: &Path, target: &str) -> Result<(), Error>
         )
     } else if header.target != target {
         format!("it belongs to target {:?}, not {target:?}", header.target)
-    } else if header.version >= VERSION && header.run.is_none() {
-        format!("its header has no \"run\", which format version {VERSION} requires")
+    } else if header.version > LEGACY_VERSION && header.run.is_none() {
+        format!(
+            "its header has no \"run\", which format version {} requires",
+            header.version
+        )
     } else {
         return Ok(());
     };
@@ -639,6 +750,8 @@ pub struct Writer {
     /// A row failed for want of an answer from the tenant (connection or timeout): the network
     /// cut the run, which then resumes rather than ends.
     cut: bool,
+    /// What the run's history needs beyond the records: created ids and the write count.
+    history: crate::before::Pending,
 }
 
 impl Writer {
@@ -691,6 +804,7 @@ impl Writer {
                     pending: None,
                     ended: false,
                     cut: false,
+                    history: crate::before::Pending::default(),
                 };
                 writer.write_json(&Header {
                     format: FORMAT.to_owned(),
@@ -728,6 +842,7 @@ impl Writer {
                         pending: None,
                         ended: !write_end,
                         cut: false,
+                        history: crate::before::Pending::default(),
                     };
                     writer.write_json(&Header {
                         format: FORMAT.to_owned(),
@@ -753,6 +868,7 @@ impl Writer {
                     pending: Some(Pending::Marker(marker)),
                     ended: !write_end,
                     cut: false,
+                    history: crate::before::Pending::default(),
                 })
             }
         }
@@ -937,7 +1053,7 @@ impl Reporter for Writer {
                 index,
                 outcome,
                 attempts,
-                ..
+                totals,
             } => {
                 let Some(item) = plan.items.get(*index) else {
                     return Ok(());
@@ -955,13 +1071,83 @@ impl Reporter for Writer {
                     outcome,
                     attempts: *attempts,
                     error,
+                    at: Some(crate::before::now_ms()),
+                    writes: self.history.writes_until(totals.writes),
+                    assignment_id: self.history.created.remove(index),
+                    row: Some(RowLabel::of(item)),
                 };
                 self.append(&record).map_err(io::Error::other)
             }
-            // Every row reached an outcome: the next apply is a new run.
+            // Before the write is sent: what is there now, so nothing a crash leaves half done
+            // is lost to an undo.
+            Event::RowStarted { index } => {
+                let Some(before) = plan
+                    .items
+                    .get(*index)
+                    .and_then(|item| crate::before::AssignmentBefore::of(item, crate::before::now_ms()))
+                else {
+                    return Ok(());
+                };
+                let line = crate::before::BeforeLine {
+                    before: crate::before::Before::Assignment(Box::new(before)),
+                };
+                self.begin().map_err(io::Error::other)?;
+                self.write_json(&line).map_err(io::Error::other)
+            }
+            Event::RowCreated { index, assignment_id } => {
+                self.history.created.insert(*index, assignment_id.clone());
+                Ok(())
+            }
+            Event::RowRetrying {
+                index,
+                attempt,
+                cause,
+                ..
+            } => {
+                let retry = crate::before::Retry {
+                    at: crate::before::now_ms(),
+                    line: plan.items.get(*index).map_or(0, |item| item.line),
+                    attempt: *attempt,
+                    cause: cause.clone(),
+                };
+                self.begin().map_err(io::Error::other)?;
+                self.write_json(&serde_json::json!({ "retry": retry }))
+                    .map_err(io::Error::other)
+            }
+            Event::Throttled { resume_in, .. } => {
+                let throttled = crate::before::Throttled {
+                    at: crate::before::now_ms(),
+                    resume_in_ms: u64::try_from(resume_in.as_millis()).unwrap_or(u64::MAX),
+                };
+                self.begin().map_err(io::Error::other)?;
+                self.write_json(&serde_json::json!({ "throttled": throttled }))
+                    .map_err(io::Error::other)
+            }
             Event::Finished {
-                interrupted: false, ..
-            } => self.end().map_err(io::Error::other),
+                totals,
+                elapsed,
+                interrupted,
+            } => {
+                // What this process's summary said, for the run's report; a new run that
+                // recorded nothing leaves no file to say it in.
+                if !matches!(self.pending, Some(Pending::New(_))) || !interrupted {
+                    let line = crate::before::ProcessEnd {
+                        at: crate::before::now_ms(),
+                        elapsed_ms: u64::try_from(elapsed.as_millis()).unwrap_or(u64::MAX),
+                        interrupted: *interrupted,
+                        totals: *totals,
+                    };
+                    self.begin().map_err(io::Error::other)?;
+                    self.write_json(&serde_json::json!({ "finished": line }))
+                        .map_err(io::Error::other)?;
+                }
+                // Every row reached an outcome: the next apply is a new run.
+                if *interrupted {
+                    Ok(())
+                } else {
+                    self.end().map_err(io::Error::other)
+                }
+            }
             _ => Ok(()),
         }
     }
@@ -978,6 +1164,10 @@ mod tests {
             outcome,
             attempts: 1,
             error: None,
+            at: None,
+            writes: 0,
+            assignment_id: None,
+            row: None,
         }
     }
 
@@ -1354,6 +1544,10 @@ mod tests {
                         message,
                         attempts,
                     }),
+                    at: None,
+                    writes: 0,
+                    assignment_id: None,
+                    row: None,
                 });
             proptest::collection::vec(record, 0..40)
         }
@@ -1416,6 +1610,10 @@ mod tests {
                     outcome: RecordOutcome::Created,
                     attempts: 1,
                     error: None,
+                    at: None,
+                    writes: 0,
+                    assignment_id: None,
+                    row: None,
                 };
                 let mut w = Writer::open(&path, "prod", false).unwrap();
                 w.append(&extra).unwrap();

@@ -8,12 +8,15 @@
 //! through [`core_api::target::Target`]; nothing here prints, parses a command line or decides
 //! an exit code.
 
+pub mod before;
 pub mod exec;
 pub mod export;
 pub mod failed;
 pub mod fleet;
+pub mod history;
 pub mod journal;
 pub mod migrate;
 pub mod model;
 pub mod plan;
 pub mod roster;
+pub mod undo;

@@ -330,6 +330,14 @@ pub enum Event {
         #[serde(default, skip_serializing_if = "Option::is_none")]
         pacing_per_min: Option<u32>,
     },
+    /// A row's create made this assignment (just before its `RowFinished`), when the target
+    /// said its id: the journal records it, so an undo can find what the run created.
+    RowCreated {
+        /// Index in `Plan::items`.
+        index: usize,
+        /// The created assignment's id.
+        assignment_id: String,
+    },
     /// A row reached its final outcome (exactly once per row).
     RowFinished {
         /// Index in `Plan::items`.

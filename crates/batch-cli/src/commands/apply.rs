@@ -27,6 +27,7 @@ pub fn run(args: ApplyArgs) -> Outcome {
         max_deletes: args.prune.then_some(args.max_deletes),
         adjust: None,
         lock: None,
+        command: "apply",
     };
     let runtime = runtime()?;
     runtime.block_on(async {

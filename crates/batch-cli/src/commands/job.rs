@@ -42,6 +42,8 @@ pub(crate) struct Job<'a> {
     /// The journal's lock, when the caller took it before its own first request (migrate);
     /// otherwise the run takes it before anything is sent.
     pub lock: Option<journal::RunLock>,
+    /// The command, for the run's history (`apply`, `migrate`).
+    pub command: &'static str,
 }
 
 /// Lock the journal, decide the run (resume, rerun the failed rows, or a new run), plan, (prune,)
@@ -58,11 +60,13 @@ pub(crate) async fn run_rows(job: Job<'_>, rows: Vec<ParsedRow>, target: Arc<dyn
         None => journal::RunLock::acquire(&journal_path).map_err(journal_error)?,
     };
     let keys: Vec<RowKey> = rows.iter().map(|r| runs::row_key(r, &target_name)).collect();
-    let this = journal::RunInfo::new(
+    let mut this = journal::RunInfo::new(
         journal::roster_digest(&keys),
         settings.plan.mode,
         job.max_deletes.is_some(),
     );
+    this.about = journal::RunAbout::for_file(job.command, &settings.plan.roster);
+    this.about.write_limit_per_min = Some(settings.plan.target.limits.for_tier(Tier::Tier2));
     let decision = runs::decide(settings, &journal_path, this, &keys)?;
     let (state, select) = (decision.state, decision.select);
     let only_failed = select == runs::Select::OnlyFailed;

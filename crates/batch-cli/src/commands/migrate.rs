@@ -162,6 +162,7 @@ async fn migrate(args: &MigrateArgs, r: Resolved) -> Outcome {
         max_deletes: None,
         adjust: Some(&adjust),
         lock,
+        command: "migrate",
     };
     run_rows(job, roster.rows, target).await
 }

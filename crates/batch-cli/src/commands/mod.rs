@@ -10,12 +10,14 @@ pub mod completions;
 pub mod demo;
 pub mod export;
 mod fleet;
+pub mod history;
 mod job;
 pub mod migrate;
 pub mod plan;
-pub(crate) mod runs;
+mod runs;
 pub mod sim;
 mod steps;
+pub mod undo;
 
 use crate::cli::{Cli, Command};
 
@@ -29,6 +31,8 @@ pub fn dispatch(cli: Cli) -> u8 {
         Command::Demo(args) => demo::run(args),
         Command::Export(args) => export::run(args),
         Command::Migrate(args) => migrate::run(args),
+        Command::Runs(args) => history::run(args),
+        Command::Undo(args) => undo::run(args),
     };
     match outcome {
         Ok(code) => code,

@@ -122,8 +122,10 @@ fn row(plan: &Plan, index: usize) -> Option<RowJson<'_>> {
     })
 }
 
-fn to_json<'a>(plan: &'a Plan, event: &'a Event) -> JsonEvent<'a> {
-    match event {
+fn to_json<'a>(plan: &'a Plan, event: &'a Event) -> Option<JsonEvent<'a>> {
+    Some(match event {
+        // The created assignment's id is for the journal; the stream's rows stay as documented.
+        Event::RowCreated { .. } => return None,
         Event::Started {
             totals,
             write_limit_per_min,
@@ -195,12 +197,15 @@ fn to_json<'a>(plan: &'a Plan, event: &'a Event) -> JsonEvent<'a> {
             interrupted: *interrupted,
             totals,
         },
-    }
+    })
 }
 
 /// Write one event as one line of JSON.
 pub fn write_event(plan: &Plan, event: &Event, out: &mut impl Write) -> io::Result<()> {
-    serde_json::to_writer(&mut *out, &to_json(plan, event))?;
+    let Some(json) = to_json(plan, event) else {
+        return Ok(());
+    };
+    serde_json::to_writer(&mut *out, &json)?;
     out.write_all(b"\n")
 }
 

@@ -157,7 +157,10 @@ impl LinesReporter {
                 self.status_line(now)?;
                 return Ok(());
             }
-            Event::RowStarted { .. } | Event::RowRetrying { .. } | Event::RowFinished { .. } => {}
+            Event::RowStarted { .. }
+            | Event::RowCreated { .. }
+            | Event::RowRetrying { .. }
+            | Event::RowFinished { .. } => {}
         }
         if let Some(line) = self.failures.line(plan, event) {
             writeln!(self.out, "{line}")?;

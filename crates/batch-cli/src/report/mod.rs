@@ -20,6 +20,7 @@ pub mod filters;
 pub mod fleet;
 pub mod fleet_table;
 pub mod format;
+pub mod html;
 pub mod json;
 pub mod lines;
 pub mod mode;

@@ -683,7 +683,16 @@ fn command_line_conflicts() {
 
 #[test]
 fn every_flag_is_documented() {
-    for name in ["plan", "apply", "completions", "export", "migrate", "sim"] {
+    for name in [
+        "plan",
+        "apply",
+        "completions",
+        "export",
+        "migrate",
+        "sim",
+        "runs",
+        "undo",
+    ] {
         let mut command = Cli::command();
         let sub = command.find_subcommand_mut(name).unwrap();
         for arg in sub.get_arguments() {
@@ -715,7 +724,16 @@ fn every_variable_is_listed_once() {
 fn help_texts() {
     let mut command = Cli::command().term_width(100);
     command.build();
-    for name in ["plan", "apply", "completions", "export", "migrate", "sim"] {
+    for name in [
+        "plan",
+        "apply",
+        "completions",
+        "export",
+        "migrate",
+        "sim",
+        "runs",
+        "undo",
+    ] {
         let help = command
             .find_subcommand_mut(name)
             .unwrap()

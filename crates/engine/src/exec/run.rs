@@ -88,6 +88,8 @@ struct Finished {
     outcome: RowOutcome,
     attempts: u32,
     writes: u64,
+    /// The id of the assignment a create made, when the target said it.
+    created_id: Option<String>,
 }
 
 struct Loop<'a> {
@@ -124,6 +126,13 @@ impl Loop<'_> {
 
     fn finish(&mut self, reporters: &mut [Box<dyn Reporter>], done: Finished) -> Result<(), ExecError> {
         self.set_retrying(done.index, false);
+        if let Some(assignment_id) = done.created_id {
+            let event = Event::RowCreated {
+                index: done.index,
+                assignment_id,
+            };
+            self.emit(reporters, &event)?;
+        }
         let t = &mut self.totals;
         t.done += 1;
         t.writes += done.writes;
@@ -397,6 +406,7 @@ impl<'p, 't> Run<'p, 't> {
                     outcome,
                     attempts: 0,
                     writes: 0,
+                    created_id: None,
                 },
             )?;
         }
@@ -719,6 +729,7 @@ async fn run_chunk(target: &dyn Target, mode: Mode, chunk: Chunk, counters: Coun
                 outcome: failed("internal", "the plan has no assignee id for this write"),
                 attempts: 0,
                 writes: 0,
+                created_id: None,
             }),
         }
     }
@@ -736,6 +747,7 @@ async fn run_chunk(target: &dyn Target, mode: Mode, chunk: Chunk, counters: Coun
     // its requests may show more (resends, splits); the larger count is the true one.
     let mut calls: u64 = 1;
     for (&index, op) in sent.iter().zip(&ops) {
+        let mut created_id = None;
         let (outcome, attempts) = match outcomes.next() {
             None => (
                 failed("internal", "the target returned no result for this write"),
@@ -747,11 +759,15 @@ async fn run_chunk(target: &dyn Target, mode: Mode, chunk: Chunk, counters: Coun
                 let attempts = error.attempts;
                 (RowOutcome::Failed(error), attempts)
             }
-            Some(Ok(WriteOutcome::Created(_))) => (RowOutcome::Created, call_attempts),
+            Some(Ok(WriteOutcome::Created(info))) => {
+                created_id = info.map(|a| a.id);
+                (RowOutcome::Created, call_attempts)
+            }
             Some(Ok(WriteOutcome::Updated(_))) => (RowOutcome::Updated, call_attempts),
             Some(Ok(WriteOutcome::Deleted)) => (RowOutcome::Deleted, call_attempts),
             Some(Ok(WriteOutcome::AlreadyExists(existing))) => {
                 if retried_alone && is_own_create(op, &existing) {
+                    created_id = Some(existing.id);
                     (RowOutcome::Created, call_attempts)
                 } else {
                     let before = requests.load(Ordering::Relaxed);
@@ -768,6 +784,7 @@ async fn run_chunk(target: &dyn Target, mode: Mode, chunk: Chunk, counters: Coun
             outcome,
             attempts,
             writes: 0,
+            created_id,
         });
     }
     // Every write request the chunk sent (resends, splits, the update after a 409) counts once,

@@ -145,7 +145,10 @@ impl ApplyJob {
         };
         let rows = self.rosters.rows(target.kind);
         let keys: Vec<RowKey> = rows.iter().map(|r| runs::row_key(r, name)).collect();
-        let this = journal::RunInfo::new(journal::roster_digest(&keys), self.mode, false);
+        let mut this = journal::RunInfo::new(journal::roster_digest(&keys), self.mode, false);
+        // What `roster runs` shows of the run, as a single apply records it.
+        this.about = journal::RunAbout::for_file("apply", &self.rosters.path);
+        this.about.write_limit_per_min = Some(target.limits.for_tier(Tier::Tier2));
         let decision = match runs::decide(&settings, &journal_path, this, &keys) {
             Ok(decision) => decision,
             Err(_) => {

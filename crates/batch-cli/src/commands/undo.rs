@@ -1,0 +1,207 @@
+//! `roster undo RUN --to TARGET`: plan the reverse of a run's changes from the before-states it
+//! recorded and the tenant as it is now, show the plan, ask, and run it as a new run through the
+//! same executor, limiter, journal, progress and failed-rows CSV as `roster apply`.
+
+use std::io::{self, IsTerminal, Write};
+use std::path::{Path, PathBuf};
+use std::time::Duration;
+
+use core_api::Tier;
+
+use super::steps::{client, print_warnings, runtime, write_plan};
+use crate::cli::{ApplyArgs, UndoArgs, WriteArgs};
+use crate::error::{CommandError, Outcome};
+use crate::report::{self, OutputMode, RunContext};
+use crate::settings::{self, ApplySettings, ProcessEnvironment, STATE_DIR_NAME};
+use engine::exec::{self, ExecOptions, Interrupts};
+use engine::failed::{self, FailedRows};
+use engine::history;
+use engine::journal::{self, RunAbout, RunInfo, Start};
+use engine::model::{Mode, Reporter, RowKey};
+use engine::undo;
+
+/// How long in-flight writes may take to finish after the first Ctrl-C.
+const DRAIN_TIMEOUT: Duration = Duration::from_secs(15);
+
+/// Runs `roster undo`: 0 every change undone (or nothing to undo), 1 some rows failed, are
+/// conflicts or cannot be undone, 2 usage, configuration, a tenant that cannot be read, or no
+/// confirmation (nothing sent), 130 interrupted.
+pub fn run(args: UndoArgs) -> Outcome {
+    let dir = args
+        .state_dir
+        .clone()
+        .unwrap_or_else(|| PathBuf::from(STATE_DIR_NAME));
+    let reversed = history::find(&dir, None, &args.run).map_err(|error| {
+        CommandError::new(error.to_string()).hint(format!(
+            "`roster runs --state-dir {}` lists the runs",
+            dir.display()
+        ))
+    })?;
+    let run_id = reversed.id();
+    let apply_args = ApplyArgs {
+        roster: dir.join(format!("undo-{run_id}.csv")),
+        run: WriteArgs {
+            mode: Some(Mode::Exact),
+            concurrency: args.concurrency,
+        },
+        batch_size: None,
+        state_dir: Some(dir.clone()),
+        fresh: true,
+        only_failed: false,
+        yes: args.yes,
+        prune: false,
+        max_deletes: 0,
+        target: args.target.clone(),
+        output: args.output,
+        fleet: crate::cli::FleetArgs::default(),
+    };
+    let settings: ApplySettings = settings::load(&apply_args, &ProcessEnvironment)?;
+    print_warnings(&settings.plan.warnings);
+    let target_name = settings.plan.target.name.clone();
+    if reversed.header.target != target_name {
+        return Err(CommandError::new(format!(
+            "run {run_id} was against target {:?}, not {target_name:?}; nothing was sent",
+            reversed.header.target
+        ))
+        .hint(format!("name its target: --to {}", reversed.header.target)));
+    }
+    let journal_path = journal::path_for(&dir, &target_name);
+    // One run at a time per journal: the undo is a run of the same target.
+    let _lock = journal::RunLock::acquire(&journal_path).map_err(|e| CommandError::from_chain(&e))?;
+    let changes = undo::changes(&reversed);
+    if changes.is_empty() {
+        let _ = writeln!(
+            io::stderr(),
+            "run {run_id} recorded no change to undo; nothing was sent"
+        );
+        return Ok(crate::exit::OK);
+    }
+    runtime()?.block_on(undo_changes(&settings, &args, &run_id, &changes))
+}
+
+async fn undo_changes(
+    settings: &ApplySettings,
+    args: &UndoArgs,
+    run_id: &str,
+    changes: &[undo::Changed],
+) -> Outcome {
+    let mut stderr = io::stderr();
+    let target = client(&settings.plan)?;
+    let target_name = &settings.plan.target.name;
+    let current = undo::read_current(target.as_ref(), changes, settings.plan.target.concurrency).await;
+    let mut plan = undo::plan(
+        target_name,
+        target.as_ref(),
+        run_id,
+        changes,
+        &current,
+        args.force,
+    );
+    let limit = settings.plan.target.limits.for_tier(Tier::Tier2);
+    engine::plan::prune::recount(&mut plan, &target.capabilities(), (limit > 0).then_some(limit));
+    if let Some(window) = engine::plan::write_window(&settings.plan.target.limits) {
+        plan.min_write_time = engine::plan::burst_write_time(
+            plan.write_calls,
+            window,
+            settings.plan.target.concurrency,
+            exec::mean_round_trip(),
+        );
+        plan.write_time_estimated = true;
+    }
+    let mode = OutputMode::detect(settings.plan.output.quiet, settings.plan.output.json)
+        .for_verbosity(settings.plan.output.verbose);
+    if !settings.plan.output.json {
+        let _ = writeln!(io::stdout(), "undo of run {run_id}:");
+    }
+    write_plan(&plan, settings.plan.output.json, mode.color_stdout)?;
+    let counts = &plan.counts;
+    let conflicts = plan
+        .items
+        .iter()
+        .filter(|i| matches!(&i.action, engine::model::Action::Error(e) if e.code == undo::CONFLICT))
+        .count();
+    if conflicts > 0 {
+        let _ = writeln!(
+            stderr,
+            "{conflicts} {} changed since run {run_id} and {} left alone (conflict); --force undoes {} anyway",
+            if conflicts == 1 { "row" } else { "rows" },
+            if conflicts == 1 { "is" } else { "are" },
+            if conflicts == 1 { "it" } else { "them" }
+        );
+    }
+    let writes = counts.create + counts.update + counts.delete;
+    if writes == 0 {
+        let _ = writeln!(stderr, "nothing to undo; nothing was sent");
+        return Ok(if counts.error > 0 {
+            crate::exit::ROWS_FAILED
+        } else {
+            crate::exit::OK
+        });
+    }
+    if !settings.yes {
+        if !io::stdin().is_terminal() {
+            return Err(CommandError::new(format!(
+                "the undo writes {writes} changes and standard input is not a terminal to confirm; nothing was sent"
+            ))
+            .hint("check the plan above, then pass --yes"));
+        }
+        let _ = write!(stderr, "undo {writes} changes of run {run_id}? [y/N] ");
+        let _ = stderr.flush();
+        let mut answer = String::new();
+        if io::stdin().read_line(&mut answer).is_err()
+            || !matches!(answer.trim().to_ascii_lowercase().as_str(), "y" | "yes")
+        {
+            return Err(CommandError::declined());
+        }
+    }
+    // The undo's roster, by ids: the failed-rows CSV names its lines.
+    let roster = &settings.plan.roster;
+    write_roster(roster, &plan).map_err(|error| {
+        CommandError::new(format!("failed to write {}", roster.display())).caused_by(error)
+    })?;
+    let keys: Vec<RowKey> = plan.items.iter().map(|i| i.key.clone()).collect();
+    let mut info = RunInfo::new(journal::roster_digest(&keys), Mode::Exact, false);
+    info.about = RunAbout::for_file("undo", roster);
+    info.about.undoes = Some(run_id.to_owned());
+    info.about.write_limit_per_min = Some(limit);
+    let journal_path = journal::path_for(&settings.state_dir, target_name);
+    let writer = journal::Writer::open_run(&journal_path, target_name, Start::New(info))
+        .map_err(|e| CommandError::from_chain(&e))?;
+    let failed_path = failed::path_for(roster);
+    let mut context = RunContext::new(roster, target_name);
+    context.failed_csv = failed_path.clone();
+    context.rerun_args = settings::rerun_words(&args.target, &settings.plan.target.source, Vec::new());
+    context.state_dir = Some(settings.state_dir.clone());
+    let mut reporters: Vec<Box<dyn Reporter>> = vec![
+        Box::new(writer),
+        Box::new(FailedRows::new(roster, settings.plan.target.kind, &failed_path)),
+        report::display_reporter(&mode, context),
+    ];
+    let opts = ExecOptions {
+        concurrency: settings.plan.target.concurrency.max(1),
+        write_limit_per_min: limit,
+        write_window: engine::plan::write_window(&settings.plan.target.limits),
+        drain_timeout: DRAIN_TIMEOUT,
+        resumed: 0,
+    };
+    let mut interrupts = Interrupts::ctrl_c();
+    match exec::execute(&mut plan, target.as_ref(), &mut reporters, &opts, &mut interrupts).await {
+        Ok(result) if result.interrupted => Ok(crate::exit::INTERRUPTED),
+        Ok(result) if result.totals.failed > 0 => Ok(crate::exit::ROWS_FAILED),
+        Ok(_) => Ok(crate::exit::OK),
+        Err(error) => Err(CommandError::from_chain(&error).code(crate::exit::ROWS_FAILED)),
+    }
+}
+
+fn write_roster(path: &Path, plan: &engine::model::Plan) -> io::Result<()> {
+    let bytes = undo::roster_csv(plan).map_err(io::Error::other)?;
+    let dir = path
+        .parent()
+        .filter(|d| !d.as_os_str().is_empty())
+        .unwrap_or(Path::new("."));
+    journal::create_state_dir(dir).map_err(io::Error::other)?;
+    let mut file = tempfile::NamedTempFile::new_in(dir)?;
+    file.write_all(&bytes)?;
+    file.persist(path).map_err(|e| e.error)?;
+    Ok(())
+}
