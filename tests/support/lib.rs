@@ -18,6 +18,8 @@ use std::process::{Child, Command, Output, Stdio};
 use std::sync::OnceLock;
 use std::time::{Duration, Instant};
 
+pub mod fleet;
+
 pub use sim::{
     ApiKey, AssigneeType, Assignment, Faults, Group, RequestRecord, SimConfig, SimHandle, Space, SpaceType,
     Tenant, User, WriteRecord,

@@ -306,6 +306,18 @@ pub struct SimArgs {
     /// Alumio: writes per minute per API key; 0 for no limit.
     #[arg(long, default_value_t = 60)]
     pub alumio_writes_per_min: u32,
+    /// Serve N tenants at once, each a copy of --tenant with its own keys, data and rate budget,
+    /// at its own base URL (one port each).
+    #[arg(long, value_name = "N")]
+    pub tenants: Option<usize>,
+    /// With --tenants: write a fleet for them into DIR (roster.toml with [fleets.sim],
+    /// tenants.csv and one key file per tenant), ready for `roster apply ROSTER --config
+    /// DIR/roster.toml --to sim`.
+    #[arg(long, value_name = "DIR", requires = "tenants")]
+    pub fleet_dir: Option<PathBuf>,
+    /// With --tenants: print the tenants as one JSON document on stdout.
+    #[arg(long, requires = "tenants")]
+    pub json: bool,
 }
 
 const PLAN_EXAMPLES: &str = "\
@@ -444,7 +456,9 @@ pub enum PaceArg {
 #[command(next_help_heading = "Target")]
 pub struct TargetArgs {
     /// Target: a name from roster.toml, or `qlik:CONTEXT` for a qlik-cli context (`qlik:` alone
-    /// for qlik-cli's current context).
+    /// for qlik-cli's current context). plan, apply and export also take several: a comma list,
+    /// globs over roster.toml's targets and qlik-cli's contexts (`cust-*`, `qlik:cust-*`), and
+    /// fleets (`[fleets.NAME]` in roster.toml).
     #[arg(long, short = 't', value_name = "NAME")]
     pub to: Option<String>,
     /// Config file with named targets [default: $ROSTER_CONFIG, else ./roster.toml, else
@@ -530,6 +544,20 @@ pub struct OutputArgs {
     pub verbose: u8,
 }
 
+/// Several tenants in one run: `--to` names more than one (a comma list, a glob, a fleet).
+#[derive(Debug, Clone, Copy, Default, Args)]
+#[command(next_help_heading = "Fleet")]
+pub struct FleetArgs {
+    /// Tenants worked on at once when --to names several [default: 32]. Each has its own rate
+    /// budget, so a fleet takes about as long as its slowest tenant while all of it fits.
+    #[arg(long, value_name = "N")]
+    pub tenants_in_flight: Option<usize>,
+    /// Take only share I of N of the fleet's tenants (I from 0 to N-1), chosen by a hash of each
+    /// tenant's name: N processes with I = 0..N-1 cover every tenant exactly once.
+    #[arg(long, value_name = "I/N")]
+    pub shard: Option<engine::fleet::Shard>,
+}
+
 /// `--mode` and `--concurrency`: how a roster is compared with the tenant, and how much is in
 /// flight at once (plan, apply, migrate; each command's help says what it counts).
 #[derive(Debug, Clone, Copy, Default, Args)]
@@ -570,6 +598,9 @@ pub struct PlanArgs {
     /// Output.
     #[command(flatten)]
     pub output: OutputArgs,
+    /// Several tenants at once.
+    #[command(flatten)]
+    pub fleet: FleetArgs,
 }
 
 /// `roster apply`: plan, then execute, with a journal to resume from.
@@ -610,6 +641,9 @@ pub struct ApplyArgs {
     /// Output.
     #[command(flatten)]
     pub output: OutputArgs,
+    /// Several tenants at once.
+    #[command(flatten)]
+    pub fleet: FleetArgs,
 }
 
 /// `roster demo`: `roster apply` twice against a simulated tenant on loopback.
@@ -644,6 +678,10 @@ pub struct DemoArgs {
     /// Pass --quiet to both applies: only their summaries, no progress.
     #[arg(long, short = 'q')]
     pub quiet: bool,
+    /// Apply to a fleet of N simulated tenants at once instead of one (a smaller tenant and
+    /// roster each, two of them broken on purpose).
+    #[arg(long, value_name = "N")]
+    pub fleet: Option<usize>,
 }
 
 const EXPORT_EXAMPLES: &str = "\
@@ -728,6 +766,9 @@ pub struct ExportArgs {
     /// The source, named with --from (or --server), and how to reach it.
     #[command(flatten)]
     pub target: TargetArgs,
+    /// Several tenants at once.
+    #[command(flatten)]
+    pub fleet: FleetArgs,
 }
 
 /// `roster migrate`: assignments from one tenant to another.

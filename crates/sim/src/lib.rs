@@ -25,6 +25,7 @@ mod connection;
 mod delay;
 mod error;
 mod error_body;
+pub mod fleet;
 pub mod generate;
 mod limiter;
 mod qlik;

@@ -9,14 +9,14 @@ use anyhow::{Context, Result, bail};
 use crate::measure::{self, Usage};
 use crate::peer;
 use crate::report::{Figure, Outcome, Status};
-use crate::sim::{SimProcess, Stats};
+use crate::sim::{FleetSim, SimProcess, Stats};
 use crate::workload::{Layout, Workload};
 
 /// The environment variable the API key reaches `roster` through.
 const KEY_VAR: &str = "ROSTER_BENCH_API_KEY";
 
 /// Scenario names, by number.
-pub const NAMES: [&str; 11] = [
+pub const NAMES: [&str; 12] = [
     "rate-bound",
     "latency-bound",
     "client cost",
@@ -28,6 +28,7 @@ pub const NAMES: [&str; 11] = [
     "burst (in budget)",
     "burst (4 budgets)",
     "tenant configuration",
+    "fleet",
 ];
 
 /// What every scenario needs.
@@ -133,7 +134,8 @@ pub fn run(ctx: &mut Ctx, id: u8) -> Outcome {
         9 => burst_in_budget(ctx),
         10 => burst_budgets(ctx),
         11 => tenant_config(ctx),
-        _ => Err(anyhow::anyhow!("there is no scenario {id} (1 to 11)")),
+        12 => fleet(ctx),
+        _ => Err(anyhow::anyhow!("there is no scenario {id} (1 to 12)")),
     };
     match result {
         Ok(outcome) => outcome.settle(),
@@ -1218,5 +1220,201 @@ fn tenant_config(ctx: &mut Ctx) -> Result<Outcome> {
     if usage.code != Some(0) {
         outcome.note(format!("stderr: {}", ctx.tail("s11-tenant")));
     }
+    Ok(outcome)
+}
+
+/// One fleet run of scenario 12: `tenants` simulated tenants, the same roster applied to all.
+struct FleetRun {
+    usage: Usage,
+    stats: Vec<Stats>,
+}
+
+fn fleet_run(
+    ctx: &Ctx,
+    name: &str,
+    w: Workload,
+    tenants: usize,
+    sim_flags: &[&str],
+    client_flags: &[&str],
+) -> Result<FleetRun> {
+    let (tenant, roster) = w.write(&ctx.dir, name)?;
+    let dir = ctx.dir.join(format!("{name}.fleet"));
+    let sim = FleetSim::start(
+        &ctx.roster,
+        &tenant,
+        tenants,
+        &dir,
+        sim_flags,
+        &ctx.dir.join(format!("{name}.sim.log")),
+    )?;
+    let config = sim.config.to_string_lossy().into_owned();
+    let roster = roster.to_string_lossy().into_owned();
+    let mut args: Vec<String> = [
+        "apply",
+        roster.as_str(),
+        "--config",
+        config.as_str(),
+        "--to",
+        "sim",
+        "--yes",
+        "--quiet",
+    ]
+    .iter()
+    .map(|a| (*a).to_owned())
+    .collect();
+    args.extend(client_flags.iter().map(|a| (*a).to_owned()));
+    let usage = measure::measure(&measure::Run {
+        program: &ctx.roster,
+        args,
+        env: Vec::new(),
+        stdout: ctx.dir.join(format!("{name}.out")),
+        stderr: ctx.dir.join(format!("{name}.err")),
+        dir: &ctx.dir,
+        deadline: Duration::from_secs(900),
+    })?;
+    let stats = sim.stats()?;
+    Ok(FleetRun { usage, stats })
+}
+
+/// Scenario 12: 50 tenants × 200 rows, each tenant's Tier 2 at 600/min (paced strictly) with
+/// 20 ms latency, all 50 in flight: the fleet should take about as long as one tenant. Then
+/// 500 tenants, 50 in flight and unpaced, for peak memory: it grows with the tenants in
+/// flight, not with the fleet.
+fn fleet(ctx: &mut Ctx) -> Result<Outcome> {
+    let mut outcome = Outcome::new(12, NAMES[11]);
+    let tenants = ctx.size(50, 10);
+    let in_flight = tenants.to_string();
+    let w = Workload {
+        rows: ctx.size(200, 100),
+        spaces: 10,
+        layout: Layout::Spread,
+        assigned: false,
+    };
+    let paced = fleet_run(
+        ctx,
+        "s12-fleet",
+        w,
+        tenants,
+        &[
+            "--tier1-per-min",
+            "30000",
+            "--tier2-per-min",
+            "600",
+            "--window-secs",
+            "1",
+            "--latency-ms",
+            "20",
+        ],
+        &[
+            "--tenants-in-flight",
+            &in_flight,
+            "--concurrency",
+            "8",
+            "--tier1-per-min",
+            "30000",
+            "--tier2-per-min",
+            "600",
+            "--pace",
+            "steady",
+        ],
+    )?;
+    let rows = w.rows * tenants;
+    let ideal = w.rows as f64 * 60.0 / 600.0;
+    let wall = secs(paced.usage.wall);
+    let ratio = ideal / wall;
+    let limited: u64 = paced.stats.iter().map(|s| s.rate_limited).sum();
+    let written: u64 = paced.stats.iter().map(Stats::assignees_written).sum();
+    let per_row_us = paced.usage.cpu().as_secs_f64() * 1e6 / rows as f64;
+    outcome.measured = Some(Figure::secs(wall));
+    outcome.ideal = Some(Figure::secs(ideal));
+    outcome.ratio = Some(ratio);
+    outcome.ratio_is = "achieved/ideal";
+    outcome.check("achieved/ideal", format!("{ratio:.3}"), ">= 0.90", ratio >= 0.90);
+    outcome.check("429s received", limited.to_string(), "0", limited == 0);
+    outcome.check(
+        "every row of every tenant done",
+        format!("exit {}, {written} of {rows} assigned", code(&paced.usage)),
+        "exit 0, all assigned",
+        paced.usage.code == Some(0) && written == rows as u64,
+    );
+    if paced.usage.code != Some(0) {
+        outcome.note(format!("stderr: {}", ctx.tail("s12-fleet")));
+    }
+
+    // Unpaced and without latency, as scenario 3 measures the client's cost, first with the
+    // fleet in flight at once, then with ten times as many tenants and the same in flight.
+    let unpaced_sim: &[&str] = &["--tier1-per-min", "0", "--tier2-per-min", "0"];
+    let unpaced_client: &[&str] = &[
+        "--tenants-in-flight",
+        &in_flight,
+        "--concurrency",
+        "16",
+        "--tier1-per-min",
+        "0",
+        "--tier2-per-min",
+        "0",
+    ];
+    let few = fleet_run(ctx, "s12-fleet-unpaced", w, tenants, unpaced_sim, unpaced_client)?;
+    let many = tenants * 10;
+    let big = fleet_run(ctx, "s12-fleet-many", w, many, unpaced_sim, unpaced_client)?;
+    let (rss_few, rss_many) = (mb(few.usage.max_rss), mb(big.usage.max_rss));
+    let many_rows = (w.rows * many) as u64;
+    let many_per_row_us = big.usage.cpu().as_secs_f64() * 1e6 / many_rows as f64;
+    outcome.check(
+        &format!("CPU per row, {many} tenants unpaced (user+sys)"),
+        format!("{many_per_row_us:.1} µs"),
+        "< 50 µs",
+        many_per_row_us < 50.0,
+    );
+    outcome.check(
+        &format!("peak RSS, {many} tenants vs {tenants}, {tenants} in flight, unpaced"),
+        format!("{rss_many:.0} MB vs {rss_few:.0} MB"),
+        "< 1.25x + 10 MB",
+        rss_many < rss_few * 1.25 + 10.0,
+    );
+    for (run, n, label) in [
+        (&few, tenants, "s12-fleet-unpaced"),
+        (&big, many, "s12-fleet-many"),
+    ] {
+        let written: u64 = run.stats.iter().map(Stats::assignees_written).sum();
+        let all = (w.rows * n) as u64;
+        outcome.check(
+            &format!("{n} tenants unpaced: every row done"),
+            format!("exit {}, {written} of {all} assigned", code(&run.usage)),
+            "exit 0, all assigned",
+            run.usage.code == Some(0) && written == all,
+        );
+        if run.usage.code != Some(0) {
+            outcome.note(format!("stderr: {}", ctx.tail(label)));
+        }
+    }
+    usage_details(&mut outcome, &paced.usage);
+    outcome.detail("tenants", tenants);
+    outcome.detail("rows", rows);
+    outcome.detail("cpu_us_per_row", per_row_us);
+    outcome.detail("rate_limited", limited);
+    outcome.detail("many_tenants", many);
+    outcome.detail("unpaced_max_rss_mb", rss_few);
+    outcome.detail("many_max_rss_mb", rss_many);
+    outcome.detail("many_wall_s", secs(big.usage.wall));
+    outcome.note(format!(
+        "{tenants} tenants x {} rows at 600/min each, {tenants} in flight: {wall:.2} s (one tenant's ideal {ideal:.1} s); \
+         CPU {:.2} s ({per_row_us:.1} µs/row, paced: each answer wakes the process alone); peak RSS {:.0} MB",
+        w.rows,
+        secs(paced.usage.cpu()),
+        mb(paced.usage.max_rss)
+    ));
+    for (run, n) in [(&few, tenants), (&big, many)] {
+        let cpu = secs(run.usage.cpu());
+        outcome.note(format!(
+            "{n} tenants x {} rows unpaced, no latency, {tenants} in flight, --concurrency 16: {:.2} s, CPU {cpu:.2} s \
+             ({:.1} µs/row), peak RSS {:.0} MB",
+            w.rows,
+            secs(run.usage.wall),
+            cpu * 1e6 / (w.rows * n) as f64,
+            mb(run.usage.max_rss)
+        ));
+    }
+    outcome.detail("many_cpu_us_per_row", many_per_row_us);
     Ok(outcome)
 }

@@ -166,3 +166,118 @@ impl Drop for SimProcess {
         crate::procs::stop(&mut self.child);
     }
 }
+
+/// A `roster sim --tenants N` process: N tenants, each at its own URL with its own key and rate
+/// budget, and the fleet files it wrote for them.
+pub struct FleetSim {
+    child: Child,
+    /// Each tenant's base URL.
+    pub urls: Vec<String>,
+    /// `roster.toml` with `[fleets.sim]`.
+    pub config: std::path::PathBuf,
+    runtime: tokio::runtime::Runtime,
+    http: reqwest::Client,
+}
+
+impl FleetSim {
+    /// Start `roster sim --tenants COUNT --fleet-dir DIR` on `tenant` with `flags`.
+    pub fn start(
+        roster: &Path,
+        tenant: &Path,
+        count: usize,
+        dir: &Path,
+        flags: &[&str],
+        log: &Path,
+    ) -> Result<FleetSim> {
+        let mut command = Command::new(roster);
+        command
+            .arg("sim")
+            .arg("--tenant")
+            .arg(tenant)
+            .arg("--qlik-only")
+            .arg("--tenants")
+            .arg(count.to_string())
+            .arg("--fleet-dir")
+            .arg(dir)
+            .args(flags)
+            .stdin(Stdio::null())
+            .stdout(Stdio::piped())
+            .stderr(File::create(log).context("create the simulator log")?);
+        let mut child = crate::procs::spawn_group(&mut command).context("start roster sim --tenants")?;
+        let stdout = child
+            .stdout
+            .take()
+            .ok_or_else(|| anyhow!("roster sim has no stdout"))?;
+        let (tx, rx) = mpsc::channel();
+        std::thread::spawn(move || {
+            let mut lines = BufReader::new(stdout).lines();
+            let mut urls = Vec::new();
+            for _ in 0..count {
+                match lines.next() {
+                    Some(Ok(line)) => {
+                        urls.push(line.split_whitespace().nth(1).unwrap_or_default().to_owned())
+                    }
+                    _ => break,
+                }
+            }
+            let _ = tx.send(urls);
+            for _ in lines {}
+        });
+        let urls = match rx.recv_timeout(START_DEADLINE) {
+            Ok(urls) if urls.len() == count => urls,
+            Ok(_) => {
+                crate::procs::stop(&mut child);
+                bail!("roster sim exited before serving (see {})", log.display());
+            }
+            Err(_) => {
+                crate::procs::stop(&mut child);
+                bail!("roster sim did not start within {} s", START_DEADLINE.as_secs());
+            }
+        };
+        // The fleet files are written after the tenants are printed.
+        let config = dir.join("roster.toml");
+        let deadline = std::time::Instant::now() + Duration::from_secs(30);
+        while !config.exists() {
+            if std::time::Instant::now() > deadline {
+                crate::procs::stop(&mut child);
+                bail!("roster sim wrote no fleet into {}", dir.display());
+            }
+            std::thread::sleep(Duration::from_millis(20));
+        }
+        let runtime = tokio::runtime::Builder::new_current_thread()
+            .enable_all()
+            .build()
+            .context("start a runtime for the stats requests")?;
+        Ok(FleetSim {
+            child,
+            urls,
+            config,
+            runtime,
+            http: reqwest::Client::new(),
+        })
+    }
+
+    /// Every tenant's counters now, in fleet order.
+    pub fn stats(&self) -> Result<Vec<Stats>> {
+        self.runtime.block_on(async {
+            let mut all = Vec::with_capacity(self.urls.len());
+            for url in &self.urls {
+                let response = self
+                    .http
+                    .get(format!("{url}/_sim/stats"))
+                    .timeout(Duration::from_secs(60))
+                    .send()
+                    .await?
+                    .error_for_status()?;
+                all.push(response.json::<Stats>().await?);
+            }
+            Ok(all)
+        })
+    }
+}
+
+impl Drop for FleetSim {
+    fn drop(&mut self) {
+        crate::procs::stop(&mut self.child);
+    }
+}

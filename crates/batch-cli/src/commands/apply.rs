@@ -12,6 +12,9 @@ use engine::model::Mode;
 /// Runs `roster apply`: 0 every row ok, 1 some rows failed, 2 usage, configuration or input
 /// error (nothing sent), 130 interrupted.
 pub fn run(args: ApplyArgs) -> Outcome {
+    if super::fleet::wanted(&args.target, &args.fleet) {
+        return super::fleet::apply(&args);
+    }
     let settings = settings::load(&args, &ProcessEnvironment)?;
     print_warnings(&settings.plan.warnings);
     if args.prune && settings.plan.mode != Mode::Exact {

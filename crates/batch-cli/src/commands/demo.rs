@@ -14,6 +14,7 @@
 //! Everything is written to a fresh working directory (the roster copy, the journal in
 //! `.roster/`, the failed-rows CSV), which the demo names and leaves for the user to look at.
 
+pub mod fleet;
 pub mod roster;
 
 use roster::BAD_ROWS;
@@ -153,6 +154,9 @@ fn demo(args: &DemoArgs) -> Result<u8, DemoError> {
         ));
     }
     let dir = working_dir(args)?;
+    if let Some(count) = args.fleet {
+        return fleet::run(args, count, &dir);
+    }
     let tenant_text = data_file(&args.tenant, "data/tenant-large.json", BUILTIN_TENANT)?;
     let tenant =
         Tenant::from_json(&tenant_text).map_err(|e| DemoError(format!("failed to load the tenant: {e}")))?;

@@ -16,6 +16,9 @@ use engine::export::{self, CsvExport, People};
 
 /// Runs `roster export`: 0 when written, 2 for usage, configuration or tenant-access problems.
 pub fn run(args: ExportArgs) -> Outcome {
+    if super::fleet::wanted(&args.target, &args.fleet) {
+        return super::fleet::export(&args);
+    }
     let settings = settings::load(&args, &ProcessEnvironment)?;
     print_warnings(&settings.warnings);
     let mode = OutputMode::detect(args.quiet, false);

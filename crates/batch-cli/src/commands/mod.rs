@@ -9,6 +9,7 @@ pub mod apply;
 pub mod completions;
 pub mod demo;
 pub mod export;
+mod fleet;
 pub mod history;
 mod job;
 pub mod migrate;
@@ -16,8 +17,8 @@ pub mod plan;
 mod runs;
 pub mod sim;
 mod steps;
-pub mod undo;
 pub mod tenant;
+pub mod undo;
 
 use crate::cli::{Cli, Command};
 

@@ -14,6 +14,9 @@ use engine::plan;
 /// configuration, input or tenant-access problems; with `--check`, 3 when applying the roster
 /// would change the tenant (before 1).
 pub fn run(args: PlanArgs) -> Outcome {
+    if super::fleet::wanted(&args.target, &args.fleet) {
+        return super::fleet::plan(&args);
+    }
     let settings = settings::load(&args, &ProcessEnvironment)?;
     print_warnings(&settings.warnings);
     let roster = read_roster(&settings)?;

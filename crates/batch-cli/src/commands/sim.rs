@@ -91,6 +91,9 @@ pub fn config(args: &SimArgs, tenant: Tenant) -> Result<SimConfig, String> {
 }
 
 async fn serve(args: SimArgs) -> Outcome {
+    if let Some(count) = args.tenants {
+        return serve_fleet(&args, count).await;
+    }
     let tenant = Tenant::load(&args.tenant).map_err(|error| CommandError::from_chain(&error))?;
     let config = config(&args, tenant).map_err(CommandError::new)?;
     let (qlik, alumio) = (config.qlik_enabled, config.alumio.enabled);
@@ -154,6 +157,86 @@ async fn serve(args: SimArgs) -> Outcome {
 
     let waited = tokio::signal::ctrl_c().await;
     handle.shutdown().await;
+    waited.map_err(|error| CommandError::new("failed to wait for Ctrl-C").caused_by(error))?;
+    Ok(exit::OK)
+}
+
+/// The most tenants one `roster sim` serves.
+pub const MAX_TENANTS: usize = 2000;
+
+/// `--tenants N`: N copies of the tenant, each at its own port with its own keys, data and
+/// rate budget. Stdout: one line per tenant, `NAME URL API_KEY` (or one JSON document with
+/// `--json`); with `--fleet-dir`, the fleet files for them.
+async fn serve_fleet(args: &SimArgs, count: usize) -> Outcome {
+    if !(1..=MAX_TENANTS).contains(&count) {
+        return Err(CommandError::new(format!(
+            "--tenants must be between 1 and {MAX_TENANTS} (got {count})"
+        )));
+    }
+    let base = Tenant::load(&args.tenant).map_err(|error| CommandError::from_chain(&error))?;
+    let mut handles = Vec::with_capacity(count);
+    let mut members = Vec::with_capacity(count);
+    for index in 0..count {
+        let tenant = sim::fleet::tenant_copy(&base, index);
+        let mut config = config(args, tenant).map_err(CommandError::new)?;
+        // A fixed port is the first tenant's; the others take the ports after it.
+        if config.addr.port() != 0 {
+            let port = u16::try_from(usize::from(config.addr.port()) + index).map_err(|_| {
+                CommandError::new("the tenants' ports run past 65535")
+                    .hint("pick a lower --addr port, or port 0 for free ones")
+            })?;
+            config.addr.set_port(port);
+        }
+        config.seed = args.seed.wrapping_add(index as u64);
+        let handle = Sim::start(config)
+            .await
+            .map_err(|error| CommandError::from_chain(&error))?;
+        let api_key =
+            handle.api_keys().into_iter().next().ok_or_else(|| {
+                CommandError::new("the tenant file has no Qlik API key for the fleet to use")
+            })?;
+        members.push(sim::fleet::FleetMember {
+            name: sim::fleet::tenant_name(index, count),
+            url: handle.base_url(),
+            api_key,
+        });
+        handles.push(handle);
+    }
+    let mut out = std::io::stdout().lock();
+    let printed = if args.json {
+        let doc = serde_json::json!({ "tenants": members });
+        serde_json::to_writer(&mut out, &doc)
+            .map_err(std::io::Error::from)
+            .and_then(|()| writeln!(out))
+    } else {
+        members
+            .iter()
+            .try_for_each(|m| writeln!(out, "{} {} {}", m.name, m.url, m.api_key))
+    };
+    let printed = printed.and_then(|()| out.flush());
+    drop(out);
+    printed.map_err(|error| CommandError::new("failed to write to stdout").caused_by(error))?;
+    if let Some(dir) = &args.fleet_dir {
+        let extra = format!(
+            "tier1_per_min = {}\ntier2_per_min = {}\n",
+            args.tier1_per_min, args.tier2_per_min
+        );
+        let path = sim::fleet::write_fleet(dir, "sim", &members, &extra).map_err(|error| {
+            CommandError::new(format!("failed to write the fleet into {}", dir.display())).caused_by(error)
+        })?;
+        report(&format!(
+            "fleet \"sim\" written to {} (try: roster plan ROSTER --config {} --to sim)",
+            path.display(),
+            path.display()
+        ));
+    }
+    report(&format!(
+        "{count} simulated Qlik Cloud tenants, one per line on stdout (name, base URL, API key). Serving until Ctrl-C."
+    ));
+    let waited = tokio::signal::ctrl_c().await;
+    for handle in handles {
+        handle.shutdown().await;
+    }
     waited.map_err(|error| CommandError::new("failed to wait for Ctrl-C").caused_by(error))?;
     Ok(exit::OK)
 }

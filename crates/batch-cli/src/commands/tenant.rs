@@ -31,6 +31,20 @@ pub const PLAN_JSON_VERSION: u32 = 1;
 
 /// Runs a `roster tenant` subcommand and returns its exit code.
 pub fn run(args: TenantArgs) -> Outcome {
+    let (target, fleet) = match &args.command {
+        TenantCommand::Plan(a) => (&a.target, &a.fleet),
+        TenantCommand::Apply(a) => (&a.target, &a.fleet),
+        TenantCommand::Export(a) => (&a.target, &a.fleet),
+    };
+    if super::fleet::wanted(target, fleet) {
+        // A fleet runner for tenant files is not built yet; refusing before anything is sent
+        // beats resolving a glob or a fleet's name as if it were one target.
+        return Err(CommandError::new(
+            "roster tenant takes one target at a time: several targets, a glob, a fleet, \
+             --shard and --tenants-in-flight are for roster plan, apply and export",
+        )
+        .hint("run roster tenant once per tenant, with --to NAME (--from NAME for export)"));
+    }
     match args.command {
         TenantCommand::Plan(args) => plan(args),
         TenantCommand::Apply(args) => apply(args),

@@ -53,6 +53,7 @@ pub fn run(args: UndoArgs) -> Outcome {
         max_deletes: 0,
         target: args.target.clone(),
         output: args.output,
+        fleet: crate::cli::FleetArgs::default(),
     };
     let settings: ApplySettings = settings::load(&apply_args, &ProcessEnvironment)?;
     print_warnings(&settings.plan.warnings);

@@ -40,6 +40,22 @@ pub struct ConfigFile {
     /// Targets by name.
     #[serde(default)]
     pub targets: BTreeMap<String, TargetConfig>,
+    /// Fleets by name: many tenants sharing one credential template, read and checked by
+    /// [`crate::fleet`].
+    #[serde(default)]
+    pub fleets: BTreeMap<String, FleetTable>,
+}
+
+/// One `[fleets.NAME]` table as written; [`crate::fleet`] reads and checks it. `Debug` shows
+/// only its keys, since a table may hold a secret.
+#[derive(Clone, Default, Deserialize)]
+#[serde(transparent)]
+pub struct FleetTable(pub toml::Table);
+
+impl fmt::Debug for FleetTable {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_set().entries(self.0.keys()).finish()
+    }
 }
 
 /// One `[targets.NAME]` table. Every field is optional here; settings resolution says what is
@@ -164,7 +180,11 @@ impl LoadedConfig {
             )
         })?;
         let mut warnings = Vec::new();
-        if file.targets.values().any(TargetConfig::holds_secret)
+        let fleet_secret = file
+            .fleets
+            .values()
+            .any(|t| t.0.contains_key("api_key") || t.0.contains_key("client_secret"));
+        if (file.targets.values().any(TargetConfig::holds_secret) || fleet_secret)
             && let Some(warning) = permission_warning(path, "secrets")
         {
             warnings.push(warning);

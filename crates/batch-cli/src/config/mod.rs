@@ -4,9 +4,10 @@
 //! [`crate::settings`]' job.
 
 mod file;
+pub mod fleet;
 mod qlik_cli;
 
-pub use file::{CONFIG_FILE_NAME, ConfigFile, EXAMPLE, LoadedConfig, TargetConfig};
+pub use file::{CONFIG_FILE_NAME, ConfigFile, EXAMPLE, FleetTable, LoadedConfig, TargetConfig};
 pub use qlik_cli::{QlikCliContext, QlikCliContexts};
 
 /// A warning to show the user, e.g. a config file others can read.

@@ -17,6 +17,8 @@
 pub mod bar;
 pub mod diff;
 pub mod filters;
+pub mod fleet;
+pub mod fleet_table;
 pub mod format;
 pub mod html;
 pub mod json;

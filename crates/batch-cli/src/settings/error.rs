@@ -21,6 +21,17 @@ impl SettingsError {
         self
     }
 
+    /// A problem found beside settings resolution proper (fleets), with no hint yet.
+    pub fn plain(message: impl Into<String>) -> Self {
+        Self::new(message)
+    }
+
+    /// The same error with a hint that names the fix.
+    #[must_use]
+    pub fn with_hint(self, hint: impl Into<String>) -> Self {
+        self.hint(hint)
+    }
+
     /// The problem, a lowercase fragment.
     pub fn message(&self) -> &str {
         &self.message

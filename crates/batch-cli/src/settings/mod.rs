@@ -13,6 +13,7 @@ mod credentials;
 pub mod env;
 mod environment;
 mod error;
+pub mod fleet;
 mod rerun;
 mod target;
 

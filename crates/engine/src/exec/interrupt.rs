@@ -52,7 +52,7 @@ impl Interrupts {
     }
 
     /// The next interrupt; pending forever when none can come.
-    pub(crate) async fn recv(&mut self) {
+    pub async fn recv(&mut self) {
         match &mut self.rx {
             Some(rx) => {
                 if rx.recv().await.is_none() {

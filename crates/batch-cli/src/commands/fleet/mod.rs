@@ -1,0 +1,201 @@
+//! Fleets: one roster (or one export) across many tenants in one run, the command side.
+//!
+//! `--to` names the tenants ([`crate::settings::fleet`]: comma lists, globs, `[fleets.NAME]`
+//! from [`crate::config::fleet`]); [`engine::fleet::run`] runs a per-tenant job over them,
+//! `--tenants-in-flight` at a time, each tenant with its own client, limiter, journal and files;
+//! [`crate::report::fleet`] shows the run and [`crate::report::fleet_table`] sums it up. The
+//! jobs of apply, plan and export are in [`jobs`]: a command that works on one target joins by
+//! implementing [`engine::fleet::TenantJob`].
+
+mod jobs;
+
+use std::collections::HashMap;
+use std::io::{self, Write};
+use std::time::Instant;
+
+use super::steps::{print_warnings, runtime};
+use crate::cli::{ApplyArgs, ExportArgs, FleetArgs, OutputArgs, PlanArgs, TargetArgs};
+use crate::error::{CommandError, Outcome};
+use crate::report::OutputMode;
+use crate::report::fleet::Board;
+use crate::report::fleet_table::{self as table, Kind};
+use crate::report::format::Paint;
+use crate::settings::fleet::{Member, is_fleet, members};
+use crate::settings::{self, Environment, MAX_CONCURRENCY, ProcessEnvironment, TargetSettings};
+use engine::exec::Interrupts;
+use engine::export::Selection;
+use engine::fleet::{DEFAULT_IN_FLIGHT, MAX_IN_FLIGHT, TenantJob};
+use jobs::{ApplyJob, ExportJob, PlanJob, Rosters};
+
+/// Whether `args.to` names several tenants (then the command runs as a fleet). A config file
+/// that cannot be read says no here; the single-target path reports it.
+pub(crate) fn wanted(args: &TargetArgs, fleet: &FleetArgs) -> bool {
+    if fleet.shard.is_some() || fleet.tenants_in_flight.is_some() {
+        return true;
+    }
+    let to = args.to.as_deref();
+    let config = settings::find_config(args.config.as_deref(), &ProcessEnvironment)
+        .ok()
+        .flatten();
+    is_fleet(to, config.as_ref())
+}
+
+/// `roster apply` over a fleet.
+pub(crate) fn apply(args: &ApplyArgs) -> Outcome {
+    if args.prune {
+        return Err(CommandError::new(
+            "--prune cannot be used with a fleet yet: deletes are confirmed tenant by tenant",
+        )
+        .hint("prune one tenant at a time with --to NAME"));
+    }
+    let (members, in_flight) = prepare(&args.target, &args.fleet)?;
+    let output = settings::OutputSettings::from(args.output);
+    let rosters = read_rosters(&args.roster, &members)?;
+    let state_dir = args
+        .state_dir
+        .clone()
+        .unwrap_or_else(|| settings::default_state_dir(&args.roster));
+    let job = ApplyJob {
+        rosters,
+        mode: args.run.mode.unwrap_or_default(),
+        state_dir,
+        fresh: args.fresh,
+        only_failed: args.only_failed,
+        yes: args.yes,
+        output,
+        concurrency: checked_concurrency(args.run.concurrency)?,
+    };
+    run(&members, in_flight, &job, args.output, Kind::Apply)
+}
+
+/// `roster plan` over a fleet.
+pub(crate) fn plan(args: &PlanArgs) -> Outcome {
+    if args.prune {
+        return Err(CommandError::new("--prune cannot be used with a fleet yet")
+            .hint("plan the deletes of one tenant at a time with --to NAME"));
+    }
+    let (members, in_flight) = prepare(&args.target, &args.fleet)?;
+    let rosters = read_rosters(&args.roster, &members)?;
+    let job = PlanJob {
+        rosters,
+        mode: args.run.mode.unwrap_or_default(),
+        output: settings::OutputSettings::from(args.output),
+        check: args.check,
+        concurrency: checked_concurrency(args.run.concurrency)?,
+    };
+    run(
+        &members,
+        in_flight,
+        &job,
+        args.output,
+        Kind::Plan { check: args.check },
+    )
+}
+
+/// `roster export` over a fleet: one file per tenant.
+pub(crate) fn export(args: &ExportArgs) -> Outcome {
+    if args.output.as_os_str() == "-" {
+        return Err(
+            CommandError::new("a fleet's export is one file per tenant, not standard output")
+                .hint("pass -o DIR (files DIR/NAME.csv) or -o 'exports/{name}.csv'"),
+        );
+    }
+    let (members, in_flight) = prepare(&args.target, &args.fleet)?;
+    let job = ExportJob {
+        selection: Selection {
+            spaces: args.selection.spaces.clone(),
+            types: args.selection.types.clone(),
+        },
+        output: args.output.clone(),
+        concurrency: checked_concurrency(args.concurrency)?,
+    };
+    let output = OutputArgs {
+        quiet: args.quiet,
+        ..OutputArgs::default()
+    };
+    run(&members, in_flight, &job, output, Kind::Export)
+}
+
+fn checked_concurrency(n: Option<usize>) -> Result<Option<usize>, CommandError> {
+    match n {
+        Some(n) if !(1..=MAX_CONCURRENCY).contains(&n) => Err(CommandError::new(format!(
+            "concurrency must be between 1 and {MAX_CONCURRENCY} (got {n})"
+        ))),
+        n => Ok(n),
+    }
+}
+
+/// The members and the tenants in flight.
+fn prepare(target: &TargetArgs, fleet: &FleetArgs) -> Result<(Vec<Member>, usize), CommandError> {
+    let in_flight = fleet.tenants_in_flight.unwrap_or(DEFAULT_IN_FLIGHT);
+    if !(1..=MAX_IN_FLIGHT).contains(&in_flight) {
+        return Err(CommandError::new(format!(
+            "--tenants-in-flight must be between 1 and {MAX_IN_FLIGHT} (got {in_flight})"
+        )));
+    }
+    let env: &dyn Environment = &ProcessEnvironment;
+    let mut warnings = Vec::new();
+    let members = members(target, fleet.shard, env, &mut warnings)?;
+    warnings.sort();
+    warnings.dedup();
+    print_warnings(&warnings);
+    Ok((members, in_flight))
+}
+
+/// Read the roster once for each vendor among the members.
+fn read_rosters(path: &std::path::Path, members: &[Member]) -> Result<Rosters, CommandError> {
+    let mut rows = HashMap::new();
+    for member in members {
+        let Ok(target) = &member.target else { continue };
+        if rows.contains_key(&target.kind) {
+            continue;
+        }
+        let roster = engine::roster::read_roster(path, target.kind)
+            .map_err(|error| CommandError::new(error.to_string()))?;
+        rows.insert(target.kind, roster.rows);
+    }
+    Ok(Rosters {
+        path: path.to_path_buf(),
+        rows,
+    })
+}
+
+/// Run `job` over the members and print the table; the exit code.
+fn run(
+    members: &[Member],
+    in_flight: usize,
+    job: &dyn TenantJob<TargetSettings>,
+    output: OutputArgs,
+    kind: Kind,
+) -> Outcome {
+    let mode = OutputMode::detect(output.quiet, output.json).for_verbosity(output.verbose);
+    let runtime = runtime()?;
+    let started = Instant::now();
+    let board = Board::new(mode, members.len());
+    if members.is_empty() {
+        let _ = writeln!(
+            io::stderr(),
+            "this shard holds none of the fleet's tenants: nothing to do"
+        );
+    }
+    let reports = runtime.block_on(async {
+        let interrupts = Interrupts::ctrl_c();
+        engine::fleet::run(members, in_flight, job, &board, interrupts).await
+    });
+    board.close();
+    let elapsed = started.elapsed();
+    let code = table::exit_code(&reports, kind);
+    let mut stderr = io::stderr().lock();
+    table::print(
+        &mut stderr,
+        &reports,
+        kind,
+        elapsed,
+        Paint::new(mode.color_stderr),
+    );
+    drop(stderr);
+    if mode.json {
+        board.json_line(&table::summary_json(&reports, elapsed, code));
+    }
+    Ok(code)
+}
