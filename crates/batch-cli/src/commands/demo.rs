@@ -222,7 +222,7 @@ fn demo(args: &DemoArgs) -> Result<u8, DemoError> {
         &tenant_file,
         &data_file(&None, "data/demo-tenant.toml", BUILTIN_TENANT_FILE)?,
     )?;
-    let mut setup_words = apply_words(&tenant_file, &config, args.quiet);
+    let mut setup_words = apply_words(&tenant_file, &config, TARGET, args.quiet);
     setup_words.insert(1, "tenant".to_owned());
     // Its own state directory: the roster steps' journal starts clean.
     setup_words.push("--state-dir".to_owned());
@@ -238,7 +238,7 @@ fn demo(args: &DemoArgs) -> Result<u8, DemoError> {
     }
     say("");
 
-    let first_words = apply_words(&roster, &config, args.quiet);
+    let first_words = apply_words(&roster, &config, TARGET, args.quiet);
     say(&format!("step 1 of 2: {}", format::command_line(&first_words)));
     let first = apply(&first_words)?;
     if first == exit::INTERRUPTED || first == exit::USAGE {
@@ -252,7 +252,7 @@ fn demo(args: &DemoArgs) -> Result<u8, DemoError> {
     let failed_rows = show_failed_csv(&failed);
 
     say("");
-    let second_words = apply_words(&failed, &config, args.quiet);
+    let second_words = apply_words(&failed, &config, TARGET, args.quiet);
     say(&format!(
         "step 2 of 2: rerun the failed rows: {}",
         format::command_line(&second_words)
@@ -376,8 +376,9 @@ impl Drop for KeyFile {
     }
 }
 
-/// `roster apply ROSTER --config roster.toml --to demo --yes`: the command the demo runs and shows.
-fn apply_words(roster: &Path, config: &Path, quiet: bool) -> Vec<String> {
+/// `roster apply ROSTER --config roster.toml --to TARGET --yes`: the command the demo runs and
+/// shows (TARGET is the demo's tenant, or its fleet).
+fn apply_words(roster: &Path, config: &Path, target: &str, quiet: bool) -> Vec<String> {
     let mut words = vec![
         "roster".to_owned(),
         "apply".to_owned(),
@@ -385,7 +386,7 @@ fn apply_words(roster: &Path, config: &Path, quiet: bool) -> Vec<String> {
         "--config".to_owned(),
         config.display().to_string(),
         "--to".to_owned(),
-        TARGET.to_owned(),
+        target.to_owned(),
         "--yes".to_owned(),
     ];
     if quiet {

@@ -11,14 +11,13 @@
 
 use std::path::Path;
 
-use clap::Parser as _;
 use std::time::Duration;
 
 use sim::fleet::{FleetMember, tenant_copy, tenant_name, write_fleet};
 use sim::{Faults, Sim, SimConfig, SpaceType, Tenant};
 
-use super::{DemoError, say, write};
-use crate::cli::{Cli, Command, DemoArgs};
+use super::{DemoError, apply, say, write};
+use crate::cli::DemoArgs;
 use crate::exit;
 use crate::report::format;
 
@@ -142,7 +141,7 @@ pub(super) fn run(args: &DemoArgs, count: usize, dir: &Path) -> Result<u8, DemoE
         dir.display()
     ));
     say("");
-    let words = apply_words(&roster, &config, args.quiet);
+    let words = super::apply_words(&roster, &config, FLEET, args.quiet);
     say(&format!("step 1 of 2: {}", format::command_line(&words)));
     let first = apply(&words)?;
     if first == exit::INTERRUPTED || first == exit::USAGE {
@@ -179,30 +178,4 @@ pub(super) fn run(args: &DemoArgs, count: usize, dir: &Path) -> Result<u8, DemoE
             first.max(second).max(1)
         },
     )
-}
-
-fn apply_words(roster: &Path, config: &Path, quiet: bool) -> Vec<String> {
-    let mut words = vec![
-        "roster".to_owned(),
-        "apply".to_owned(),
-        roster.display().to_string(),
-        "--config".to_owned(),
-        config.display().to_string(),
-        "--to".to_owned(),
-        FLEET.to_owned(),
-        "--yes".to_owned(),
-    ];
-    if quiet {
-        words.push("--quiet".to_owned());
-    }
-    words
-}
-
-fn apply(words: &[String]) -> Result<u8, DemoError> {
-    let cli = Cli::try_parse_from(words)
-        .map_err(|e| DemoError(format!("failed to build the apply command: {e}")))?;
-    if !matches!(cli.command, Command::Apply(_)) {
-        return Err(DemoError("failed to build the apply command".to_owned()));
-    }
-    Ok(crate::run(cli))
 }
