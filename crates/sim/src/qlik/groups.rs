@@ -12,7 +12,7 @@ use serde_json::{Value, json};
 use super::S;
 use super::filter::{lookup, parse_filter};
 use super::paging::{Params, href, limit, links, offset};
-use super::reply::{bad_request, body};
+use super::reply::{bad_request, body, replace_op};
 use super::roles::{assigned_roles, resolve_refs};
 use crate::error_body::qlik_error;
 use crate::record::{WriteOp, WriteResource};
@@ -207,19 +207,10 @@ pub(super) async fn patch_group(
     };
     let mut changes = Vec::with_capacity(ops.len());
     for (i, op) in ops.iter().enumerate() {
-        let (Some(name), Some(path), Some(value)) = (
-            op.get("op").and_then(Value::as_str),
-            op.get("path").and_then(Value::as_str),
-            op.get("value"),
-        ) else {
-            return bad_request(&s, &format!("operation {i}: op, path and value are required"));
+        let (path, value) = match replace_op(&s, i, op) {
+            Ok(replace) => replace,
+            Err(response) => return response,
         };
-        if name != "replace" {
-            return bad_request(
-                &s,
-                &format!("operation {i}: op {name:?} is not supported, only replace"),
-            );
-        }
         // The spec's enum spells the paths without the slash, its example with it.
         let change = match (path.trim_start_matches('/'), value) {
             ("assignedRoles", refs) => match resolve_refs(&s, &world, refs) {

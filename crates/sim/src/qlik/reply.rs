@@ -1,10 +1,11 @@
-//! The answers every Qlik resource shares: 400 and 404 bodies, reading a JSON request body and
-//! writing a serialized one.
+//! The answers every Qlik resource shares: 400 and 404 bodies, reading a JSON request body (and
+//! a JSON Patch operation) and writing a serialized one.
 
 use axum::body::Bytes;
 use axum::http::{StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use serde::de::DeserializeOwned;
+use serde_json::Value;
 
 use crate::error_body::qlik_error;
 use crate::state::Shared;
@@ -45,4 +46,27 @@ pub(super) fn json_body(s: &Shared, body: serde_json::Result<Vec<u8>>) -> Respon
             Some(&e.to_string()),
         ),
     }
+}
+
+/// One operation of a JSON Patch body, the `i`th, as its path and value. Every PATCH endpoint
+/// the simulator serves takes only `replace`, so an operation missing a field or naming another
+/// op is the 400 they all answer with.
+pub(super) fn replace_op<'a>(s: &Shared, i: usize, op: &'a Value) -> Result<(&'a str, &'a Value), Response> {
+    let (Some(name), Some(path), Some(value)) = (
+        op.get("op").and_then(Value::as_str),
+        op.get("path").and_then(Value::as_str),
+        op.get("value"),
+    ) else {
+        return Err(bad_request(
+            s,
+            &format!("operation {i}: op, path and value are required"),
+        ));
+    };
+    if name != "replace" {
+        return Err(bad_request(
+            s,
+            &format!("operation {i}: op {name:?} is not supported, only replace"),
+        ));
+    }
+    Ok((path, value))
 }

@@ -14,7 +14,7 @@ use serde_json::{Map, Value, json};
 
 use super::S;
 use super::paging::href;
-use super::reply::bad_request;
+use super::reply::{bad_request, replace_op};
 use super::roles::{assigned_roles, resolve_refs};
 use crate::error_body::licenses_error;
 use crate::record::{WriteOp, WriteResource};
@@ -63,19 +63,10 @@ pub(super) async fn patch_groups_settings(
     let mut world = s.world.lock();
     let mut changes = Vec::with_capacity(ops.len());
     for (i, op) in ops.iter().enumerate() {
-        let (Some(name), Some(path), Some(value)) = (
-            op.get("op").and_then(Value::as_str),
-            op.get("path").and_then(Value::as_str),
-            op.get("value"),
-        ) else {
-            return bad_request(&s, &format!("operation {i}: op, path and value are required"));
+        let (path, value) = match replace_op(&s, i, op) {
+            Ok(replace) => replace,
+            Err(response) => return response,
         };
-        if name != "replace" {
-            return bad_request(
-                &s,
-                &format!("operation {i}: op {name:?} is not supported, only replace"),
-            );
-        }
         let everyone = format!("/systemGroups/{EVERYONE_ID}/assignedRoles");
         let change = match (path, value) {
             ("/autoCreateGroups", Value::Bool(b)) => Change::AutoCreateGroups(*b),

@@ -13,7 +13,7 @@ use serde_json::Value;
 
 use super::S;
 use super::paging::{Href, Page, PageMeta, Params, limit, links, offset};
-use super::reply::{bad_request, body, json_body, not_found};
+use super::reply::{bad_request, body, json_body, not_found, replace_op};
 use crate::error_body::qlik_error;
 use crate::record::{WriteOp, WriteResource};
 use crate::state::{Caller, ConfigWrite, EPOCH, Shared};
@@ -347,19 +347,10 @@ pub(super) async fn patch_space(
     let mut world = s.world.lock();
     let mut changes = Vec::with_capacity(ops.len());
     for (i, op) in ops.iter().enumerate() {
-        let (Some(name), Some(path), Some(value)) = (
-            op.get("op").and_then(Value::as_str),
-            op.get("path").and_then(Value::as_str),
-            op.get("value"),
-        ) else {
-            return bad_request(&s, &format!("operation {i}: op, path and value are required"));
+        let (path, value) = match replace_op(&s, i, op) {
+            Ok(replace) => replace,
+            Err(response) => return response,
         };
-        if name != "replace" {
-            return bad_request(
-                &s,
-                &format!("operation {i}: op {name:?} is not supported, only replace"),
-            );
-        }
         let Some(value) = value.as_str() else {
             return bad_request(&s, &format!("operation {i}: value must be a string"));
         };
