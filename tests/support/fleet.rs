@@ -26,12 +26,22 @@ impl Fleet {
     /// `count` tenants copied from `tenant`, each served with `config` (its tenant replaced);
     /// `extra` goes into `[fleets.sim]` (the client's limits and pace).
     pub fn start(count: usize, tenant: &Tenant, config: &SimConfig, extra: &str) -> Fleet {
+        Fleet::start_each(count, extra, |_| {
+            let mut one = config.clone();
+            one.tenant = tenant.clone();
+            one
+        })
+    }
+
+    /// `count` tenants, tenant `index` served as `config(index)` says (its tenant's keys made
+    /// its own), for fleets whose tenants differ in data or speed.
+    pub fn start_each(count: usize, extra: &str, config: impl Fn(usize) -> SimConfig) -> Fleet {
         let dir = tempfile::tempdir().expect("temp dir");
         let mut sims = Vec::new();
         let mut members = Vec::new();
         for index in 0..count {
-            let mut one = config.clone();
-            one.tenant = tenant_copy(tenant, index);
+            let mut one = config(index);
+            one.tenant = tenant_copy(&one.tenant, index);
             let sim = sim::Sim::start_blocking(one).expect("start a simulated tenant");
             members.push(FleetMember {
                 name: tenant_name(index, count),

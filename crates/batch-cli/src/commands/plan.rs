@@ -49,7 +49,7 @@ pub fn run(args: PlanArgs) -> Outcome {
 
 /// With writes that burst within a window, the least write time is a window for each budget
 /// beyond the first plus the round trips of the rest, at the round trip the plan's reads took.
-fn estimate_write_time(plan: &mut engine::model::Plan, settings: &PlanSettings) {
+pub(crate) fn estimate_write_time(plan: &mut engine::model::Plan, settings: &PlanSettings) {
     if let Some(window) = plan::write_window(&settings.target.limits) {
         plan.min_write_time = plan::burst_write_time(
             plan.write_calls,

@@ -347,7 +347,19 @@ fn item_json(item: &PlanItem) -> ItemJson<'_> {
 /// }
 /// ```
 pub fn render_json(plan: &Plan, out: &mut impl Write) -> io::Result<()> {
-    let doc = PlanJson {
+    serde_json::to_writer_pretty(&mut *out, &plan_json(plan))?;
+    writeln!(out)
+}
+
+/// Write the plan's JSON document on one line, without the newline: the same document as
+/// [`render_json`], for a stream of JSON lines (a fleet's `plan --json`).
+pub fn render_json_compact(plan: &Plan, out: &mut impl Write) -> io::Result<()> {
+    serde_json::to_writer(&mut *out, &plan_json(plan))?;
+    Ok(())
+}
+
+fn plan_json(plan: &Plan) -> PlanJson<'_> {
+    PlanJson {
         format_version: PLAN_JSON_VERSION,
         target: &plan.target,
         mode: plan.mode,
@@ -355,9 +367,7 @@ pub fn render_json(plan: &Plan, out: &mut impl Write) -> io::Result<()> {
         write_calls: plan.write_calls,
         min_write_time_ms: u64::try_from(plan.min_write_time.as_millis()).unwrap_or(u64::MAX),
         items: plan.items.iter().map(item_json).collect(),
-    };
-    serde_json::to_writer_pretty(&mut *out, &doc)?;
-    writeln!(out)
+    }
 }
 
 #[cfg(test)]

@@ -83,7 +83,7 @@ fn plan_settings(
 }
 
 /// `message`, and on its own line the hint for `error`, when there is one.
-fn with_hint(message: String, error: &core_api::Error, target: &TargetSettings) -> String {
+pub(super) fn with_hint(message: String, error: &core_api::Error, target: &TargetSettings) -> String {
     match crate::hint::for_error(error, target) {
         Some(hint) => format!("{message}\nhint: {hint}"),
         None => message,
@@ -113,6 +113,8 @@ pub struct ApplyJob {
     pub output: OutputSettings,
     /// `--concurrency`, over each tenant's own.
     pub concurrency: Option<usize>,
+    /// `--prune`: the most deletes each tenant's plan may hold (`--max-deletes`).
+    pub prune: Option<usize>,
 }
 
 impl TenantJob<TargetSettings> for ApplyJob {
@@ -145,7 +147,7 @@ impl ApplyJob {
         };
         let rows = self.rosters.rows(target.kind);
         let keys: Vec<RowKey> = rows.iter().map(|r| runs::row_key(r, name)).collect();
-        let mut this = journal::RunInfo::new(journal::roster_digest(&keys), self.mode, false);
+        let mut this = journal::RunInfo::new(journal::roster_digest(&keys), self.mode, self.prune.is_some());
         // What `roster runs` shows of the run, as a single apply records it.
         this.about = journal::RunAbout::for_file("apply", &self.rosters.path);
         this.about.write_limit_per_min = Some(target.limits.for_tier(Tier::Tier2));
@@ -161,8 +163,14 @@ impl ApplyJob {
                 );
             }
         };
-        let (rows, resumed) = select_rows(rows, &keys, &decision.state, decision.select);
-        drop((keys, decision.state));
+        // A prune plans the whole roster (every row keeps its assignee) and leaves out what the
+        // journal has done afterwards; otherwise resume happens before planning.
+        let (rows, resumed) = if self.prune.is_some() {
+            (rows, 0)
+        } else {
+            select_rows(rows, &keys, &decision.state, decision.select)
+        };
+        drop(keys);
         let client = match client(target) {
             Ok(client) => client,
             Err(error) => return TenantReport::failed(name, error),
@@ -201,17 +209,44 @@ impl ApplyJob {
             resumed,
         };
         let mut interrupts = tenant.interrupts;
-        let result = exec::plan_and_execute(
-            rows,
-            client.as_ref(),
-            &plan_options(&settings.plan),
-            &|_| {},
-            &mut || {},
-            open,
-            &options,
-            &mut interrupts,
-        )
-        .await;
+        let result = match self.prune {
+            Some(max_deletes) => {
+                let pruning = super::prune::Pruning {
+                    state: &decision.state,
+                    select: decision.select,
+                    max_deletes,
+                };
+                super::prune::run(
+                    rows,
+                    &client,
+                    &settings.plan,
+                    pruning,
+                    open,
+                    options,
+                    &mut interrupts,
+                )
+                .await
+            }
+            None => exec::plan_and_execute(
+                rows,
+                client.as_ref(),
+                &plan_options(&settings.plan),
+                &|_| {},
+                &mut || {},
+                open,
+                &options,
+                &mut interrupts,
+            )
+            .await
+            .map_err(|error| match error {
+                PipelineError::Plan(error) => {
+                    let message = format!("failed to plan: {error}");
+                    with_hint(message, crate::hint::in_plan(&error), target)
+                }
+                PipelineError::Open(error) => error,
+                PipelineError::Exec(error) => error.to_string(),
+            }),
+        };
         match result {
             Ok(result) => {
                 let status = if result.interrupted {
@@ -228,12 +263,7 @@ impl ApplyJob {
                 }
                 report
             }
-            Err(PipelineError::Plan(error)) => {
-                let message = format!("failed to plan: {error}");
-                TenantReport::failed(name, with_hint(message, crate::hint::in_plan(&error), target))
-            }
-            Err(PipelineError::Open(error)) => TenantReport::failed(name, error),
-            Err(PipelineError::Exec(error)) => TenantReport::failed(name, error.to_string()),
+            Err(error) => TenantReport::failed(name, error),
         }
     }
 }
@@ -273,6 +303,10 @@ pub struct PlanJob {
     pub check: bool,
     /// `--concurrency`, over each tenant's own.
     pub concurrency: Option<usize>,
+    /// `--prune`: the plans show the deletes too.
+    pub prune: bool,
+    /// `--json`: each tenant's whole plan goes to stdout as a `plan` line.
+    pub json: bool,
 }
 
 impl TenantJob<TargetSettings> for PlanJob {
@@ -299,17 +333,30 @@ impl PlanJob {
         let rows = self.rosters.rows(target.kind);
         let mut interrupts = tenant.interrupts;
         let options = plan_options(&settings);
-        let planned = tokio::select! {
-            planned = engine::plan::build_owned(rows, client.as_ref(), &options, &|_| {}) => planned,
-            () = interrupts.recv() => return TenantReport::new(name, Status::Interrupted),
-        };
-        let plan = match planned {
-            Ok(planned) => planned.plan,
-            Err(error) => {
-                let message = format!("failed to plan: {error}");
-                return TenantReport::failed(name, with_hint(message, crate::hint::in_plan(&error), target));
+        let planned = async {
+            if self.prune {
+                return super::prune::plan(rows, &client, &settings).await;
+            }
+            match engine::plan::build_owned(rows, client.as_ref(), &options, &|_| {}).await {
+                Ok(planned) => Ok(planned.plan),
+                Err(error) => {
+                    let message = format!("failed to plan: {error}");
+                    Err(with_hint(message, crate::hint::in_plan(&error), target))
+                }
             }
         };
+        let planned = tokio::select! {
+            planned = planned => planned,
+            () = interrupts.recv() => return TenantReport::new(name, Status::Interrupted),
+        };
+        let mut plan = match planned {
+            Ok(plan) => plan,
+            Err(error) => return TenantReport::failed(name, error),
+        };
+        super::super::plan::estimate_write_time(&mut plan, &settings);
+        if self.json {
+            write_plan_line(&plan);
+        }
         let c = plan.counts;
         let changes = c.create + c.update + c.delete > 0;
         let status = if changes && (self.check || c.error == 0) {
@@ -336,6 +383,28 @@ impl PlanJob {
         }
         report
     }
+}
+
+/// One tenant's whole plan as a line of a fleet's `--json` stream: the single-target `plan
+/// --json` document on one line, with `"event":"plan"` and the fleet's format version first.
+/// Written in one piece under stdout's lock, so tenants' lines never interleave; a closed stdout
+/// is the reader's choice and ends nothing here.
+fn write_plan_line(plan: &engine::model::Plan) {
+    use std::io::Write;
+    let mut document = Vec::with_capacity(256 + plan.items.len() * 256);
+    if crate::report::diff::render_json_compact(plan, &mut document).is_err()
+        || document.first() != Some(&b'{')
+    {
+        return;
+    }
+    let mut line = format!(
+        "{{\"event\":\"plan\",\"fleet_format_version\":{},",
+        crate::report::fleet_table::FLEET_JSON_VERSION
+    )
+    .into_bytes();
+    line.extend_from_slice(&document[1..]);
+    line.push(b'\n');
+    let _ = std::io::stdout().lock().write_all(&line);
 }
 
 /// `roster export` for one tenant: its assignments as a roster file named by the tenant.

@@ -8,6 +8,7 @@
 //! implementing [`engine::fleet::TenantJob`].
 
 mod jobs;
+mod prune;
 
 use std::collections::HashMap;
 use std::io::{self, Write};
@@ -42,46 +43,51 @@ pub(crate) fn wanted(args: &TargetArgs, fleet: &FleetArgs) -> bool {
 
 /// `roster apply` over a fleet.
 pub(crate) fn apply(args: &ApplyArgs) -> Outcome {
-    if args.prune {
-        return Err(CommandError::new(
-            "--prune cannot be used with a fleet yet: deletes are confirmed tenant by tenant",
-        )
-        .hint("prune one tenant at a time with --to NAME"));
-    }
     let (members, in_flight) = prepare(&args.target, &args.fleet)?;
     let output = settings::OutputSettings::from(args.output);
     let rosters = read_rosters(&args.roster, &members)?;
+    let mode = args.run.mode.unwrap_or_default();
+    if args.prune
+        && let Some(refusal) = prune::refusal(mode, &rosters, &members, true, args.yes)
+    {
+        return Err(refusal);
+    }
     let state_dir = args
         .state_dir
         .clone()
         .unwrap_or_else(|| settings::default_state_dir(&args.roster));
     let job = ApplyJob {
         rosters,
-        mode: args.run.mode.unwrap_or_default(),
+        mode,
         state_dir,
         fresh: args.fresh,
         only_failed: args.only_failed,
         yes: args.yes,
         output,
         concurrency: checked_concurrency(args.run.concurrency)?,
+        prune: args.prune.then_some(args.max_deletes),
     };
     run(&members, in_flight, &job, args.output, Kind::Apply)
 }
 
 /// `roster plan` over a fleet.
 pub(crate) fn plan(args: &PlanArgs) -> Outcome {
-    if args.prune {
-        return Err(CommandError::new("--prune cannot be used with a fleet yet")
-            .hint("plan the deletes of one tenant at a time with --to NAME"));
-    }
     let (members, in_flight) = prepare(&args.target, &args.fleet)?;
     let rosters = read_rosters(&args.roster, &members)?;
+    let mode = args.run.mode.unwrap_or_default();
+    if args.prune
+        && let Some(refusal) = prune::refusal(mode, &rosters, &members, false, false)
+    {
+        return Err(refusal);
+    }
     let job = PlanJob {
         rosters,
-        mode: args.run.mode.unwrap_or_default(),
+        mode,
         output: settings::OutputSettings::from(args.output),
         check: args.check,
         concurrency: checked_concurrency(args.run.concurrency)?,
+        prune: args.prune,
+        json: args.output.json,
     };
     run(
         &members,
