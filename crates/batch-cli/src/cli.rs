@@ -327,6 +327,15 @@ Examples:
   roster plan roster.csv --server https://acme.eu.qlikcloud.com
   roster plan roster.csv --to prod --mode exact --json > plan.json
   roster plan roster.csv --to prod --check -q  # exit 3 when apply would change something
+  roster plan roster.csv --to eu --check -q    # a fleet: [fleets.eu] in roster.toml
+
+Fleets: when --to names several tenants (a comma list, a glob, a fleet), each is planned with the
+same flags, --tenants-in-flight at a time, and a table on stderr sums them up. --json then prints
+JSON lines: for each tenant a `plan` line (the document a single plan --json prints, on one line,
+with \"event\" and \"fleet_format_version\" added) and a `tenant_finished` line, then one
+`fleet_finished`; every line but that last carries \"target\". --prune plans each tenant's
+deletes. The exit code is the fleet's: 3 (--check) when some tenant would change, 1 when a tenant
+failed or has rows with errors.
 
 Roster columns:
   space (or space_name, space_id), type (user or group), assignee (or
@@ -360,6 +369,7 @@ Examples:
   roster apply roster.csv --to prod --mode exact --prune   # asks before deleting
   roster apply roster.failed.csv --to prod     # rerun the rows that failed
   roster apply roster.csv --to prod --only-failed
+  roster apply roster.csv --to eu --yes        # a fleet: [fleets.eu] in roster.toml
 
 Runs: every apply plans against the tenant as it is now, so whatever drifted since the last run
 is written again. Only a run that was cut short (Ctrl-C, a kill, a crash, a lost connection)
@@ -378,6 +388,13 @@ Exit codes:
   2    usage, configuration or input error, a tenant that cannot be read, or a journal in use by
        another run (nothing was sent)
   130  interrupted (rerun the same command to resume)
+
+Fleets: when --to names several tenants (a comma list, a glob, a fleet), each runs with the same
+flags, --tenants-in-flight at a time, with its own limiter, journal (journal-NAME.jsonl) and
+failed-rows CSV (ROSTER.failed/NAME.csv); --concurrency, --fresh and --only-failed apply to each
+tenant. A fleet run asks no questions: --prune and Alumio tenants need --yes, and --max-deletes
+caps each tenant's deletes (a tenant past it gets nothing sent and is reported failed). With
+--json every event carries \"target\". Exit 1 when some tenant failed or has failed rows.
 
 Environment: see `roster plan --help`.";
 
@@ -625,14 +642,17 @@ pub struct ApplyArgs {
     #[arg(long)]
     pub only_failed: bool,
     /// Do not ask for confirmation before writing: before deleting (--prune), or before adding
-    /// more than 10 members to Alumio spaces, which emails each of them.
+    /// more than 10 members to Alumio spaces, which emails each of them. A fleet asks no
+    /// questions, so these need --yes there.
     #[arg(long, short = 'y')]
     pub yes: bool,
     /// With --mode exact: also delete the assignments of the roster's spaces that the roster does
-    /// not list (only spaces the roster names are touched; asks first unless --yes).
+    /// not list (only spaces the roster names are touched; asks first unless --yes, which a fleet
+    /// needs).
     #[arg(long)]
     pub prune: bool,
-    /// With --prune: refuse to go on when the plan deletes more than this many assignments.
+    /// With --prune: refuse to go on when the plan deletes more than this many assignments (for
+    /// a fleet, each tenant's plan: a tenant past it gets nothing sent).
     #[arg(long, value_name = "N", default_value_t = 10, requires = "prune")]
     pub max_deletes: usize,
     /// Where to send.
@@ -700,6 +720,11 @@ Exit codes:
   2    usage, configuration or output error, or a tenant that cannot be read (no file written)
   130  interrupted (no file written)
 
+Fleets: when --from names several tenants (a comma list, a glob, a fleet), each is exported with
+the same flags, --tenants-in-flight at a time, to a file of its own: -o DIR writes DIR/NAME.csv,
+and a path with {name} in it names each file (-o 'exports/{name}.csv'); `-` is refused.
+--concurrency counts each tenant's listings. Exit 1 when some tenant's file was not written.
+
 Environment: see `roster plan --help`.";
 
 const MIGRATE_EXAMPLES: &str = "\
@@ -754,7 +779,8 @@ pub struct ExportArgs {
     #[command(flatten)]
     pub selection: SpaceArgs,
     /// The roster file to write, or `-` for standard output. A file is replaced only once the
-    /// export is complete; a FIFO or device (e.g. /dev/stdout) is written in place.
+    /// export is complete; a FIFO or device (e.g. /dev/stdout) is written in place. For several
+    /// tenants: a directory (DIR/NAME.csv), or a path with {name} in it.
     #[arg(long, short = 'o', value_name = "FILE.csv")]
     pub output: PathBuf,
     /// Space listings in flight at once [default: the target's, else 8].

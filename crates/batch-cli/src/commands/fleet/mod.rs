@@ -5,7 +5,7 @@
 //! `--tenants-in-flight` at a time, each tenant with its own client, limiter, journal and files;
 //! [`crate::report::fleet`] shows the run and [`crate::report::fleet_table`] sums it up. The
 //! jobs of apply, plan and export are in [`jobs`]: a command that works on one target joins by
-//! implementing [`engine::fleet::TenantJob`].
+//! implementing [`engine::fleet::TenantJob`]. `--prune` over a fleet is [`prune`].
 
 mod jobs;
 mod prune;
