@@ -151,7 +151,20 @@ fn fleet_plan_json_carries_each_tenants_whole_plan_as_a_single_plan_shows_it() {
 #[test]
 fn fleet_apply_json_events_all_carry_their_target() {
     let fleet = fleet(2);
-    let run = fleet.run(&["apply", "roster.csv", "--to", "sim", "--json"]);
+    // Flags mean what they mean for one target: --batch-size is checked (and taken) alike.
+    let bad = fleet.run(&["apply", "roster.csv", "--to", "sim", "--batch-size", "0"]);
+    assert_eq!(bad.code, Some(2), "{}", bad.stderr);
+    assert!(bad.stderr.contains("batch size"), "{}", bad.stderr);
+    assert!(fleet.sims.iter().all(|s| s.request_log().is_empty()));
+    let run = fleet.run(&[
+        "apply",
+        "roster.csv",
+        "--to",
+        "sim",
+        "--json",
+        "--batch-size",
+        "20",
+    ]);
     assert_eq!(run.code, Some(0), "{}", run.stderr);
     let lines = run.json_lines();
     assert_every_record_has_its_target(&lines);

@@ -418,6 +418,15 @@ pub fn default_state_dir(roster: &Path) -> PathBuf {
     }
 }
 
+/// `--batch-size` over a target's own, checked as for one target: a fleet's tenants take it
+/// as a single run does.
+pub(crate) fn set_batch_size(target: &mut TargetSettings, n: Option<usize>) -> Result<(), SettingsError> {
+    if let Some(n) = n {
+        target.batch_size = checked_batch_size(n)?;
+    }
+    Ok(())
+}
+
 /// The part plan and apply share: the target (with `--concurrency` and `--batch-size`), the
 /// mode and the output.
 fn resolve_run(

@@ -43,7 +43,8 @@ pub(crate) fn wanted(args: &TargetArgs, fleet: &FleetArgs) -> bool {
 
 /// `roster apply` over a fleet.
 pub(crate) fn apply(args: &ApplyArgs) -> Outcome {
-    let (members, in_flight) = prepare(&args.target, &args.fleet)?;
+    let (mut members, in_flight) = prepare(&args.target, &args.fleet)?;
+    set_batch_size(&mut members, args.batch_size)?;
     let output = settings::OutputSettings::from(args.output);
     let rosters = read_rosters(&args.roster, &members)?;
     let mode = args.run.mode.unwrap_or_default();
@@ -72,7 +73,8 @@ pub(crate) fn apply(args: &ApplyArgs) -> Outcome {
 
 /// `roster plan` over a fleet.
 pub(crate) fn plan(args: &PlanArgs) -> Outcome {
-    let (members, in_flight) = prepare(&args.target, &args.fleet)?;
+    let (mut members, in_flight) = prepare(&args.target, &args.fleet)?;
+    set_batch_size(&mut members, args.batch_size)?;
     let rosters = read_rosters(&args.roster, &members)?;
     let mode = args.run.mode.unwrap_or_default();
     if args.prune
@@ -129,6 +131,16 @@ fn checked_concurrency(n: Option<usize>) -> Result<Option<usize>, CommandError> 
         ))),
         n => Ok(n),
     }
+}
+
+/// `--batch-size` over each tenant's own, as a single run takes it.
+fn set_batch_size(members: &mut [Member], n: Option<usize>) -> Result<(), CommandError> {
+    for member in members {
+        if let Ok(target) = &mut member.target {
+            settings::set_batch_size(target, n)?;
+        }
+    }
+    Ok(())
 }
 
 /// The members and the tenants in flight.
