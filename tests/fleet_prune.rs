@@ -291,7 +291,7 @@ fn prune_over_a_fleet_prunes_each_tenant_with_the_single_target_rules() {
 
 #[test]
 fn without_a_terminal_each_tenant_is_a_line_as_it_finishes_and_a_status_line_follows() {
-    // Tenant 1 answers at once; tenant 2 takes 2 s a request, so it is still planning when the
+    // Tenant 1 answers at once; tenant 2 takes 3 s a request, so it is still working when the
     // first status line is due (5 s).
     let fleet = Fleet::start_each(
         2,
@@ -299,7 +299,7 @@ fn without_a_terminal_each_tenant_is_a_line_as_it_finishes_and_a_status_line_fol
         |index| {
             let mut config = config(index);
             if index == 1 {
-                config.latency = Duration::from_secs(2);
+                config.latency = Duration::from_secs(3);
             }
             config
         },
