@@ -8,6 +8,7 @@
 //! implementing [`engine::fleet::TenantJob`].
 
 mod jobs;
+mod tenant_files;
 
 use std::collections::HashMap;
 use std::io::{self, Write};
@@ -26,6 +27,7 @@ use engine::exec::Interrupts;
 use engine::export::Selection;
 use engine::fleet::{DEFAULT_IN_FLIGHT, MAX_IN_FLIGHT, TenantJob};
 use jobs::{ApplyJob, ExportJob, PlanJob, Rosters};
+pub(crate) use tenant_files::{tenant_apply, tenant_export, tenant_plan};
 
 /// Whether `args.to` names several tenants (then the command runs as a fleet). A config file
 /// that cannot be read says no here; the single-target path reports it.
