@@ -262,7 +262,10 @@ impl TenantPlanJob {
             plan.write_calls
         );
         if errors > 0 {
-            note.push_str(&format!("; {errors} lines are errors (see `roster tenant plan --to {name}`)"));
+            note.push_str(&format!(
+                "; {errors} {} (see `roster tenant plan --to {name}`)",
+                if errors == 1 { "line is an error" } else { "lines are errors" }
+            ));
         }
         report.note = Some(note);
         report
