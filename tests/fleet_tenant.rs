@@ -207,7 +207,11 @@ fn a_tenant_file_over_a_fleet_configures_the_good_tenants_and_a_rerun_does_only_
     for (i, before) in before.iter().enumerate() {
         let sent = writes(&fleet, i).len() - before;
         let expected = if broken(i) { first_run_writes } else { 0 };
-        assert_eq!(sent, expected, "{} wrote {sent} on the rerun", fleet.members[i].name);
+        assert_eq!(
+            sent, expected,
+            "{} wrote {sent} on the rerun",
+            fleet.members[i].name
+        );
         assert_configured(&fleet, i);
     }
     assert!(
@@ -216,7 +220,15 @@ fn a_tenant_file_over_a_fleet_configures_the_good_tenants_and_a_rerun_does_only_
         rerun.stderr
     );
 
-    let check = fleet.run(&["tenant", "plan", "tenant.toml", "--to", "sim", "--check", "--json"]);
+    let check = fleet.run(&[
+        "tenant",
+        "plan",
+        "tenant.toml",
+        "--to",
+        "sim",
+        "--check",
+        "--json",
+    ]);
     assert_eq!(check.code, Some(0), "{}", check.stderr);
     // Each tenant's whole plan, as `roster tenant plan --json` writes it, carried by its target.
     let plans: Vec<serde_json::Value> = check
@@ -300,7 +312,17 @@ fn the_fleet_demo_runs_to_its_end() {
     let tenant_path = dir.path().join("tiny.json");
     std::fs::write(&tenant_path, tenant(2, 1, 0).to_json_pretty()).expect("tenant file");
     let output = std::process::Command::new(roster_e2e::roster_bin())
-        .args(["demo", "--fleet", "3", "--fault-rate", "0", "--latency-ms", "0", "-q", "--tenant"])
+        .args([
+            "demo",
+            "--fleet",
+            "4",
+            "--fault-rate",
+            "0",
+            "--latency-ms",
+            "0",
+            "-q",
+            "--tenant",
+        ])
         .arg(&tenant_path)
         .arg("--dir")
         .arg(dir.path().join("work"))
@@ -314,6 +336,9 @@ fn the_fleet_demo_runs_to_its_end() {
     let run = roster_e2e::Run::from_output(output);
     assert_eq!(run.code, Some(0), "{}\n{}", run.stdout, run.stderr);
     let all = format!("{}{}", run.stdout, run.stderr);
-    assert!(all.contains("what happened: step 1 landed 1 tenants"), "{all}");
+    // Both runs' tables, the second with every tenant landed.
+    assert!(all.contains("4 tenants: 2 ok, 2 failed"), "{all}");
+    assert!(all.contains("4 tenants: 4 ok"), "{all}");
+    assert!(all.contains("what happened: step 1 landed 2 tenants"), "{all}");
     assert!(all.contains("0 writes to the others"), "{all}");
 }

@@ -737,7 +737,11 @@ pub(crate) async fn send_configuration(
 }
 
 /// A configuration write the tenant refused, with the role a 403 needs.
-pub(crate) fn write_failed(write: &diff::Write, error: &TargetError, settings: &TargetSettings) -> CommandError {
+pub(crate) fn write_failed(
+    write: &diff::Write,
+    error: &TargetError,
+    settings: &TargetSettings,
+) -> CommandError {
     let hint = if error.status() == Some(403) {
         Some(diff::admin_hint(None))
     } else {

@@ -4,8 +4,9 @@
 //! from [`crate::config::fleet`]); [`engine::fleet::run`] runs a per-tenant job over them,
 //! `--tenants-in-flight` at a time, each tenant with its own client, limiter, journal and files;
 //! [`crate::report::fleet`] shows the run and [`crate::report::fleet_table`] sums it up. The
-//! jobs of apply, plan and export are in [`jobs`]: a command that works on one target joins by
-//! implementing [`engine::fleet::TenantJob`].
+//! jobs of apply, plan and export are in [`jobs`], those of `roster tenant plan|apply|export` in
+//! [`tenant_files`]: a command that works on one target joins by implementing
+//! [`engine::fleet::TenantJob`].
 
 mod jobs;
 mod tenant_files;

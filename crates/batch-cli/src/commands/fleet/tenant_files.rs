@@ -21,9 +21,9 @@ use super::{checked_concurrency, prepare, run};
 use crate::cli::{ApplyArgs, ExportArgs, OutputArgs, PlanArgs, SpaceArgs};
 use crate::commands::tenant;
 use crate::error::{CommandError, Outcome};
+use crate::report::ResolveProgress;
 use crate::report::fleet_table::Kind;
 use crate::report::mode::{Display, OutputMode};
-use crate::report::ResolveProgress;
 use crate::settings::fleet::Member;
 use crate::settings::{self, OutputSettings, TargetSettings};
 use crate::vendor::build_target;
@@ -264,7 +264,11 @@ impl TenantPlanJob {
         if errors > 0 {
             note.push_str(&format!(
                 "; {errors} {} (see `roster tenant plan --to {name}`)",
-                if errors == 1 { "line is an error" } else { "lines are errors" }
+                if errors == 1 {
+                    "line is an error"
+                } else {
+                    "lines are errors"
+                }
             ));
         }
         report.note = Some(note);
@@ -380,7 +384,8 @@ impl TenantApplyJob {
     ) -> Result<Configured, CommandError> {
         let name = target.name.as_str();
         let config_api = tenant::tenant_of(client.as_ref(), target)?;
-        let config = tenant::configuration(&self.file, client.as_ref(), config_api, target, &self.rows).await?;
+        let config =
+            tenant::configuration(&self.file, client.as_ref(), config_api, target, &self.rows).await?;
         let mut configured = Configured {
             unchanged: config
                 .changes
@@ -395,7 +400,12 @@ impl TenantApplyJob {
                 json_line(&line);
             }
             match &outcome.result {
-                Ok(()) if matches!(outcome.write, Write::CreateGroup { .. } | Write::CreateSpace { .. }) => {
+                Ok(())
+                    if matches!(
+                        outcome.write,
+                        Write::CreateGroup { .. } | Write::CreateSpace { .. }
+                    ) =>
+                {
                     configured.created += 1;
                 }
                 Ok(()) => configured.updated += 1,
@@ -478,7 +488,8 @@ impl TenantExportJob {
             .parent()
             .filter(|d| !d.as_os_str().is_empty())
             .unwrap_or(Path::new("."));
-        if let Err(error) = std::fs::create_dir_all(dir).and_then(|()| tenant::write_atomically(path, &text)) {
+        if let Err(error) = std::fs::create_dir_all(dir).and_then(|()| tenant::write_atomically(path, &text))
+        {
             return TenantReport::failed(name, format!("cannot write {}: {error}", path.display()));
         }
         let assignments: usize = snapshot.spaces.iter().map(|s| s.assignments.len()).sum();
