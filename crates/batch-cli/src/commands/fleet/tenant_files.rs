@@ -257,13 +257,9 @@ impl TenantPlanJob {
             writes: config_writes + plan.write_calls,
             ..Totals::default()
         };
-        let mut note = format!(
-            "{config_writes} configuration and {} assignment writes",
-            plan.write_calls
-        );
         if errors > 0 {
-            note.push_str(&format!(
-                "; {errors} {} (see `roster tenant plan --to {name}`)",
+            report.note = Some(format!(
+                "{errors} {} (`--json` shows each tenant's whole plan)",
                 if errors == 1 {
                     "line is an error"
                 } else {
@@ -271,7 +267,6 @@ impl TenantPlanJob {
                 }
             ));
         }
-        report.note = Some(note);
         report
     }
 }
