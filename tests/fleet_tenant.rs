@@ -1,12 +1,15 @@
 //! `roster tenant plan|apply|export` over a fleet of simulated tenants: every good tenant is
 //! configured exactly (settings, groups with their roles, spaces, assignments), the broken ones
-//! are reported and the others go on, a rerun after fixing sends only what remains, `--check`
-//! and export work tenant by tenant; and `roster demo --fleet` runs to its end.
+//! are reported and the others go on, a rerun after fixing sends only what remains, Ctrl-C
+//! stops every tenant and the rerun sends nothing twice, `--check` and export work tenant by
+//! tenant; and `roster demo --fleet` runs to its end.
 
 use std::collections::BTreeSet;
 
 use roster_e2e::fleet::{Fleet, closed_port_url, finished_statuses};
-use roster_e2e::{SimConfig, SpaceType, tenant};
+use std::time::Duration;
+
+use roster_e2e::{SimConfig, SpaceType, interrupt, tenant, wait_child, wait_for};
 
 const TENANTS: usize = 5;
 const UNREACHABLE: usize = 1;
@@ -239,6 +242,45 @@ fn a_tenant_file_over_a_fleet_configures_the_good_tenants_and_a_rerun_does_only_
         .collect();
     assert_eq!(plans.len(), TENANTS, "{}", check.stdout);
     assert!(plans.iter().all(|total| *total == 0), "{}", check.stdout);
+}
+
+#[test]
+fn ctrl_c_stops_a_tenant_file_fleet_and_the_rerun_sends_nothing_twice() {
+    const IN_FLIGHT: usize = 3;
+    // Ten writes a second per tenant, paced strictly: each tenant's 19 writes take two seconds.
+    let mut config = SimConfig::new(tenant(USERS, SPACES, 0));
+    config.tier1_per_min = None;
+    config.tier2_per_min = Some(600);
+    config.window = None;
+    let fleet = Fleet::start(
+        IN_FLIGHT,
+        &tenant(USERS, SPACES, 0),
+        &config,
+        "tier1_per_min = 0\ntier2_per_min = 600\npace = \"steady\"\n",
+    );
+    fleet.write("roster.csv", &roster());
+    fleet.write("tenant.toml", TENANT_FILE);
+    let all = 5 + ASSIGNMENTS;
+
+    let child = fleet.spawn(&["tenant", "apply", "tenant.toml", "--to", "sim"]);
+    // Past the configuration, into the assignments, on every tenant.
+    wait_for("assignments on every tenant", Duration::from_secs(30), || {
+        (0..IN_FLIGHT).all(|i| writes(&fleet, i).len() >= 8)
+    });
+    interrupt(&child);
+    let run = wait_child(child, Duration::from_secs(30));
+    assert_eq!(run.code, Some(130), "{}", run.stderr);
+    assert!(run.stderr.contains("interrupted"), "{}", run.stderr);
+    let at_stop: usize = (0..IN_FLIGHT).map(|i| writes(&fleet, i).len()).sum();
+    assert!(at_stop < IN_FLIGHT * all, "the run finished before Ctrl-C");
+
+    let rerun = fleet.run(&["tenant", "apply", "tenant.toml", "--to", "sim", "-q"]);
+    assert_eq!(rerun.code, Some(0), "{}", rerun.stderr);
+    for i in 0..IN_FLIGHT {
+        assert_configured(&fleet, i);
+        // Every write exactly once across both runs.
+        assert_eq!(writes(&fleet, i).len(), all, "{:?}", writes(&fleet, i));
+    }
 }
 
 #[test]
