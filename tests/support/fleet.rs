@@ -127,3 +127,25 @@ impl Fleet {
         self.sims[index].write_log().len()
     }
 }
+
+/// A loopback URL nothing listens on (a port just freed).
+pub fn closed_port_url() -> String {
+    let port = std::net::TcpListener::bind("127.0.0.1:0")
+        .and_then(|listener| listener.local_addr())
+        .map_or(9, |addr| addr.port());
+    format!("http://127.0.0.1:{port}")
+}
+
+/// `(target, status)` of every `tenant_finished` event of a fleet's `--json` stream.
+pub fn finished_statuses(lines: &[serde_json::Value]) -> Vec<(String, String)> {
+    lines
+        .iter()
+        .filter(|l| l["event"] == "tenant_finished")
+        .map(|l| {
+            (
+                l["target"].as_str().unwrap_or_default().to_owned(),
+                l["status"].as_str().unwrap_or_default().to_owned(),
+            )
+        })
+        .collect()
+}

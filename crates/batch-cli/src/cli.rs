@@ -150,6 +150,7 @@ Examples:
   roster tenant plan tenant.toml --to prod
   roster tenant apply tenant.toml --to prod
   roster tenant export --from prod -o tenant.toml
+  roster tenant apply tenant.toml --to eu              # a fleet: every tenant of [fleets.eu]
 
 The tenant file (TOML; every key in the README's \"Tenant file\"):
   [settings]            auto_create_groups, sync_idp_groups, auto_assign_professional,
@@ -159,13 +160,17 @@ The tenant file (TOML; every key in the README's \"Tenant file\"):
                         [{ group = \"NAME\" | user = \"EMAIL\", roles = [\"consumer\"] }]
   [assignments]         rosters = [\"finance.csv\"] (roster CSVs, relative to the file)
 
-Qlik Cloud only: Alumio has no groups, roles or tenant settings.";
+Qlik Cloud only: Alumio has no groups, roles or tenant settings.
+
+Fleets: --to takes several tenants (a comma list, a glob, a fleet) as for `roster apply`; each
+tenant is planned, configured or exported on its own, and a table sums them up.";
 
 const TENANT_PLAN_HELP: &str = "\
 Examples:
   roster tenant plan tenant.toml --to prod
   roster tenant plan tenant.toml --to prod --json > plan.json
   roster tenant plan tenant.toml --to prod --check -q   # exit 3 when apply would change something
+  roster tenant plan tenant.toml --to 'cust-*' --check -q   # a glob: exit 3 if any would change
 
 Reads the settings, roles, groups and spaces the file names, and the assignments of its spaces
 and rosters; shows each section (settings, groups, group roles, spaces, assignments) as a diff:
@@ -178,6 +183,7 @@ Exit codes:
   1    some lines are errors (shown with !)
   2    usage, configuration or file error, an unknown role, or a tenant that cannot be read
   3    --check only: applying the file would change the tenant (comes before 1)
+Over a fleet: 1 also when a tenant could not be read, 3 when any tenant would change.
 
 Environment: see `roster plan --help`.";
 
@@ -185,6 +191,7 @@ const TENANT_APPLY_HELP: &str = "\
 Examples:
   roster tenant apply tenant.toml --to prod
   roster tenant apply tenant.toml --to prod --json > events.jsonl
+  roster tenant apply tenant.toml --to eu --tenants-in-flight 16   # every tenant of a fleet
 
 Reads everything first and writes only the differences, in order: the group settings (one PATCH),
 the license settings (read, merged, one PUT), missing groups, group roles, missing spaces and
@@ -204,6 +211,8 @@ Exit codes:
   2    usage, configuration or file error, an unknown role, a type mismatch, or a tenant that
        cannot be read (nothing was sent)
   130  interrupted (rerun the same command to resume)
+Over a fleet: 1 also when a tenant failed (unreachable, refused, a role it lacks); each tenant
+has its own tenant-NAME.jsonl, journal and failed-rows CSV (FILE.assignments.failed/NAME.csv).
 
 Environment: see `roster plan --help`.";
 
@@ -211,6 +220,7 @@ const TENANT_EXPORT_HELP: &str = "\
 Examples:
   roster tenant export --from prod -o tenant.toml
   roster tenant export --from prod --space Finance -o -
+  roster tenant export --from eu -o tenants/            # a fleet: tenants/NAME.toml per tenant
 
 Writes the settings, every group with its roles, and the spaces (all, or those --space and --type
 select) with their type, description and assignments inline (users by email, groups by name).
@@ -220,6 +230,7 @@ complete.
 Exit codes:
   0    the file was written
   2    usage, configuration or output error, or a tenant that cannot be read (no file written)
+Over a fleet: 1 when some tenant's file could not be written (the others are).
 
 Environment: see `roster plan --help`.";
 

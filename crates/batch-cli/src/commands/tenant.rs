@@ -8,13 +8,13 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use core_api::Tier;
-use core_api::target::{AssigneeKind, Target, TargetKind};
+use core_api::target::{AssigneeKind, Target, TargetError, TargetKind};
 use core_api::tenant::TenantConfig;
 use serde::Serialize;
 
 use super::job::{Job, plan_pruned, prune_needs_exact, run_rows};
 use super::steps::{client, plan_rows, print_warnings, read_failed, runtime, select_spaces};
-use crate::cli::{ApplyArgs, ExportArgs, PlanArgs, TenantArgs, TenantCommand};
+use crate::cli::{ApplyArgs, ExportArgs, PlanArgs, SpaceArgs, TenantArgs, TenantCommand};
 use crate::error::{CommandError, Outcome};
 use crate::exit;
 use crate::report::format::Paint;
@@ -37,13 +37,11 @@ pub fn run(args: TenantArgs) -> Outcome {
         TenantCommand::Export(a) => (&a.target, &a.fleet),
     };
     if super::fleet::wanted(target, fleet) {
-        // A fleet runner for tenant files is not built yet; refusing before anything is sent
-        // beats resolving a glob or a fleet's name as if it were one target.
-        return Err(CommandError::new(
-            "roster tenant takes one target at a time: several targets, a glob, a fleet, \
-             --shard and --tenants-in-flight are for roster plan, apply and export",
-        )
-        .hint("run roster tenant once per tenant, with --to NAME (--from NAME for export)"));
+        return match args.command {
+            TenantCommand::Plan(args) => super::fleet::tenant_plan(&args),
+            TenantCommand::Apply(args) => super::fleet::tenant_apply(&args),
+            TenantCommand::Export(args) => super::fleet::tenant_export(&args),
+        };
     }
     match args.command {
         TenantCommand::Plan(args) => plan(args),
@@ -78,7 +76,7 @@ fn file_error(error: &FileError) -> CommandError {
 }
 
 /// The file, checked, and its assignments as one roster.
-fn load(path: &Path) -> Result<(TenantFile, Combined, Vec<ParsedRow>), CommandError> {
+pub(crate) fn load(path: &Path) -> Result<(TenantFile, Combined, Vec<ParsedRow>), CommandError> {
     let file = file::read(path).map_err(|e| file_error(&e))?;
     let combined = assign::combine(&file).map_err(|e| file_error(&e))?;
     if combined.rows == 0 {
@@ -89,7 +87,7 @@ fn load(path: &Path) -> Result<(TenantFile, Combined, Vec<ParsedRow>), CommandEr
 }
 
 /// The target's tenant configuration, or the error that it has none (Alumio).
-fn tenant_of<'a>(
+pub(crate) fn tenant_of<'a>(
     target: &'a dyn Target,
     settings: &TargetSettings,
 ) -> Result<&'a dyn TenantConfig, CommandError> {
@@ -257,39 +255,7 @@ fn plan(args: PlanArgs) -> Outcome {
     let runtime = runtime()?;
     let (config, assignments) = runtime.block_on(async {
         let target = client(&settings)?;
-        let tenant = tenant_of(target.as_ref(), &settings.target)?;
-        let state = read_checked(&file, target.as_ref(), tenant, &settings.target, &rows, false).await?;
-        let config = diff::diff(&file, &state);
-        let (pending, ready) = split_pending(rows, &config);
-        let mut assignments = if ready.is_empty() {
-            empty_plan(&settings)
-        } else if args.prune {
-            plan_pruned(&settings, &mode, &target, ready, None).await?
-        } else {
-            plan_rows(&settings, &mode, target.as_ref(), ready).await?.plan
-        };
-        let mut waiting: Vec<PlanItem> = pending
-            .iter()
-            .filter_map(|p| pending_item(p, &settings.target.name))
-            .collect();
-        resolve_waiting_users(&mut waiting, target.as_ref(), &settings.target).await?;
-        assignments.items.extend(waiting);
-        let limit = settings.target.limits.for_tier(Tier::Tier2);
-        engine::plan::prune::recount(
-            &mut assignments,
-            &target.capabilities(),
-            (limit > 0).then_some(limit),
-        );
-        if let Some(window) = engine::plan::write_window(&settings.target.limits) {
-            assignments.min_write_time = engine::plan::burst_write_time(
-                assignments.write_calls,
-                window,
-                settings.target.concurrency,
-                engine::exec::mean_round_trip(),
-            );
-            assignments.write_time_estimated = true;
-        }
-        Ok::<_, CommandError>((config, assignments))
+        plan_tenant(&file, rows, &settings, &mode, &target, args.prune).await
     })?;
     let total = config.writes.len() as u64 + assignments.write_calls;
     let least = least_write_time(total, &settings);
@@ -323,6 +289,52 @@ fn plan(args: PlanArgs) -> Outcome {
     } else {
         exit::OK
     })
+}
+
+/// What `roster tenant plan` shows for one tenant: the configuration's changes, and the
+/// assignments' plan, with the rows that wait for a new space or group planned as creates and
+/// the write counts and least write time recounted. Reads only.
+pub(crate) async fn plan_tenant(
+    file: &TenantFile,
+    rows: Vec<ParsedRow>,
+    settings: &PlanSettings,
+    mode: &OutputMode,
+    target: &Arc<dyn Target>,
+    prune: bool,
+) -> Result<(ConfigPlan, Plan), CommandError> {
+    let tenant = tenant_of(target.as_ref(), &settings.target)?;
+    let state = read_checked(file, target.as_ref(), tenant, &settings.target, &rows, false).await?;
+    let config = diff::diff(file, &state);
+    let (pending, ready) = split_pending(rows, &config);
+    let mut assignments = if ready.is_empty() {
+        empty_plan(settings)
+    } else if prune {
+        plan_pruned(settings, mode, target, ready, None).await?
+    } else {
+        plan_rows(settings, mode, target.as_ref(), ready).await?.plan
+    };
+    let mut waiting: Vec<PlanItem> = pending
+        .iter()
+        .filter_map(|p| pending_item(p, &settings.target.name))
+        .collect();
+    resolve_waiting_users(&mut waiting, target.as_ref(), &settings.target).await?;
+    assignments.items.extend(waiting);
+    let limit = settings.target.limits.for_tier(Tier::Tier2);
+    engine::plan::prune::recount(
+        &mut assignments,
+        &target.capabilities(),
+        (limit > 0).then_some(limit),
+    );
+    if let Some(window) = engine::plan::write_window(&settings.target.limits) {
+        assignments.min_write_time = engine::plan::burst_write_time(
+            assignments.write_calls,
+            window,
+            settings.target.concurrency,
+            engine::exec::mean_round_trip(),
+        );
+        assignments.write_time_estimated = true;
+    }
+    Ok((config, assignments))
 }
 
 fn empty_plan(settings: &PlanSettings) -> Plan {
@@ -509,6 +521,21 @@ fn render_json(
     writeln!(out)
 }
 
+/// One tenant's `roster-tenant-plan` document as a value (a fleet's `--json` puts one per
+/// tenant into its stream).
+pub(crate) fn plan_value(
+    file: &TenantFile,
+    config: &ConfigPlan,
+    assignments: &Plan,
+    settings: &PlanSettings,
+) -> Option<serde_json::Value> {
+    let total = config.writes.len() as u64 + assignments.write_calls;
+    let least = least_write_time(total, settings);
+    let mut out = Vec::new();
+    render_json(file, config, assignments, total, least, &mut out).ok()?;
+    serde_json::from_slice(&out).ok()
+}
+
 /// Where the file's assignments go as a roster: `STATE_DIR/STEM.assignments.csv`.
 fn assignments_path(state_dir: &Path, file: &Path) -> PathBuf {
     let stem = file
@@ -520,6 +547,8 @@ fn assignments_path(state_dir: &Path, file: &Path) -> PathBuf {
 /// One configuration write's event for `--json`: a line on stdout, before the assignments'.
 #[derive(Serialize)]
 struct WriteEvent<'a> {
+    #[serde(skip_serializing_if = "Option::is_none")]
+    target: Option<&'a str>,
     event: &'static str,
     v: u32,
     section: Section,
@@ -580,7 +609,87 @@ async fn apply_async(
     let lock =
         engine::journal::RunLock::acquire(&engine::journal::path_for(&settings.state_dir, &target_name))
             .map_err(super::job::journal_error)?;
-    let state = read_checked(file, target.as_ref(), tenant, &settings.plan.target, &rows, true).await?;
+    let config = configuration(file, target.as_ref(), tenant, &settings.plan.target, &rows).await?;
+
+    let quiet = settings.plan.output.quiet;
+    let json = settings.plan.output.json;
+    let mut stderr = io::stderr();
+    if !quiet && !json {
+        let _ = writeln!(
+            stderr,
+            "configuration: {} write{} to {target_name}",
+            config.writes.len(),
+            if config.writes.len() == 1 { "" } else { "s" }
+        );
+    }
+    let mut report_write = |outcome: &send::Outcome<'_>| {
+        if json && let Some(line) = write_event(outcome, None) {
+            let _ = writeln!(io::stdout(), "{line}");
+        }
+        match &outcome.result {
+            Ok(()) if !quiet && !json => {
+                let _ = writeln!(io::stderr(), "  ok      {}", outcome.write.describe());
+            }
+            Err(error) => {
+                crate::error::print(&write_failed(outcome.write, error, &settings.plan.target));
+            }
+            _ => {}
+        }
+    };
+    let failed = send_configuration(
+        &config,
+        tenant,
+        &settings.state_dir,
+        &target_name,
+        file,
+        settings.plan.target.concurrency,
+        &mut report_write,
+    )
+    .await?;
+    if !json {
+        let _ = writeln!(
+            stderr,
+            "configuration: {} sent, {failed} failed",
+            config.writes.len() - failed
+        );
+    }
+    if rows.is_empty() {
+        drop(lock);
+        return Ok(if failed > 0 { exit::ROWS_FAILED } else { exit::OK });
+    }
+
+    // The assignments, now that their groups and spaces exist: a roster applied as `roster
+    // apply` applies one.
+    let (roster_path, rows) = write_assignments(&settings.state_dir, file, combined)?;
+    let mut assign_settings = settings.clone();
+    assign_settings.plan.roster = roster_path;
+    let job = Job {
+        command: "tenant apply",
+        settings: &assign_settings,
+        rerun_args: rerun_args(args, settings),
+        max_deletes: args.prune.then_some(args.max_deletes),
+        adjust: None,
+        lock: Some(lock),
+    };
+    let code = run_rows(job, rows, target).await?;
+    Ok(if code == exit::OK && failed > 0 {
+        exit::ROWS_FAILED
+    } else {
+        code
+    })
+}
+
+/// Read the tenant, check the file's roles and space types against it and diff: the
+/// configuration apply sends. A space the file cannot have as it says (`!`) refuses the whole
+/// file, before any write.
+pub(crate) async fn configuration(
+    file: &TenantFile,
+    target: &dyn Target,
+    tenant: &dyn TenantConfig,
+    settings: &TargetSettings,
+    rows: &[ParsedRow],
+) -> Result<ConfigPlan, CommandError> {
+    let state = read_checked(file, target, tenant, settings, rows, true).await?;
     let config = diff::diff(file, &state);
     if let Some(change) = config.changes.iter().find(|c| c.mark == Mark::Error) {
         let mut refused = CommandError::new(format!(
@@ -601,82 +710,71 @@ async fn apply_async(
         }
         return Err(refused.hint("give each new space a type (shared, managed or data)"));
     }
+    Ok(config)
+}
 
-    let quiet = settings.plan.output.quiet;
-    let json = settings.plan.output.json;
+/// Send the configuration's writes, each recorded in the tenant journal of `target_name` in
+/// `state_dir` before `on_done` sees it; how many failed.
+pub(crate) async fn send_configuration(
+    config: &ConfigPlan,
+    tenant: &dyn TenantConfig,
+    state_dir: &Path,
+    target_name: &str,
+    file: &TenantFile,
+    concurrency: usize,
+    on_done: &mut dyn FnMut(&send::Outcome<'_>),
+) -> Result<usize, CommandError> {
     let journal = send::Journal::new(
-        send::journal_path(&settings.state_dir, &target_name),
-        &target_name,
+        send::journal_path(state_dir, target_name),
+        target_name,
         &file.display_name(),
     );
-    let mut stderr = io::stderr();
-    if !quiet && !json {
-        let _ = writeln!(
-            stderr,
-            "configuration: {} write{} to {target_name}",
-            config.writes.len(),
-            if config.writes.len() == 1 { "" } else { "s" }
-        );
-    }
-    let mut report_write = |outcome: &send::Outcome<'_>| {
-        if json {
-            let event = WriteEvent {
-                event: "tenant_write",
-                v: send::JOURNAL_VERSION,
-                section: outcome.write.section(),
-                write: outcome.write,
-                outcome: if outcome.result.is_ok() { "done" } else { "failed" },
-                error: outcome.result.as_ref().err().map(ToString::to_string),
-            };
-            if let Ok(line) = serde_json::to_string(&event) {
-                let _ = writeln!(io::stdout(), "{line}");
-            }
-        }
-        match &outcome.result {
-            Ok(()) if !quiet && !json => {
-                let _ = writeln!(io::stderr(), "  ok      {}", outcome.write.describe());
-            }
-            Err(error) => {
-                let hint = if error.status() == Some(403) {
-                    Some(diff::admin_hint(None))
-                } else {
-                    crate::hint::for_error(error, &settings.plan.target)
-                };
-                crate::error::print(
-                    &CommandError::new(format!("failed to {}", outcome.write.describe()))
-                        .caused_by(error)
-                        .maybe_hint(hint),
-                );
-            }
-            _ => {}
-        }
-    };
-    let failed = send::send(
-        &config.writes,
-        tenant,
-        &journal,
-        settings.plan.target.concurrency,
-        &mut report_write,
-    )
-    .await
-    .map_err(|error| {
-        CommandError::with_source("cannot write the tenant journal", &error).code(exit::ROWS_FAILED)
-    })?;
-    if !json {
-        let _ = writeln!(
-            stderr,
-            "configuration: {} sent, {failed} failed",
-            config.writes.len() - failed
-        );
-    }
-    if rows.is_empty() {
-        drop(lock);
-        return Ok(if failed > 0 { exit::ROWS_FAILED } else { exit::OK });
-    }
+    send::send(&config.writes, tenant, &journal, concurrency, on_done)
+        .await
+        .map_err(|error| {
+            CommandError::with_source("cannot write the tenant journal", &error).code(exit::ROWS_FAILED)
+        })
+}
 
-    // The assignments, now that their groups and spaces exist: a roster applied as `roster
-    // apply` applies one.
-    let roster_path = assignments_path(&settings.state_dir, &file.path);
+/// A configuration write the tenant refused, with the role a 403 needs.
+pub(crate) fn write_failed(
+    write: &diff::Write,
+    error: &TargetError,
+    settings: &TargetSettings,
+) -> CommandError {
+    let hint = if error.status() == Some(403) {
+        Some(diff::admin_hint(None))
+    } else {
+        crate::hint::for_error(error, settings)
+    };
+    CommandError::new(format!("failed to {}", write.describe()))
+        .caused_by(error)
+        .maybe_hint(hint)
+}
+
+/// The `--json` line of one configuration write (`tenant_write`), with the tenant it went to
+/// first when a fleet runs.
+pub(crate) fn write_event(outcome: &send::Outcome<'_>, target: Option<&str>) -> Option<String> {
+    let event = WriteEvent {
+        target,
+        event: "tenant_write",
+        v: send::JOURNAL_VERSION,
+        section: outcome.write.section(),
+        write: outcome.write,
+        outcome: if outcome.result.is_ok() { "done" } else { "failed" },
+        error: outcome.result.as_ref().err().map(ToString::to_string),
+    };
+    serde_json::to_string(&event).ok()
+}
+
+/// The file's assignments as a roster (`STATE_DIR/STEM.assignments.csv`), written, and its rows
+/// read back as `roster apply` reads a roster.
+pub(crate) fn write_assignments(
+    state_dir: &Path,
+    file: &TenantFile,
+    combined: &Combined,
+) -> Result<(PathBuf, Vec<ParsedRow>), CommandError> {
+    let roster_path = assignments_path(state_dir, &file.path);
     assign::write(combined, &roster_path).map_err(|error| {
         CommandError::with_source(format!("cannot write {}", roster_path.display()), &error)
             .code(exit::ROWS_FAILED)
@@ -684,22 +782,7 @@ async fn apply_async(
     let rows = engine::roster::read_roster(&roster_path, TargetKind::Qlik)
         .map_err(|error| CommandError::new(error.to_string()).code(exit::ROWS_FAILED))?
         .rows;
-    let mut assign_settings = settings.clone();
-    assign_settings.plan.roster = roster_path;
-    let job = Job {
-        command: "tenant apply",
-        settings: &assign_settings,
-        rerun_args: rerun_args(args, settings),
-        max_deletes: args.prune.then_some(args.max_deletes),
-        adjust: None,
-        lock: Some(lock),
-    };
-    let code = run_rows(job, rows, target).await?;
-    Ok(if code == exit::OK && failed > 0 {
-        exit::ROWS_FAILED
-    } else {
-        code
-    })
+    Ok((roster_path, rows))
 }
 
 /// Runs `roster tenant export`: 0 written, 2 usage, configuration or tenant-access problems.
@@ -712,74 +795,11 @@ fn export(args: ExportArgs) -> Outcome {
 
 async fn export_async(args: &ExportArgs, settings: &TargetSettings) -> Outcome {
     let target = crate::vendor::build_target(settings, None)?;
-    let tenant = tenant_of(target.as_ref(), settings)?;
     let mode = OutputMode::detect(args.quiet, false);
     let progress = ResolveProgress::new(&mode, false);
-    let fail = |what: &'static str, error: core_api::Error| ReadError { what, error };
-    let read = async {
-        progress.phase("settings and groups", 0, 1);
-        let group_settings = tenant
-            .group_settings()
-            .await
-            .map_err(|e| fail("group settings", e))?;
-        let license_settings = tenant
-            .license_settings()
-            .await
-            .map_err(|e| fail("license settings", e))?;
-        let groups = tenant
-            .list_groups_with_roles()
-            .await
-            .map_err(|e| fail("groups", e))?;
-        progress.phase("settings and groups", 1, 1);
-        Ok::<_, ReadError>((group_settings, license_settings, groups))
-    };
-    let (group_settings, license_settings, groups) = match read.await {
-        Ok(read) => read,
-        Err(error) => {
-            progress.finish();
-            return Err(read_error(&error, tenant, settings).await);
-        }
-    };
-    let finished = |error: CommandError| {
-        progress.finish();
-        error
-    };
-    let spaces = select_spaces(target.as_ref(), settings, &args.selection, &progress, "spaces")
-        .await
-        .map_err(finished)?;
-    let people = engine::export::People::read(target.as_ref())
-        .await
-        .map_err(|error| {
-            finished(read_failed(
-                format!("failed to list the users and groups of {}", settings.name),
-                &error,
-                settings,
-            ))
-        })?;
-    let mut exported = Vec::new();
-    let total = spaces.len() as u64;
-    progress.phase("assignments", 0, total);
-    let listed = engine::export::read_spaces(
-        target.as_ref(),
-        spaces,
-        &people,
-        settings.concurrency.max(1),
-        |space| {
-            exported.push(space);
-            progress.phase("assignments", exported.len() as u64, total);
-            Ok(())
-        },
-    )
-    .await;
+    let read = read_snapshot(target.as_ref(), settings, &args.selection, &progress).await;
     progress.finish();
-    listed
-        .map_err(|error| CommandError::new(format!("failed to export {}", settings.name)).caused_by(error))?;
-    let snapshot = render_export::Snapshot {
-        group_settings: Some(group_settings),
-        license_settings: Some(license_settings),
-        groups,
-        spaces: exported,
-    };
+    let snapshot = read?;
     let text = render_export::render(&snapshot, &settings.name);
     let written = if args.output.as_os_str() == "-" {
         let mut stdout = io::stdout().lock();
@@ -808,7 +828,64 @@ async fn export_async(args: &ExportArgs, settings: &TargetSettings) -> Outcome {
     Ok(exit::OK)
 }
 
-fn write_atomically(path: &Path, text: &str) -> io::Result<()> {
+/// Read what `roster tenant export` writes of one tenant: its settings, groups with their
+/// roles, and the selected spaces with their assignments.
+pub(crate) async fn read_snapshot(
+    target: &dyn Target,
+    settings: &TargetSettings,
+    selection: &SpaceArgs,
+    progress: &ResolveProgress,
+) -> Result<render_export::Snapshot, CommandError> {
+    let tenant = tenant_of(target, settings)?;
+    let fail = |what: &'static str, error: core_api::Error| ReadError { what, error };
+    let read = async {
+        progress.phase("settings and groups", 0, 1);
+        let group_settings = tenant
+            .group_settings()
+            .await
+            .map_err(|e| fail("group settings", e))?;
+        let license_settings = tenant
+            .license_settings()
+            .await
+            .map_err(|e| fail("license settings", e))?;
+        let groups = tenant
+            .list_groups_with_roles()
+            .await
+            .map_err(|e| fail("groups", e))?;
+        progress.phase("settings and groups", 1, 1);
+        Ok::<_, ReadError>((group_settings, license_settings, groups))
+    };
+    let (group_settings, license_settings, groups) = match read.await {
+        Ok(read) => read,
+        Err(error) => return Err(read_error(&error, tenant, settings).await),
+    };
+    let spaces = select_spaces(target, settings, selection, progress, "spaces").await?;
+    let people = engine::export::People::read(target).await.map_err(|error| {
+        read_failed(
+            format!("failed to list the users and groups of {}", settings.name),
+            &error,
+            settings,
+        )
+    })?;
+    let mut exported = Vec::new();
+    let total = spaces.len() as u64;
+    progress.phase("assignments", 0, total);
+    engine::export::read_spaces(target, spaces, &people, settings.concurrency.max(1), |space| {
+        exported.push(space);
+        progress.phase("assignments", exported.len() as u64, total);
+        Ok(())
+    })
+    .await
+    .map_err(|error| CommandError::new(format!("failed to export {}", settings.name)).caused_by(error))?;
+    Ok(render_export::Snapshot {
+        group_settings: Some(group_settings),
+        license_settings: Some(license_settings),
+        groups,
+        spaces: exported,
+    })
+}
+
+pub(crate) fn write_atomically(path: &Path, text: &str) -> io::Result<()> {
     let dir = path
         .parent()
         .filter(|d| !d.as_os_str().is_empty())

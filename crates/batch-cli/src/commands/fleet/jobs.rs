@@ -62,7 +62,7 @@ pub fn file_safe(name: &str) -> String {
 }
 
 /// The plan settings of one tenant, with `--concurrency` over the tenant's own.
-fn plan_settings(
+pub(super) fn plan_settings(
     roster: &Path,
     target: &TargetSettings,
     mode: Mode,
@@ -90,7 +90,7 @@ pub(super) fn with_hint(message: String, error: &core_api::Error, target: &Targe
     }
 }
 
-fn client(target: &TargetSettings) -> Result<Arc<dyn Target>, String> {
+pub(super) fn client(target: &TargetSettings) -> Result<Arc<dyn Target>, String> {
     build_target(target, Some(exec::observer())).map_err(|e| e.to_string())
 }
 

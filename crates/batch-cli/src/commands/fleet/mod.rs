@@ -4,11 +4,13 @@
 //! from [`crate::config::fleet`]); [`engine::fleet::run`] runs a per-tenant job over them,
 //! `--tenants-in-flight` at a time, each tenant with its own client, limiter, journal and files;
 //! [`crate::report::fleet`] shows the run and [`crate::report::fleet_table`] sums it up. The
-//! jobs of apply, plan and export are in [`jobs`]: a command that works on one target joins by
-//! implementing [`engine::fleet::TenantJob`]. `--prune` over a fleet is [`prune`].
+//! jobs of apply, plan and export are in [`jobs`], those of `roster tenant plan|apply|export` in
+//! [`tenant_files`]: a command that works on one target joins by implementing
+//! [`engine::fleet::TenantJob`]. `--prune` over a fleet is [`prune`].
 
 mod jobs;
 mod prune;
+mod tenant_files;
 
 use std::collections::HashMap;
 use std::io::{self, Write};
@@ -27,6 +29,7 @@ use engine::exec::Interrupts;
 use engine::export::Selection;
 use engine::fleet::{DEFAULT_IN_FLIGHT, MAX_IN_FLIGHT, TenantJob};
 use jobs::{ApplyJob, ExportJob, PlanJob, Rosters};
+pub(crate) use tenant_files::{tenant_apply, tenant_export, tenant_plan};
 
 /// Whether `args.to` names several tenants (then the command runs as a fleet). A config file
 /// that cannot be read says no here; the single-target path reports it.
