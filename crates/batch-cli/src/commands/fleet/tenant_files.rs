@@ -97,6 +97,8 @@ pub(crate) fn tenant_apply(args: &ApplyArgs) -> Outcome {
             yes: args.yes,
             output,
             concurrency,
+            // Refused above: a tenant file's prune is not run over a fleet.
+            prune: None,
         })
     };
     let job = TenantApplyJob {
