@@ -560,6 +560,11 @@ pub(crate) fn duplicate(error: &Error) -> Error {
             path: path.clone(),
             cause: cause.clone(),
         },
+        ErrorKind::UnknownHost { method, path, cause } => ErrorKind::UnknownHost {
+            method: method.clone(),
+            path: path.clone(),
+            cause: cause.clone(),
+        },
         ErrorKind::Token { source } => ErrorKind::Token {
             source: duplicate(source),
         },

@@ -36,6 +36,11 @@ pub fn for_error(error: &core_api::Error, target: &TargetSettings) -> Option<Str
             "nothing listens at {address}: check the server URL and its port (--server, or \
              `server` in the target's table) and that the tenant is running"
         ),
+        Remedy::CheckHostName => format!(
+            "{host} did not resolve to an address: check the server URL's spelling (--server, or \
+             `server` in the target's table; a Qlik Cloud tenant is NAME.REGION.qlikcloud.com) \
+             and that this machine can resolve names (DNS, a proxy)"
+        ),
         Remedy::CheckCredential => match &target.credentials {
             Credentials::OAuth { .. } => format!(
                 "{host} refused the OAuth client: check --client-id and its secret \

@@ -107,6 +107,16 @@ pub enum ErrorKind {
         /// The innermost cause, as text.
         cause: String,
     },
+    /// The server's host name did not resolve to an address (a misspelt tenant, or no DNS).
+    #[error("{method} {path}: the host name was not found ({cause})")]
+    UnknownHost {
+        /// Request method.
+        method: Method,
+        /// Request path.
+        path: String,
+        /// The innermost cause, as text.
+        cause: String,
+    },
     /// Plain `http://` to a host other than loopback, without [`crate::ClientConfig::allow_http`].
     #[error(
         "connect to `{url}` over plain http: it is only allowed for loopback addresses, since the \
@@ -184,6 +194,8 @@ pub enum Remedy {
     CheckAddress,
     /// The credential was refused (401): check the API key or OAuth client.
     CheckCredential,
+    /// The host name did not resolve: check its spelling, and this machine's DNS.
+    CheckHostName,
 }
 
 /// Formats the "(after N attempts in T)" suffix only when the call was retried.
@@ -297,7 +309,10 @@ impl Error {
     pub fn is_retryable(&self) -> bool {
         match &*self.effective().kind {
             ErrorKind::Api { status, .. } => is_retryable_status(*status),
-            ErrorKind::Timeout { .. } | ErrorKind::Connection { .. } | ErrorKind::Refused { .. } => true,
+            ErrorKind::Timeout { .. }
+            | ErrorKind::Connection { .. }
+            | ErrorKind::Refused { .. }
+            | ErrorKind::UnknownHost { .. } => true,
             _ => false,
         }
     }
@@ -305,6 +320,15 @@ impl Error {
     /// Whether the server's address refused the connection: nothing listens there.
     pub fn is_refused(&self) -> bool {
         matches!(&*self.effective().kind, ErrorKind::Refused { .. })
+    }
+
+    /// Whether the server could not be reached at all: its address refused the connection, or
+    /// its host name did not resolve.
+    pub fn is_unreachable(&self) -> bool {
+        matches!(
+            &*self.effective().kind,
+            ErrorKind::Refused { .. } | ErrorKind::UnknownHost { .. }
+        )
     }
 
     /// What the user can change so that the call succeeds, when the error says.
@@ -320,6 +344,7 @@ impl Error {
             } => Some(Remedy::UsePlainHttp),
             ErrorKind::PlainHttp { .. } => Some(Remedy::AllowPlainHttp),
             ErrorKind::Refused { .. } => Some(Remedy::CheckAddress),
+            ErrorKind::UnknownHost { .. } => Some(Remedy::CheckHostName),
             ErrorKind::Api { status, .. } if status.as_u16() == 401 => Some(Remedy::CheckCredential),
             _ => None,
         }
@@ -361,7 +386,9 @@ impl Error {
                 _ => "client",
             },
             ErrorKind::Timeout { .. } => "timeout",
-            ErrorKind::Connection { .. } | ErrorKind::Refused { .. } => "connection",
+            ErrorKind::Connection { .. } | ErrorKind::Refused { .. } | ErrorKind::UnknownHost { .. } => {
+                "connection"
+            }
             ErrorKind::Tls { .. } => "tls",
             ErrorKind::Decode { .. } => "decode",
             ErrorKind::Config(_) | ErrorKind::PlainHttp { .. } => "config",

@@ -320,11 +320,12 @@ impl HttpClient {
     }
 
     /// Whether a failed attempt is worth sending again: a retryable error, except a refused
-    /// connection before the server has ever answered (nothing listens at the address, and
-    /// retrying would only delay saying so).
+    /// connection or an unknown host name before the server has ever answered (nothing listens
+    /// at the address, or the name is misspelt, and retrying would only delay saying so). Once
+    /// it has answered, either is a passing failure (a restart, a resolver's hiccup).
     pub(crate) fn worth_retrying(&self, error: &Error) -> bool {
         let answered = self.inner.answered.load(Ordering::Relaxed);
-        error.is_retryable() && (answered || !error.is_refused())
+        error.is_retryable() && (answered || !error.is_unreachable())
     }
 
     /// One attempt on the wire, without retries: status, `retry-after` and body. Transport
@@ -371,6 +372,8 @@ fn transport_error(method: &Method, path: &str, error: &reqwest::Error) -> Error
         }
     } else if io_errors(error).any(|e| e.kind() == std::io::ErrorKind::ConnectionRefused) {
         ErrorKind::Refused { method, path, cause }
+    } else if is_dns_failure(error) {
+        ErrorKind::UnknownHost { method, path, cause }
     } else {
         ErrorKind::Connection { method, path, cause }
     };
@@ -394,6 +397,12 @@ fn chain<'a>(
 /// The io errors in an error's chain.
 fn io_errors<'a>(error: &'a (dyn std::error::Error + 'static)) -> impl Iterator<Item = &'a std::io::Error> {
     chain(error).filter_map(|e| e.downcast_ref::<std::io::Error>())
+}
+
+/// Whether the connection failed on resolving the host name. hyper's connector names that
+/// step `dns error` in its error and exposes no type for it, so the chain is matched by that text.
+fn is_dns_failure(error: &(dyn std::error::Error + 'static)) -> bool {
+    chain(error).any(|e| e.to_string().starts_with("dns error"))
 }
 
 /// The kind of TLS failure in a transport error's chain, if it is one.
@@ -442,5 +451,38 @@ mod tests {
             None
         );
         assert_eq!(parse_retry_after(&HeaderValue::from_static("-1")), None);
+    }
+
+    /// A resolver that knows no name, so that a failed lookup is made without any network.
+    struct NoNames;
+
+    impl reqwest::dns::Resolve for NoNames {
+        fn resolve(&self, _: reqwest::dns::Name) -> reqwest::dns::Resolving {
+            Box::pin(async {
+                Err(
+                    Box::new(std::io::Error::other("failed to lookup address information"))
+                        as Box<dyn std::error::Error + Send + Sync>,
+                )
+            })
+        }
+    }
+
+    #[tokio::test]
+    async fn a_name_that_does_not_resolve_is_an_unknown_host_with_a_hint() {
+        let client = reqwest::Client::builder()
+            .dns_resolver(std::sync::Arc::new(NoNames))
+            .build()
+            .unwrap();
+        let error = client
+            .get("http://no-such-tenant.example/api/v1/users")
+            .send()
+            .await
+            .expect_err("no name resolves");
+        let error = transport_error(&Method::GET, "/api/v1/users", &error);
+        assert!(error.is_unreachable(), "{error}");
+        assert!(!error.is_refused(), "{error}");
+        assert_eq!(error.remedy(), Some(crate::error::Remedy::CheckHostName));
+        assert_eq!(error.kind_code(), "connection");
+        assert!(error.to_string().contains("host name was not found"), "{error}");
     }
 }
