@@ -470,7 +470,7 @@ mod tests {
     #[tokio::test]
     async fn a_name_that_does_not_resolve_is_an_unknown_host_with_a_hint() {
         let client = reqwest::Client::builder()
-            .dns_resolver(std::sync::Arc::new(NoNames))
+            .dns_resolver(Arc::new(NoNames))
             .build()
             .unwrap();
         let error = client
