@@ -347,7 +347,12 @@ fn item_json(item: &PlanItem) -> ItemJson<'_> {
 /// }
 /// ```
 pub fn render_json(plan: &Plan, out: &mut impl Write) -> io::Result<()> {
-    let doc = PlanJson {
+    serde_json::to_writer_pretty(&mut *out, &plan_json(plan))?;
+    writeln!(out)
+}
+
+fn plan_json(plan: &Plan) -> PlanJson<'_> {
+    PlanJson {
         format_version: PLAN_JSON_VERSION,
         target: &plan.target,
         mode: plan.mode,
@@ -355,8 +360,27 @@ pub fn render_json(plan: &Plan, out: &mut impl Write) -> io::Result<()> {
         write_calls: plan.write_calls,
         min_write_time_ms: u64::try_from(plan.min_write_time.as_millis()).unwrap_or(u64::MAX),
         items: plan.items.iter().map(item_json).collect(),
+    }
+}
+
+/// The plan as the first record of a JSON event stream (`roster undo --json`): one line,
+/// `{"event":"plan",` then `extra`'s fields, then every field of [`render_json`]'s document
+/// (whose `format_version` is the plan document's).
+pub fn render_json_record(plan: &Plan, extra: &impl Serialize, out: &mut impl Write) -> io::Result<()> {
+    #[derive(Serialize)]
+    struct Record<'a, E> {
+        event: &'static str,
+        #[serde(flatten)]
+        extra: &'a E,
+        #[serde(flatten)]
+        doc: PlanJson<'a>,
+    }
+    let record = Record {
+        event: "plan",
+        extra,
+        doc: plan_json(plan),
     };
-    serde_json::to_writer_pretty(&mut *out, &doc)?;
+    serde_json::to_writer(&mut *out, &record)?;
     writeln!(out)
 }
 
