@@ -849,8 +849,10 @@ failed-rows CSV in the state directory) and is itself a run that can be undone.
 
 An interrupted run in the target's journal is never dropped by an undo: finish it first (rerun
 its command, which resumes it), or pass --fresh. Undoing the interrupted run itself is allowed:
-its recorded changes are reversed and it is closed (never resumed). --json prints one JSON
-object per line: the plan (\"event\": \"plan\"), then the run's events as `apply --json` prints them.
+its recorded changes are reversed and it is closed (never resumed).
+
+--json prints one JSON object per line: the plan as `plan --json` prints it, with
+\"event\": \"plan\" and the run it undoes, then the run's events as `apply --json` prints them.
 
 Exit codes:
   0    every change undone (or nothing to undo)
