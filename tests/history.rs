@@ -54,6 +54,60 @@ fn last_run_id(world: &World) -> String {
         .to_owned()
 }
 
+/// The tenant's assignments read through its API, as any client sees them: every space from
+/// `GET /api/v1/spaces`, then each space's `GET .../assignments`, following the pages.
+fn state_through_api(world: &World) -> State {
+    let base = world.sim.base_url();
+    let runtime = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .unwrap();
+    let http = reqwest::Client::new();
+    let pages = |path: String| {
+        let (http, base) = (&http, &base);
+        async move {
+            let mut url = format!("{base}{path}");
+            let mut items = Vec::new();
+            loop {
+                let page: serde_json::Value = http
+                    .get(&url)
+                    .bearer_auth(roster_e2e::api_key())
+                    .send()
+                    .await
+                    .unwrap()
+                    .error_for_status()
+                    .unwrap()
+                    .json()
+                    .await
+                    .unwrap();
+                items.extend(page["data"].as_array().unwrap().iter().cloned());
+                match page["links"]["next"]["href"].as_str() {
+                    Some(next) if next.starts_with("http") => url = next.to_owned(),
+                    Some(next) => url = format!("{base}{next}"),
+                    None => return items,
+                }
+            }
+        }
+    };
+    runtime.block_on(async {
+        let mut state = State::new();
+        for space in pages("/api/v1/spaces?limit=100".to_owned()).await {
+            let id = space["id"].as_str().unwrap().to_owned();
+            for a in pages(format!("/api/v1/spaces/{id}/assignments?limit=100")).await {
+                let mut roles: Vec<String> = a["roles"]
+                    .as_array()
+                    .unwrap()
+                    .iter()
+                    .map(|r| r.as_str().unwrap().to_owned())
+                    .collect();
+                roles.sort();
+                state.insert((id.clone(), a["assigneeId"].as_str().unwrap().to_owned()), roles);
+            }
+        }
+        state
+    })
+}
+
 fn undo(world: &World, id: &str, extra: &[&str]) -> roster_e2e::Run {
     let mut args = vec!["undo", id, "--to", "sim"];
     args.extend_from_slice(extra);
@@ -64,9 +118,12 @@ fn undo(world: &World, id: &str, extra: &[&str]) -> roster_e2e::Run {
 fn a_runs_changes_are_undone_exactly_and_the_undo_can_be_undone() {
     let world = world();
     let before: State = world.state();
+    let before_api = state_through_api(&world);
+    assert_eq!(before_api, before, "the API shows the tenant's assignments");
     let id = apply_exact(&world);
     let after = world.state();
     assert_ne!(before, after);
+    assert_eq!(state_through_api(&world), after);
 
     // The run is listed with its file, digest, mode, state and counts.
     let listed = runs(&world);
@@ -121,6 +178,11 @@ fn a_runs_changes_are_undone_exactly_and_the_undo_can_be_undone() {
         undone.stdout
     );
     assert_eq!(world.state(), before, "the tenant is as it was before the run");
+    assert_eq!(
+        state_through_api(&world),
+        before_api,
+        "read through the API, the tenant is as it was before the run"
+    );
 
     // The undo is a run of its own, and undoing it gives the run's result back.
     let listed = runs(&world);
@@ -135,6 +197,7 @@ fn a_runs_changes_are_undone_exactly_and_the_undo_can_be_undone() {
         after,
         "undoing the undo gives the run's result back"
     );
+    assert_eq!(state_through_api(&world), after);
 }
 
 #[test]
@@ -164,6 +227,7 @@ fn a_row_changed_since_the_run_is_a_conflict_left_alone_unless_forced() {
     let mut expected = before.clone();
     expected.insert(key.clone(), vec!["producer".to_owned()]);
     assert_eq!(world.state(), expected);
+    assert_eq!(state_through_api(&world), expected);
     // The conflict is in the undo's failed-rows CSV with its reason.
     let failed = world.read(&format!(".roster/undo-{id}.failed.csv"));
     assert!(failed.contains("conflict") && failed.contains("u2"), "{failed}");
@@ -172,6 +236,7 @@ fn a_row_changed_since_the_run_is_a_conflict_left_alone_unless_forced() {
     let forced = undo(&world, &id, &["--yes", "--force"]);
     assert_eq!(forced.code, Some(0), "{}\n{}", forced.stdout, forced.stderr);
     assert_eq!(world.state(), before);
+    assert_eq!(state_through_api(&world), before);
 }
 
 #[test]
@@ -249,16 +314,199 @@ fn a_sigkilled_run_holds_the_before_state_of_every_change_the_tenant_received() 
         }
     }
 
-    // And the undo puts the tenant back as it was before the run.
+    // Undoing the interrupted run itself is allowed: it puts the tenant back as it was before
+    // the run, and closes the run, which is never resumed.
     let undone = undo(&world, &id, &["--yes"]);
     assert_eq!(undone.code, Some(0), "{}\n{}", undone.stdout, undone.stderr);
+    assert!(
+        undone
+            .stderr
+            .contains(&format!("run {id} was interrupted; undoing it closes it")),
+        "{}",
+        undone.stderr
+    );
     assert_eq!(world.state(), before);
+    assert_eq!(state_through_api(&world), before);
+    let listed = runs(&world);
+    assert_eq!(listed.len(), 2, "{listed:?}");
+    assert_eq!(listed[0]["id"], id.as_str());
+    assert_eq!(listed[0]["state"], "interrupted");
+    assert_eq!(listed[1]["undoes"], id.as_str());
+    assert_eq!(listed[1]["state"], "ended");
+    // Its roster applied again is a new run of every row, not a resume of the undone one.
+    let writes = world.writes().len();
+    let again = world.apply("roster.csv", &[]);
+    assert_eq!(again.code, Some(0), "{}", again.stderr);
+    assert!(!again.stderr.contains("resuming"), "{}", again.stderr);
+    assert_eq!(world.writes().len() - writes, 60);
+}
+
+/// Remove the journal's `end` marker: what a run killed after its last record looks like.
+fn cut_the_end(world: &World) {
+    let path = world.path(".roster/journal-sim.jsonl");
+    let text = std::fs::read_to_string(&path).unwrap();
+    let kept: String = text
+        .lines()
+        .filter(|l| !l.starts_with("{\"end\":"))
+        .map(|l| format!("{l}\n"))
+        .collect();
+    assert_ne!(kept, text, "the run had ended");
+    std::fs::write(&path, kept).unwrap();
+}
+
+#[test]
+fn an_undo_refuses_while_another_run_is_interrupted_and_names_how_to_finish_it() {
+    let world = world();
+    let before = world.state();
+    let id = apply_exact(&world);
+    // A later run adds two users to Space 1, and is cut off after its last record.
+    world.write(
+        "more.csv",
+        "space,type,assignee,roles\nSpace 1,user,user6@example.com,consumer\nSpace 1,user,user7@example.com,consumer\n",
+    );
+    let more = world.apply("more.csv", &[]);
+    assert_eq!(more.code, Some(0), "{}", more.stderr);
+    cut_the_end(&world);
+    let open = last_run_id(&world);
+    let journal = world.read(".roster/journal-sim.jsonl");
+
+    let requests = world.requests().len();
+    let refused = undo(&world, &id, &["--yes"]);
+    assert_eq!(refused.code, Some(2), "{}\n{}", refused.stdout, refused.stderr);
+    refused.assert_no_panic();
+    assert!(
+        refused.stderr.contains(&format!("holds run {open}"))
+            && refused.stderr.contains("interrupted")
+            && refused.stderr.contains("nothing was sent"),
+        "{}",
+        refused.stderr
+    );
+    assert!(
+        refused.stderr.contains("`roster apply more.csv --to sim`") && refused.stderr.contains("--fresh"),
+        "the hint names the command that resumes it, and --fresh: {}",
+        refused.stderr
+    );
+    assert_eq!(world.requests().len(), requests, "nothing was sent, nothing read");
+    assert_eq!(
+        world.read(".roster/journal-sim.jsonl"),
+        journal,
+        "the interrupted run is still the journal's, to resume"
+    );
+
+    // The command the hint names resumes it; then the undo runs.
+    let resumed = world.apply("more.csv", &[]);
+    assert_eq!(resumed.code, Some(0), "{}", resumed.stderr);
+    assert!(resumed.stderr.contains("resuming"), "{}", resumed.stderr);
+    let undone = undo(&world, &id, &["--yes"]);
+    assert_eq!(undone.code, Some(0), "{}\n{}", undone.stdout, undone.stderr);
+    let mut expected = before.clone();
+    for u in ["u6", "u7"] {
+        expected.insert(("s1".to_owned(), u.to_owned()), vec!["consumer".to_owned()]);
+    }
+    assert_eq!(state_through_api(&world), expected, "the later run's work stands");
+
+    // An interrupted undo is finished by the same undo, which needs no --fresh.
+    cut_the_end(&world);
+    let finished = undo(&world, &id, &["--yes"]);
+    assert_eq!(finished.code, Some(0), "{}\n{}", finished.stdout, finished.stderr);
+    assert!(
+        finished.stderr.contains("finishing the interrupted undo"),
+        "{}",
+        finished.stderr
+    );
+    assert_eq!(state_through_api(&world), expected);
+
+    // --fresh leaves another interrupted run unfinished in the history and undoes anyway.
+    let more_id = runs(&world)
+        .iter()
+        .find(|r| r["file"].as_str().is_some_and(|f| f.ends_with("more.csv")))
+        .map(|r| r["id"].as_str().unwrap().to_owned())
+        .unwrap();
+    world.write(
+        "other.csv",
+        "space,type,assignee,roles\nSpace 0,user,user4@example.com,consumer\n",
+    );
+    let other = world.apply("other.csv", &["--mode", "exact"]);
+    assert_eq!(other.code, Some(0), "{}", other.stderr);
+    cut_the_end(&world);
+    let refused = undo(&world, &more_id, &["--yes"]);
+    assert_eq!(refused.code, Some(2), "{}", refused.stderr);
+    assert!(
+        refused
+            .stderr
+            .contains("`roster apply other.csv --to sim --mode exact`"),
+        "{}",
+        refused.stderr
+    );
+    let fresh = undo(&world, &more_id, &["--yes", "--fresh"]);
+    assert_eq!(fresh.code, Some(0), "{}\n{}", fresh.stdout, fresh.stderr);
+    let now = state_through_api(&world);
+    assert!(!now.contains_key(&("s1".to_owned(), "u6".to_owned())), "{now:?}");
+    assert!(now.contains_key(&("s0".to_owned(), "u4".to_owned())), "{now:?}");
+    let listed = runs(&world);
+    let other = listed
+        .iter()
+        .find(|r| r["file"].as_str().is_some_and(|f| f.ends_with("other.csv")))
+        .unwrap();
+    assert_eq!(other["state"], "interrupted", "kept in the history: {listed:?}");
+}
+
+#[test]
+fn undo_json_is_one_stream_of_typed_records() {
+    let world = world();
+    let id = apply_exact(&world);
+    let undone = undo(&world, &id, &["--yes", "--json"]);
+    assert_eq!(undone.code, Some(0), "{}\n{}", undone.stdout, undone.stderr);
+    // Every line of stdout is one JSON object with an `event`.
+    let records = undone.json_lines();
+    assert_eq!(records.len(), undone.stdout.lines().count(), "{}", undone.stdout);
+    let kinds: Vec<&str> = records
+        .iter()
+        .map(|r| r["event"].as_str().unwrap_or_else(|| panic!("no event in {r}")))
+        .collect();
+    // First the plan, as `roster plan --json` writes it, typed and versioned.
+    let plan = &records[0];
+    assert_eq!(kinds[0], "plan");
+    assert_eq!(plan["undoes"], id.as_str());
+    assert_eq!(plan["format_version"], 1);
+    assert_eq!(plan["target"], "sim");
+    let items = plan["items"].as_array().unwrap();
+    assert_eq!(items.len(), 6, "{plan}");
+    let ops = |op: &str| items.iter().filter(|i| i["op"] == op).count();
+    // The run created 3, updated 1 and deleted 2: the undo deletes 3, restores 1, creates 2.
+    assert_eq!((ops("-"), ops("~"), ops("+")), (3, 1, 2), "{plan}");
+    assert_eq!(plan["counts"]["delete"], 3);
+    // Then the run's events, as `apply --json` writes them.
+    assert_eq!(kinds[1], "started");
+    assert_eq!(records[1]["format_version"], 1);
+    assert_eq!(kinds.last(), Some(&"finished"));
+    assert_eq!(kinds.iter().filter(|k| **k == "plan").count(), 1);
+    assert_eq!(kinds.iter().filter(|k| **k == "row_finished").count(), 6);
+    let last = records.last().unwrap();
+    assert_eq!(last["totals"]["deleted"], 3);
+    assert_eq!(last["totals"]["created"], 2);
+    assert_eq!(last["totals"]["updated"], 1);
+    assert!(!undone.stdout.contains("undo of run"), "no text on stdout");
 }
 
 /// The figures of a summary's lines: `  created    12` and `writes: 7 ...; 429 responses: 2`.
 fn summary_figures(stderr: &str) -> Vec<(String, String)> {
     let mut figures = Vec::new();
     for line in stderr.lines() {
+        if let Some((rows, time)) = line
+            .strip_prefix("done: ")
+            .and_then(|rest| rest.split_once(" rows in "))
+        {
+            figures.push(("rows".to_owned(), rows.to_owned()));
+            figures.push(("time".to_owned(), time.trim().to_owned()));
+        }
+        if let Some(limit) = line
+            .split_once("(limit ")
+            .and_then(|(_, rest)| rest.split(&[')'][..]).next())
+            .map(|limit| limit.split(", ").next().unwrap_or(limit))
+        {
+            figures.push(("write limit".to_owned(), limit.to_owned()));
+        }
         let words: Vec<&str> = line.split_whitespace().collect();
         if words.len() == 2
             && ["created", "updated", "unchanged", "deleted", "failed"].contains(&words[0])
@@ -310,7 +558,18 @@ fn the_html_report_holds_the_figures_the_summary_printed() {
     let (world, _id, run) = reported_world();
     let html = world.read("report.html");
     let figures = summary_figures(&run.stderr);
-    assert!(figures.len() >= 6, "{figures:?} from {}", run.stderr);
+    let names: BTreeSet<&str> = figures.iter().map(|(n, _)| n.as_str()).collect();
+    for name in [
+        "rows",
+        "time",
+        "write limit",
+        "created",
+        "failed",
+        "writes",
+        "429 responses",
+    ] {
+        assert!(names.contains(name), "{name} in {figures:?} from {}", run.stderr);
+    }
     assert!(
         figures.iter().any(|(n, v)| n == "429 responses" && v != "0"),
         "{}",

@@ -884,11 +884,19 @@ conflict: skipped and listed (!), unless --force. Targets that cannot remove a m
 list the creates they cannot undo. The undo runs like apply (same limits, journal, progress and
 failed-rows CSV in the state directory) and is itself a run that can be undone.
 
+An interrupted run in the target's journal is never dropped by an undo: finish it first (rerun
+its command, which resumes it), or pass --fresh. Undoing the interrupted run itself is allowed:
+its recorded changes are reversed and it is closed (never resumed).
+
+--json prints one JSON object per line: the plan as `plan --json` prints it, with
+\"event\": \"plan\" and the run it undoes, then the run's events as `apply --json` prints them.
+
 Exit codes:
   0    every change undone (or nothing to undo)
   1    some rows failed, conflict or cannot be undone (the failed-rows CSV was written)
-  2    usage or configuration error, no such run, a tenant that cannot be read, no --yes
-       without a terminal, or the answer was no (nothing was sent)
+  2    usage or configuration error, no such run, another run interrupted in the journal, a
+       tenant that cannot be read, no --yes without a terminal, or the answer was no (nothing
+       was sent)
   130  interrupted (run the undo again: what is undone already is left alone)
 
 Environment: see `roster plan --help`.";
@@ -973,6 +981,10 @@ pub struct UndoArgs {
     /// Also reverse rows whose assignment changed since the run (overwrites that later work).
     #[arg(long)]
     pub force: bool,
+    /// Undo even when the target's journal holds another run that was interrupted (its records
+    /// move to the history and it can no longer be resumed).
+    #[arg(long)]
+    pub fresh: bool,
     /// Rows in flight at once [default: the target's, else 8].
     #[arg(long, value_name = "N")]
     pub concurrency: Option<usize>,

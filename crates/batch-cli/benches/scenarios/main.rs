@@ -6,7 +6,7 @@
 //! "Benchmarks" section says what each scenario measures.
 //!
 //! ```text
-//! cargo bench -p batch-cli --bench scenarios                      # all eleven
+//! cargo bench -p batch-cli --bench scenarios                      # all thirteen
 //! cargo bench -p batch-cli --bench scenarios -- --scenario 1,4    # some
 //! cargo bench -p batch-cli --bench scenarios -- --quick --json    # scaled down, JSON
 //! ```
@@ -33,7 +33,7 @@ use crate::scenarios::Ctx;
 #[derive(Debug, Parser)]
 #[command(name = "scenarios")]
 struct Options {
-    /// Run only these scenarios (1 to 12), e.g. `--scenario 1,4` or `--scenario 2 --scenario 3`.
+    /// Run only these scenarios (1 to 13), e.g. `--scenario 1,4` or `--scenario 2 --scenario 3`.
     #[arg(long, value_delimiter = ',', value_name = "N")]
     scenario: Vec<u8>,
     /// Scaled-down sizes (about a fifth or a tenth), to iterate quickly; not the bar.
@@ -100,7 +100,7 @@ fn run(options: &Options) -> Result<bool> {
         rate_bound: None,
     };
     let ids: Vec<u8> = if options.scenario.is_empty() {
-        (1..=12).collect()
+        (1..=13).collect()
     } else {
         options.scenario.clone()
     };

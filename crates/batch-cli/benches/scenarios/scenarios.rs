@@ -12,11 +12,15 @@ use crate::report::{Figure, Outcome, Status};
 use crate::sim::{FleetSim, SimProcess, Stats};
 use crate::workload::{Layout, Workload};
 
+// A child module, so that it shares the scenarios' private helpers.
+#[path = "undo.rs"]
+mod undo;
+
 /// The environment variable the API key reaches `roster` through.
 const KEY_VAR: &str = "ROSTER_BENCH_API_KEY";
 
 /// Scenario names, by number.
-pub const NAMES: [&str; 12] = [
+pub const NAMES: [&str; 13] = [
     "rate-bound",
     "latency-bound",
     "client cost",
@@ -29,6 +33,7 @@ pub const NAMES: [&str; 12] = [
     "burst (4 budgets)",
     "tenant configuration",
     "fleet",
+    "undo",
 ];
 
 /// What every scenario needs.
@@ -135,7 +140,8 @@ pub fn run(ctx: &mut Ctx, id: u8) -> Outcome {
         10 => burst_budgets(ctx),
         11 => tenant_config(ctx),
         12 => fleet(ctx),
-        _ => Err(anyhow::anyhow!("there is no scenario {id} (1 to 12)")),
+        13 => undo::undo(ctx),
+        _ => Err(anyhow::anyhow!("there is no scenario {id} (1 to 13)")),
     };
     match result {
         Ok(outcome) => outcome.settle(),

@@ -24,8 +24,8 @@ use engine::undo;
 const DRAIN_TIMEOUT: Duration = Duration::from_secs(15);
 
 /// Runs `roster undo`: 0 every change undone (or nothing to undo), 1 some rows failed, are
-/// conflicts or cannot be undone, 2 usage, configuration, a tenant that cannot be read, or no
-/// confirmation (nothing sent), 130 interrupted.
+/// conflicts or cannot be undone, 2 usage, configuration, another run interrupted in the journal,
+/// a tenant that cannot be read, or no confirmation (nothing sent), 130 interrupted.
 pub fn run(args: UndoArgs) -> Outcome {
     let dir = args
         .state_dir
@@ -68,6 +68,7 @@ pub fn run(args: UndoArgs) -> Outcome {
     let journal_path = journal::path_for(&dir, &target_name);
     // One run at a time per journal: the undo is a run of the same target.
     let _lock = journal::RunLock::acquire(&journal_path).map_err(|e| CommandError::from_chain(&e))?;
+    check_open_run(&args, &settings, &journal_path, &run_id)?;
     let changes = undo::changes(&reversed);
     if changes.is_empty() {
         let _ = writeln!(
@@ -77,6 +78,93 @@ pub fn run(args: UndoArgs) -> Outcome {
         return Ok(crate::exit::OK);
     }
     runtime()?.block_on(undo_changes(&settings, &args, &run_id, &changes))
+}
+
+/// The undo is a new run of the target's journal, which moves the run the journal holds to the
+/// history. An interrupted run moved there could no longer be resumed, so the undo refuses (exit
+/// 2, nothing sent) unless that run is the one undone (undoing it closes it), an earlier undo of
+/// the same run (this undo finishes it), or `--fresh` says to leave it unfinished.
+fn check_open_run(
+    args: &UndoArgs,
+    settings: &ApplySettings,
+    journal_path: &Path,
+    run_id: &str,
+) -> Result<(), CommandError> {
+    let state =
+        journal::read(journal_path, &settings.plan.target.name).map_err(|e| CommandError::from_chain(&e))?;
+    let Some(open) = state.run().filter(|_| !state.ended) else {
+        // No run, one that ended, or a version-1 journal (never resumed).
+        return Ok(());
+    };
+    let mut stderr = io::stderr();
+    if open.id == run_id {
+        let _ = writeln!(
+            stderr,
+            "note: run {run_id} was interrupted; undoing it closes it: once the undo writes, it moves \
+             to the history and is never resumed (applying its roster again starts a new run)"
+        );
+        return Ok(());
+    }
+    if open.about.undoes.as_deref() == Some(run_id) {
+        let _ = writeln!(
+            stderr,
+            "note: finishing the interrupted undo {} of run {run_id}",
+            open.id
+        );
+        return Ok(());
+    }
+    if args.fresh {
+        let _ = writeln!(
+            stderr,
+            "note: --fresh: the interrupted run {} in {} is left unfinished (its records move to the \
+             history once the undo writes)",
+            open.id,
+            journal_path.display()
+        );
+        return Ok(());
+    }
+    let resume = resume_command(open, args, settings);
+    Err(CommandError::new(format!(
+        "the journal {} holds run {} (started {}), which was interrupted: undoing run {run_id} now \
+         would leave it unfinished; nothing was sent",
+        journal_path.display(),
+        open.id,
+        open.started
+    ))
+    .hint(format!(
+        "finish it first with {resume} (the same command resumes it), then undo; or pass --fresh to \
+         leave it unfinished in the history"
+    )))
+}
+
+/// The command that resumes `run`, with this undo's target flags (`migrate`'s source is not
+/// recorded, so its command is named, not spelled out).
+fn resume_command(run: &RunInfo, args: &UndoArgs, settings: &ApplySettings) -> String {
+    let file = run.about.file.as_deref().unwrap_or("ROSTER");
+    let (command, first) = match run.about.command.as_deref() {
+        Some("undo") => ("roster undo", run.about.undoes.as_deref().unwrap_or("RUN")),
+        Some("tenant apply") => ("roster tenant apply", file),
+        Some("migrate") => return "the `roster migrate` command that started it".to_owned(),
+        _ => ("roster apply", file),
+    };
+    let mut own = Vec::new();
+    if let Some(dir) = &args.state_dir {
+        own.extend(["--state-dir".to_owned(), dir.display().to_string()]);
+    }
+    if run.mode == Mode::Exact && command != "roster undo" {
+        own.extend(["--mode".to_owned(), "exact".to_owned()]);
+    }
+    if run.prune {
+        own.push("--prune".to_owned());
+    }
+    let mut words = vec![first.to_owned()];
+    words.extend(settings::rerun_words(
+        &args.target,
+        &settings.plan.target.source,
+        own,
+    ));
+    let quoted: Vec<String> = words.iter().map(|w| report::format::shell_quote(w)).collect();
+    format!("`{command} {}`", quoted.join(" "))
 }
 
 async fn undo_changes(
@@ -110,10 +198,13 @@ async fn undo_changes(
     }
     let mode = OutputMode::detect(settings.plan.output.quiet, settings.plan.output.json)
         .for_verbosity(settings.plan.output.verbose);
-    if !settings.plan.output.json {
+    if settings.plan.output.json {
+        // One stream of JSON lines: the plan first, then the run's events.
+        write_plan_record(&plan, run_id)?;
+    } else {
         let _ = writeln!(io::stdout(), "undo of run {run_id}:");
+        write_plan(&plan, false, mode.color_stdout)?;
     }
-    write_plan(&plan, settings.plan.output.json, mode.color_stdout)?;
     let counts = &plan.counts;
     let conflicts = plan
         .items
@@ -190,6 +281,18 @@ async fn undo_changes(
         Ok(result) if result.totals.failed > 0 => Ok(crate::exit::ROWS_FAILED),
         Ok(_) => Ok(crate::exit::OK),
         Err(error) => Err(CommandError::from_chain(&error).code(crate::exit::ROWS_FAILED)),
+    }
+}
+
+/// `--json`: the plan as one `{"event":"plan","undoes":RUN,...}` line, ahead of the events.
+fn write_plan_record(plan: &engine::model::Plan, run_id: &str) -> Result<(), CommandError> {
+    let mut stdout = io::BufWriter::with_capacity(1 << 16, io::stdout().lock());
+    let extra = serde_json::json!({ "undoes": run_id });
+    match report::diff::render_json_record(plan, &extra, &mut stdout).and_then(|()| stdout.flush()) {
+        Err(error) if !crate::pipe::is_closed_pipe(&error) => {
+            Err(CommandError::new("failed to write the plan").caused_by(error))
+        }
+        _ => Ok(()),
     }
 }
 

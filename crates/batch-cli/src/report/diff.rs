@@ -351,13 +351,6 @@ pub fn render_json(plan: &Plan, out: &mut impl Write) -> io::Result<()> {
     writeln!(out)
 }
 
-/// Write the plan's JSON document on one line, without the newline: the same document as
-/// [`render_json`], for a stream of JSON lines (a fleet's `plan --json`).
-pub fn render_json_compact(plan: &Plan, out: &mut impl Write) -> io::Result<()> {
-    serde_json::to_writer(&mut *out, &plan_json(plan))?;
-    Ok(())
-}
-
 fn plan_json(plan: &Plan) -> PlanJson<'_> {
     PlanJson {
         format_version: PLAN_JSON_VERSION,
@@ -368,6 +361,27 @@ fn plan_json(plan: &Plan) -> PlanJson<'_> {
         min_write_time_ms: u64::try_from(plan.min_write_time.as_millis()).unwrap_or(u64::MAX),
         items: plan.items.iter().map(item_json).collect(),
     }
+}
+
+/// The plan as a record of a JSON event stream (`roster undo --json`, a fleet's `plan --json`): one line,
+/// `{"event":"plan",` then `extra`'s fields, then every field of [`render_json`]'s document
+/// (whose `format_version` is the plan document's).
+pub fn render_json_record(plan: &Plan, extra: &impl Serialize, out: &mut impl Write) -> io::Result<()> {
+    #[derive(Serialize)]
+    struct Record<'a, E> {
+        event: &'static str,
+        #[serde(flatten)]
+        extra: &'a E,
+        #[serde(flatten)]
+        doc: PlanJson<'a>,
+    }
+    let record = Record {
+        event: "plan",
+        extra,
+        doc: plan_json(plan),
+    };
+    serde_json::to_writer(&mut *out, &record)?;
+    writeln!(out)
 }
 
 #[cfg(test)]

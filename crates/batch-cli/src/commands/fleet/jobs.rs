@@ -391,20 +391,17 @@ impl PlanJob {
 /// is the reader's choice and ends nothing here.
 fn write_plan_line(plan: &engine::model::Plan) {
     use std::io::Write;
-    let mut document = Vec::with_capacity(256 + plan.items.len() * 256);
-    if crate::report::diff::render_json_compact(plan, &mut document).is_err()
-        || document.first() != Some(&b'{')
-    {
-        return;
+    #[derive(serde::Serialize)]
+    struct Fleet {
+        fleet_format_version: u32,
     }
-    let mut line = format!(
-        "{{\"event\":\"plan\",\"fleet_format_version\":{},",
-        crate::report::fleet_table::FLEET_JSON_VERSION
-    )
-    .into_bytes();
-    line.extend_from_slice(&document[1..]);
-    line.push(b'\n');
-    let _ = std::io::stdout().lock().write_all(&line);
+    let fleet = Fleet {
+        fleet_format_version: crate::report::fleet_table::FLEET_JSON_VERSION,
+    };
+    let mut line = Vec::with_capacity(256 + plan.items.len() * 256);
+    if crate::report::diff::render_json_record(plan, &fleet, &mut line).is_ok() {
+        let _ = std::io::stdout().lock().write_all(&line);
+    }
 }
 
 /// `roster export` for one tenant: its assignments as a roster file named by the tenant.
