@@ -604,11 +604,15 @@ async fn apply_async(
 
     let quiet = settings.plan.output.quiet;
     let json = settings.plan.output.json;
+    // The run's id, chosen now: the configuration changes' before-states carry it, and the
+    // assignments' run takes it.
+    let run_id = engine::journal::RunInfo::new(String::new(), settings.plan.mode, args.prune).id;
     let journal = send::Journal::new(
         send::journal_path(&settings.state_dir, &target_name),
         &target_name,
         &file.display_name(),
-    );
+    )
+    .for_run(&run_id, "tenant apply", None);
     let mut stderr = io::stderr();
     if !quiet && !json {
         let _ = writeln!(
@@ -656,6 +660,7 @@ async fn apply_async(
         tenant,
         &journal,
         settings.plan.target.concurrency,
+        &|write| diff::before_of(write, &state, engine::before::now_ms()),
         &mut report_write,
     )
     .await
@@ -693,6 +698,7 @@ async fn apply_async(
         max_deletes: args.prune.then_some(args.max_deletes),
         adjust: None,
         lock: Some(lock),
+        run_id: Some(run_id),
     };
     let code = run_rows(job, rows, target).await?;
     Ok(if code == exit::OK && failed > 0 {
