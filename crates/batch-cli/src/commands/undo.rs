@@ -9,6 +9,7 @@ use std::time::Duration;
 use core_api::Tier;
 
 use super::steps::{client, print_warnings, runtime, write_plan};
+use super::undo_config;
 use crate::cli::{ApplyArgs, UndoArgs, WriteArgs};
 use crate::error::{CommandError, Outcome};
 use crate::report::{self, OutputMode, RunContext};
@@ -69,14 +70,15 @@ pub fn run(args: UndoArgs) -> Outcome {
     // One run at a time per journal: the undo is a run of the same target.
     let _lock = journal::RunLock::acquire(&journal_path).map_err(|e| CommandError::from_chain(&e))?;
     let changes = undo::changes(&reversed);
-    if changes.is_empty() {
+    let config = engine::tenant::undo::to_reverse(&reversed.config);
+    if changes.is_empty() && config.is_empty() {
         let _ = writeln!(
             io::stderr(),
             "run {run_id} recorded no change to undo; nothing was sent"
         );
         return Ok(crate::exit::OK);
     }
-    runtime()?.block_on(undo_changes(&settings, &args, &run_id, &changes))
+    runtime()?.block_on(undo_changes(&settings, &args, &run_id, &changes, &config))
 }
 
 async fn undo_changes(
@@ -84,11 +86,12 @@ async fn undo_changes(
     args: &UndoArgs,
     run_id: &str,
     changes: &[undo::Changed],
+    config: &[&engine::tenant::apply::ConfigChange],
 ) -> Outcome {
     let mut stderr = io::stderr();
     let target = client(&settings.plan)?;
     let target_name = &settings.plan.target.name;
-    let current = undo::read_current(target.as_ref(), changes, settings.plan.target.concurrency).await;
+    let mut current = undo::read_current(target.as_ref(), changes, settings.plan.target.concurrency).await;
     let mut plan = undo::plan(
         target_name,
         target.as_ref(),
@@ -97,6 +100,32 @@ async fn undo_changes(
         &current,
         args.force,
     );
+    // The configuration a tenant apply changed: undone after its assignments (and what an undo
+    // deleted, created again before them).
+    let config_items = if config.is_empty() {
+        Vec::new()
+    } else {
+        undo_config::plan(
+            target.as_ref(),
+            target_name,
+            run_id,
+            config,
+            &plan,
+            args.force,
+            settings.plan.target.concurrency,
+        )
+        .await?
+    };
+    if undo_config::assume_recreated(&config_items, &mut current) {
+        plan = undo::plan(
+            target_name,
+            target.as_ref(),
+            run_id,
+            changes,
+            &current,
+            args.force,
+        );
+    }
     let limit = settings.plan.target.limits.for_tier(Tier::Tier2);
     engine::plan::prune::recount(&mut plan, &target.capabilities(), (limit > 0).then_some(limit));
     if let Some(window) = engine::plan::write_window(&settings.plan.target.limits) {
@@ -113,13 +142,25 @@ async fn undo_changes(
     if !settings.plan.output.json {
         let _ = writeln!(io::stdout(), "undo of run {run_id}:");
     }
-    write_plan(&plan, settings.plan.output.json, mode.color_stdout)?;
+    if !changes.is_empty() {
+        write_plan(&plan, settings.plan.output.json, mode.color_stdout)?;
+    }
+    if !config_items.is_empty() {
+        if settings.plan.output.json {
+            let document = serde_json::json!({ "configuration": config_items });
+            let _ = writeln!(io::stdout(), "{document}");
+        } else {
+            undo_config::render_text(&config_items, mode.color_stdout, &mut io::stdout().lock())
+                .map_err(|e| CommandError::new("failed to write the plan").caused_by(e))?;
+        }
+    }
     let counts = &plan.counts;
     let conflicts = plan
         .items
         .iter()
         .filter(|i| matches!(&i.action, engine::model::Action::Error(e) if e.code == undo::CONFLICT))
-        .count();
+        .count()
+        + undo_config::conflicts(&config_items);
     if conflicts > 0 {
         let _ = writeln!(
             stderr,
@@ -129,10 +170,12 @@ async fn undo_changes(
             if conflicts == 1 { "it" } else { "them" }
         );
     }
-    let writes = counts.create + counts.update + counts.delete;
+    let config_writes = undo_config::write_count(&config_items);
+    let config_refused = undo_config::refused(&config_items);
+    let writes = counts.create + counts.update + counts.delete + config_writes as u64;
     if writes == 0 {
         let _ = writeln!(stderr, "nothing to undo; nothing was sent");
-        return Ok(if counts.error > 0 {
+        return Ok(if counts.error > 0 || config_refused > 0 {
             crate::exit::ROWS_FAILED
         } else {
             crate::exit::OK
@@ -164,6 +207,28 @@ async fn undo_changes(
     info.about = RunAbout::for_file("undo", roster);
     info.about.undoes = Some(run_id.to_owned());
     info.about.write_limit_per_min = Some(limit);
+    let sending = undo_config::Sending {
+        state_dir: &settings.state_dir,
+        target_name,
+        run_id: &info.id.clone(),
+        undoes: run_id,
+        concurrency: settings.plan.target.concurrency,
+        json: settings.plan.output.json,
+        quiet: settings.plan.output.quiet,
+    };
+    // Groups and spaces created again come first: the assignments go into them.
+    let (recreate_failed, renamed) =
+        undo_config::send_writes(&config_items, target.as_ref(), &sending, true).await?;
+    undo_config::retarget(&mut plan, target.as_ref(), &renamed).await;
+    if changes.is_empty() {
+        // Configuration only: no assignments' run to journal.
+        let (failed, _) = undo_config::send_writes(&config_items, target.as_ref(), &sending, false).await?;
+        return Ok(if failed + recreate_failed > 0 || config_refused > 0 {
+            crate::exit::ROWS_FAILED
+        } else {
+            crate::exit::OK
+        });
+    }
     let journal_path = journal::path_for(&settings.state_dir, target_name);
     let writer = journal::Writer::open_run(&journal_path, target_name, Start::New(info))
         .map_err(|e| CommandError::from_chain(&e))?;
@@ -185,9 +250,22 @@ async fn undo_changes(
         resumed: 0,
     };
     let mut interrupts = Interrupts::ctrl_c();
-    match exec::execute(&mut plan, target.as_ref(), &mut reporters, &opts, &mut interrupts).await {
+    let executed = exec::execute(&mut plan, target.as_ref(), &mut reporters, &opts, &mut interrupts).await;
+    drop(reporters);
+    // The configuration goes back once the assignments that depend on it are undone.
+    let config_failed = match &executed {
+        Ok(result) if !result.interrupted => {
+            undo_config::send_writes(&config_items, target.as_ref(), &sending, false)
+                .await?
+                .0
+                + config_refused
+                + recreate_failed
+        }
+        _ => recreate_failed,
+    };
+    match executed {
         Ok(result) if result.interrupted => Ok(crate::exit::INTERRUPTED),
-        Ok(result) if result.totals.failed > 0 => Ok(crate::exit::ROWS_FAILED),
+        Ok(result) if result.totals.failed > 0 || config_failed > 0 => Ok(crate::exit::ROWS_FAILED),
         Ok(_) => Ok(crate::exit::OK),
         Err(error) => Err(CommandError::from_chain(&error).code(crate::exit::ROWS_FAILED)),
     }

@@ -177,6 +177,10 @@ pub struct Item {
     /// The undo's own before-state of that write, journaled before it is sent.
     #[serde(skip)]
     pub before: Option<Before>,
+    /// For a group or space created again: the id it had (the assignments' before-states name
+    /// it), and for a space, its type.
+    #[serde(skip)]
+    pub replaces: Option<(String, String)>,
 }
 
 impl Item {
@@ -192,6 +196,7 @@ impl Item {
             error: None,
             write: None,
             before: None,
+            replaces: None,
         }
     }
 
@@ -340,6 +345,7 @@ pub fn plan(
                 // An undo deleted it: create it again, unless a group of that name is back.
                 let mut item = Item::new(Section::Groups, &g.group);
                 if !current.groups.iter().any(|x| x.group.name == g.group) {
+                    item.replaces = g.group_id.clone().map(|id| (id, String::new()));
                     item.mark = Mark::Create;
                     item.new = Some(list(&g.roles));
                     item.write = Some(Write::CreateGroup {
@@ -461,6 +467,7 @@ pub fn plan(
             Before::Space(s) => {
                 let mut item = Item::new(Section::Spaces, &s.space);
                 if !current.spaces.iter().any(|x| x.name == s.space) {
+                    item.replaces = s.space_id.clone().map(|id| (id, s.space_type.clone()));
                     item.mark = Mark::Create;
                     item.new = Some(serde_json::json!({ "type": s.space_type, "description": s.description }));
                     item.write = Some(Write::CreateSpace {
