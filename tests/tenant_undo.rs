@@ -163,3 +163,85 @@ fn a_change_made_since_is_a_conflict_unless_forced() {
     assert_eq!(forced.code, Some(0), "{}\n{}", forced.stdout, forced.stderr);
     assert_eq!(export(&world), before);
 }
+
+#[test]
+fn a_tenant_apply_killed_in_its_configuration_phase_left_a_before_line_for_every_write() {
+    let world = World::start(
+        tenant(2, 1, 1),
+        Limits {
+            tier1: None,
+            tier2: Some(120),
+        },
+    );
+    let mut text = String::from("[settings]\nauto_create_groups = true\n[[groups]]\nname = \"Group 0\"\nroles = [\"AuditAdmin\"]\n");
+    for i in 0..30 {
+        text.push_str(&format!("[[groups]]\nname = \"Team {i}\"\nroles = [\"DataAdmin\"]\n"));
+    }
+    world.write("big.toml", &text);
+    let child = world
+        .command(&["tenant", "apply", "big.toml", "--to", "sim", "--yes"])
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let created = |world: &World| {
+        world
+            .writes()
+            .iter()
+            .filter(|w| w.resource == sim::WriteResource::Group && w.op == sim::WriteOp::Create)
+            .count()
+    };
+    wait_for("some groups created", Duration::from_secs(30), || created(&world) >= 3);
+    let kill = std::process::Command::new("kill")
+        .args(["-KILL", &child.id().to_string()])
+        .status()
+        .unwrap();
+    assert!(kill.success());
+    let _ = wait_child(child, Duration::from_secs(10));
+    let received = world.writes();
+    assert!(created(&world) < 31, "killed before the end");
+
+    // Every configuration write the tenant received has its before line, under one run id.
+    let lines: Vec<serde_json::Value> = world
+        .read(".roster/tenant-sim.jsonl")
+        .lines()
+        .map(|l| serde_json::from_str(l).unwrap())
+        .collect();
+    let befores: Vec<&serde_json::Value> = lines.iter().filter_map(|l| l.get("before")).collect();
+    let run_ids: std::collections::BTreeSet<&str> = lines.iter().filter_map(|l| l["run"].as_str()).collect();
+    assert_eq!(run_ids.len(), 1, "{run_ids:?}");
+    let snapshot = world.sim.tenant();
+    for write in &received {
+        match (write.resource, write.op) {
+            (sim::WriteResource::Group, sim::WriteOp::Create) => {
+                let name = &snapshot.groups.iter().find(|g| g.id == write.id).unwrap().name;
+                assert!(
+                    befores.iter().any(|b| b["what"] == "group" && b["group"] == name.as_str() && b["change"] == "create"),
+                    "no before line for the create of {name}"
+                );
+            }
+            (sim::WriteResource::Group, sim::WriteOp::Update) => assert!(
+                befores.iter().any(|b| b["what"] == "group_roles" && b["group_id"] == write.id.as_str() && b["roles"] == serde_json::json!([])),
+                "no before line for the roles of {}",
+                write.id
+            ),
+            (sim::WriteResource::GroupsSettings, _) => assert!(
+                befores.iter().any(|b| b["what"] == "group_settings" && b["before"]["auto_create_groups"] == false),
+                "no before line for the settings"
+            ),
+            other => panic!("unexpected write {other:?}"),
+        }
+    }
+
+    // The killed run is listed, and its undo removes what it made.
+    let id = *run_ids.iter().next().unwrap();
+    let show = world.run(&["runs", "show", id, "--to", "sim"]);
+    assert_eq!(show.code, Some(0), "{}", show.stderr);
+    assert!(show.stdout.contains("create group \"Team 0\""), "{}", show.stdout);
+    let undone = undo(&world, id, &["--yes"]);
+    assert_eq!(undone.code, Some(0), "{}\n{}", undone.stdout, undone.stderr);
+    let left = world.sim.tenant();
+    assert!(!left.groups.iter().any(|g| g.name.starts_with("Team ")), "{:?}", left.groups);
+    assert!(left.groups.iter().any(|g| g.name == "Group 0" && g.roles.is_empty()));
+    assert!(!left.groups_settings.auto_create_groups);
+}
