@@ -265,8 +265,16 @@ pub fn read_run(path: &Path) -> Result<RunRecord, Error> {
             return Err(corrupt(no, "not a JSON object".to_owned()));
         };
         if let Some(before) = object.get("before") {
-            let line: BeforeLine = serde_json::from_value(serde_json::json!({ "before": before }))
-                .map_err(|e| corrupt(no, e.to_string()))?;
+            let parsed = serde_json::from_value::<BeforeLine>(serde_json::json!({ "before": before }));
+            // Only assignments are this file's business: another kind (a tenant file's, whose
+            // lines live in the tenant journal) is skipped whatever its shape.
+            let line = match parsed {
+                Ok(line) => line,
+                Err(e) if before.get("what").and_then(|w| w.as_str()) == Some("assignment") => {
+                    return Err(corrupt(no, e.to_string()));
+                }
+                Err(_) => continue,
+            };
             if let Before::Assignment(before) = line.before {
                 run.last_ms = run.last_ms.max(Some(before.at));
                 run.befores.push(*before);
