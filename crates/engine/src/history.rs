@@ -537,4 +537,73 @@ mod tests {
         assert!(runs[0].befores.is_empty());
         assert_eq!(runs[0].duration(), Some(Duration::from_secs(60)));
     }
+
+    #[test]
+    fn a_tenant_journal_ties_configuration_changes_to_runs_and_old_lines_are_skipped() {
+        let dir = tempfile::tempdir().unwrap();
+        let journal_text = concat!(
+            r#"{"format":"roster-journal","version":3,"target":"prod","run":{"id":"withrows","started":"2026-12-04T08:00:00Z","pid":1,"roster":"r","mode":"merge","prune":false,"command":"tenant apply"}}"#,
+            "\n",
+            r#"{"key":"k1","line":2,"outcome":"created","attempts":1}"#,
+            "\n",
+        );
+        fs::write(dir.path().join("journal-prod.jsonl"), journal_text).unwrap();
+        let tenant_text = concat!(
+            // A line of a release before runs had ids: no `run`, skipped.
+            r#"{"v":1,"at":"2026-12-01T10:00:00.000Z","target":"prod","file":"t.toml","write":"create_group","name":"Old","roles":[],"outcome":"done","attempts":1}"#,
+            "\n",
+            r#"{"v":1,"at":"2026-12-04T07:59:59.000Z","target":"prod","file":"t.toml","run":"withrows","start":{"run":"withrows","command":"tenant apply"}}"#,
+            "\n",
+            r#"{"v":1,"at":"2026-12-04T07:59:59.100Z","target":"prod","file":"t.toml","run":"withrows","before":{"what":"group_roles","at":1,"group_id":"g1","group":"A","roles":[],"after":["AuditAdmin"]}}"#,
+            "\n",
+            r#"{"v":1,"at":"2026-12-04T07:59:59.200Z","target":"prod","file":"t.toml","run":"withrows","write":"group_roles","id":"g1","name":"A","roles":["AuditAdmin"],"outcome":"done","attempts":1}"#,
+            "\n",
+            // A run that stopped in its configuration phase: no assignments' journal.
+            r#"{"v":1,"at":"2026-12-05T07:00:00.000Z","target":"prod","file":"t.toml","run":"confonly","start":{"run":"confonly","command":"tenant apply"}}"#,
+            "\n",
+            r#"{"v":1,"at":"2026-12-05T07:00:00.100Z","target":"prod","file":"t.toml","run":"confonly","before":{"what":"group","at":2,"change":"create","group":"B","roles":[]}}"#,
+            "\n",
+            // A kind a newer release writes, and a record version this one does not know.
+            r#"{"v":1,"at":"2026-12-05T07:00:00.200Z","target":"prod","file":"t.toml","run":"confonly","before":{"what":"space_settings","x":1}}"#,
+            "\n",
+            r#"{"v":2,"at":"2026-12-05T07:00:00.300Z","target":"prod","run":"confonly","before":{"what":"group","at":3,"change":"create","group":"C","roles":[]}}"#,
+            "\n",
+            r#"{"v":1,"at":"2026-12-05T07:00:00.400Z","target":"prod","run":"confonly","wri"#,
+        );
+        fs::write(dir.path().join("tenant-prod.jsonl"), tenant_text).unwrap();
+        let runs = list(dir.path(), Some("prod")).unwrap();
+        assert_eq!(runs.len(), 2, "{runs:?}");
+        let with_rows = &runs[0];
+        assert_eq!(with_rows.id(), "withrows");
+        assert_eq!(with_rows.records.len(), 1);
+        assert_eq!(with_rows.config.len(), 1);
+        assert_eq!(
+            with_rows.config[0].end,
+            Some(crate::tenant::apply::WriteEnd::Done)
+        );
+        let only = &runs[1];
+        assert_eq!(only.id(), "confonly");
+        assert_eq!(only.config.len(), 1, "{:?}", only.config);
+        assert_eq!(only.config[0].end, None, "stopped before the answer");
+        assert!(!only.ended());
+        assert_eq!(
+            only.run().and_then(|r| r.about.command.as_deref()),
+            Some("tenant apply")
+        );
+        assert!(list(dir.path(), Some("test")).unwrap().is_empty());
+    }
+
+    #[test]
+    fn a_journal_without_configuration_lines_has_none() {
+        let dir = tempfile::tempdir().unwrap();
+        fs::write(
+            dir.path().join("tenant-prod.jsonl"),
+            concat!(
+                r#"{"v":1,"at":"2026-12-01T10:00:00.000Z","target":"prod","file":"t.toml","write":"group_settings","patch":{"auto_create_groups":true,"sync_idp_groups":null},"outcome":"done","attempts":1}"#,
+                "\n"
+            ),
+        )
+        .unwrap();
+        assert!(list(dir.path(), None).unwrap().is_empty());
+    }
 }
