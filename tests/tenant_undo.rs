@@ -104,16 +104,34 @@ fn a_tenant_apply_is_undone_exactly_and_the_undo_can_be_undone() {
     assert_eq!(show.code, Some(0), "{}", show.stderr);
     let shown: serde_json::Value = serde_json::from_str(&show.stdout).unwrap();
     let config = shown["configuration"].as_array().unwrap();
-    let whats: Vec<&str> = config.iter().map(|c| c["before"]["what"].as_str().unwrap()).collect();
-    for what in ["group_settings", "license_settings", "group", "group_roles", "space", "space_description"] {
+    let whats: Vec<&str> = config
+        .iter()
+        .map(|c| c["before"]["what"].as_str().unwrap())
+        .collect();
+    for what in [
+        "group_settings",
+        "license_settings",
+        "group",
+        "group_roles",
+        "space",
+        "space_description",
+    ] {
         assert!(whats.contains(&what), "{what} missing: {whats:?}");
     }
     assert!(config.iter().all(|c| c["outcome"] == "done"), "{config:?}");
-    let roles = config.iter().find(|c| c["before"]["what"] == "group_roles").unwrap();
+    let roles = config
+        .iter()
+        .find(|c| c["before"]["what"] == "group_roles")
+        .unwrap();
     assert_eq!(roles["before"]["roles"], serde_json::json!([]));
     assert_eq!(roles["before"]["after"], serde_json::json!(["AuditAdmin"]));
     let text = world.run(&["runs", "show", &id, "--to", "sim"]);
-    assert!(text.stdout.contains("space description \"Space 0\": \"As it was\" -> \"Changed by the file\""), "{}", text.stdout);
+    assert!(
+        text.stdout
+            .contains("space description \"Space 0\": \"As it was\" -> \"Changed by the file\""),
+        "{}",
+        text.stdout
+    );
 
     let undone = undo(&world, &id, &["--yes"]);
     assert_eq!(undone.code, Some(0), "{}\n{}", undone.stdout, undone.stderr);
@@ -146,7 +164,10 @@ fn a_change_made_since_is_a_conflict_unless_forced() {
     let before = export(&world);
     let id = apply(&world);
     // Someone gives Group 0 another role after the apply.
-    world.write("later.toml", "[[groups]]\nname = \"Group 0\"\nroles = [\"DataAdmin\"]\n");
+    world.write(
+        "later.toml",
+        "[[groups]]\nname = \"Group 0\"\nroles = [\"DataAdmin\"]\n",
+    );
     let later = world.run(&["tenant", "apply", "later.toml", "--to", "sim", "--yes"]);
     assert_eq!(later.code, Some(0), "{}", later.stderr);
 
@@ -173,9 +194,13 @@ fn a_tenant_apply_killed_in_its_configuration_phase_left_a_before_line_for_every
             tier2: Some(120),
         },
     );
-    let mut text = String::from("[settings]\nauto_create_groups = true\n[[groups]]\nname = \"Group 0\"\nroles = [\"AuditAdmin\"]\n");
+    let mut text = String::from(
+        "[settings]\nauto_create_groups = true\n[[groups]]\nname = \"Group 0\"\nroles = [\"AuditAdmin\"]\n",
+    );
     for i in 0..30 {
-        text.push_str(&format!("[[groups]]\nname = \"Team {i}\"\nroles = [\"DataAdmin\"]\n"));
+        text.push_str(&format!(
+            "[[groups]]\nname = \"Team {i}\"\nroles = [\"DataAdmin\"]\n"
+        ));
     }
     world.write("big.toml", &text);
     let child = world
@@ -191,7 +216,9 @@ fn a_tenant_apply_killed_in_its_configuration_phase_left_a_before_line_for_every
             .filter(|w| w.resource == sim::WriteResource::Group && w.op == sim::WriteOp::Create)
             .count()
     };
-    wait_for("some groups created", Duration::from_secs(30), || created(&world) >= 3);
+    wait_for("some groups created", Duration::from_secs(30), || {
+        created(&world) >= 3
+    });
     let kill = std::process::Command::new("kill")
         .args(["-KILL", &child.id().to_string()])
         .status()
@@ -216,17 +243,23 @@ fn a_tenant_apply_killed_in_its_configuration_phase_left_a_before_line_for_every
             (sim::WriteResource::Group, sim::WriteOp::Create) => {
                 let name = &snapshot.groups.iter().find(|g| g.id == write.id).unwrap().name;
                 assert!(
-                    befores.iter().any(|b| b["what"] == "group" && b["group"] == name.as_str() && b["change"] == "create"),
+                    befores.iter().any(|b| b["what"] == "group"
+                        && b["group"] == name.as_str()
+                        && b["change"] == "create"),
                     "no before line for the create of {name}"
                 );
             }
             (sim::WriteResource::Group, sim::WriteOp::Update) => assert!(
-                befores.iter().any(|b| b["what"] == "group_roles" && b["group_id"] == write.id.as_str() && b["roles"] == serde_json::json!([])),
+                befores.iter().any(|b| b["what"] == "group_roles"
+                    && b["group_id"] == write.id.as_str()
+                    && b["roles"] == serde_json::json!([])),
                 "no before line for the roles of {}",
                 write.id
             ),
             (sim::WriteResource::GroupsSettings, _) => assert!(
-                befores.iter().any(|b| b["what"] == "group_settings" && b["before"]["auto_create_groups"] == false),
+                befores
+                    .iter()
+                    .any(|b| b["what"] == "group_settings" && b["before"]["auto_create_groups"] == false),
                 "no before line for the settings"
             ),
             other => panic!("unexpected write {other:?}"),
@@ -241,7 +274,15 @@ fn a_tenant_apply_killed_in_its_configuration_phase_left_a_before_line_for_every
     let undone = undo(&world, id, &["--yes"]);
     assert_eq!(undone.code, Some(0), "{}\n{}", undone.stdout, undone.stderr);
     let left = world.sim.tenant();
-    assert!(!left.groups.iter().any(|g| g.name.starts_with("Team ")), "{:?}", left.groups);
-    assert!(left.groups.iter().any(|g| g.name == "Group 0" && g.roles.is_empty()));
+    assert!(
+        !left.groups.iter().any(|g| g.name.starts_with("Team ")),
+        "{:?}",
+        left.groups
+    );
+    assert!(
+        left.groups
+            .iter()
+            .any(|g| g.name == "Group 0" && g.roles.is_empty())
+    );
     assert!(!left.groups_settings.auto_create_groups);
 }

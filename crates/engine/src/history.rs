@@ -374,9 +374,7 @@ fn attach_config(state_dir: &Path, target: Option<&str>, runs: &mut Vec<RunRecor
             if target.is_some_and(|t| t != change.target) {
                 continue;
             }
-            let at_ms = humantime::parse_rfc3339_weak(&change.at)
-                .ok()
-                .map(ms_since_epoch);
+            let at_ms = humantime::parse_rfc3339_weak(&change.at).ok().map(ms_since_epoch);
             let index = match runs.iter().position(|r| r.id() == change.run) {
                 Some(index) => index,
                 None => {
@@ -391,7 +389,11 @@ fn attach_config(state_dir: &Path, target: Option<&str>, runs: &mut Vec<RunRecor
         }
     }
     // A run of configuration changes only ended when each of its writes has an answer.
-    for run in runs.iter_mut().filter(|r| r.path.file_name().is_some_and(|n| n.to_string_lossy().starts_with("tenant-"))) {
+    for run in runs.iter_mut().filter(|r| {
+        r.path
+            .file_name()
+            .is_some_and(|n| n.to_string_lossy().starts_with("tenant-"))
+    }) {
         if run.config.iter().all(|c| c.end.is_some()) {
             run.ended_at = run.config.last().map(|c| c.at.clone());
         }

@@ -62,7 +62,8 @@ pub fn changes(run: &RunRecord) -> Vec<Changed> {
 }
 
 /// A space as it is now: its assignments by assignee, or why it could not be read.
-pub type Current = Result<Option<(Arc<SpaceInfo>, HashMap<(AssigneeKind, String), AssignmentInfo>)>, RowError>;
+pub type Current =
+    Result<Option<(Arc<SpaceInfo>, HashMap<(AssigneeKind, String), AssignmentInfo>)>, RowError>;
 
 /// Read the spaces the changes touch, `concurrency` at a time.
 pub async fn read_current(
@@ -111,11 +112,7 @@ pub fn assume_empty(current: &mut HashMap<String, Current>, space: SpaceInfo) {
 /// (old id to new space, old group id to new id).
 pub fn retarget(plan: &mut Plan, spaces: &HashMap<String, SpaceInfo>, groups: &HashMap<String, String>) {
     for item in &mut plan.items {
-        if let Some(new) = item
-            .space_info
-            .as_ref()
-            .and_then(|info| spaces.get(&info.id))
-        {
+        if let Some(new) = item.space_info.as_ref().and_then(|info| spaces.get(&info.id)) {
             item.space_info = Some(Arc::new(new.clone()));
         }
         if item.assignee_kind == AssigneeKind::Group

@@ -759,7 +759,10 @@ async fn a_group_is_deleted_with_its_space_assignments() {
     let api = start(|_| {}).await;
     let tenant = generate::small_tenant();
     let (status, body) = api
-        .post("/api/v1/groups", json!({ "name": "Temp", "providerType": "custom" }))
+        .post(
+            "/api/v1/groups",
+            json!({ "name": "Temp", "providerType": "custom" }),
+        )
         .await;
     assert_eq!(status, StatusCode::CREATED, "{body}");
     let id = body["id"].as_str().unwrap().to_owned();
@@ -783,7 +786,10 @@ async fn a_group_is_deleted_with_its_space_assignments() {
     assert!(left.iter().all(|a| a["assigneeId"] != json!(id)), "{body}");
     // The name is free again, and a second delete is a 404 with the spec's body.
     let (status, _) = api
-        .post("/api/v1/groups", json!({ "name": "Temp", "providerType": "custom" }))
+        .post(
+            "/api/v1/groups",
+            json!({ "name": "Temp", "providerType": "custom" }),
+        )
         .await;
     assert_eq!(status, StatusCode::CREATED);
     let (status, body) = api.delete(&format!("/api/v1/groups/{id}")).await;

@@ -225,8 +225,8 @@ fn run_show(args: &RunsShowArgs) -> Outcome {
             &mut out,
             &serde_json::json!({ "run": summary, "configuration": run.config, "rows": rows }),
         )
-            .map_err(io::Error::other)
-            .and_then(|()| writeln!(out))
+        .map_err(io::Error::other)
+        .and_then(|()| writeln!(out))
     } else {
         write_show_text(&mut out, &summary, &run.config, &rows)
     };

@@ -53,10 +53,7 @@ pub(crate) fn write_count(items: &[Item]) -> usize {
 
 /// How many items are conflicts.
 pub(crate) fn conflicts(items: &[Item]) -> usize {
-    items
-        .iter()
-        .filter(|i| i.code == Some(undo::CONFLICT))
-        .count()
+    items.iter().filter(|i| i.code == Some(undo::CONFLICT)).count()
 }
 
 /// How many items cannot be done (conflicts included).
@@ -163,8 +160,12 @@ fn recreates(write: &engine::tenant::diff::Write) -> bool {
 pub(crate) fn assume_recreated(items: &[Item], current: &mut HashMap<String, undo::Current>) -> bool {
     let mut any = false;
     for item in items {
-        if let (Some(engine::tenant::diff::Write::CreateSpace { name, description, .. }), Some((old, space_type))) =
-            (&item.write, &item.replaces)
+        if let (
+            Some(engine::tenant::diff::Write::CreateSpace {
+                name, description, ..
+            }),
+            Some((old, space_type)),
+        ) = (&item.write, &item.replaces)
         {
             undo::assume_empty(
                 current,
@@ -245,7 +246,9 @@ pub(crate) async fn send_writes(
             .and_then(|i| i.replaces.as_ref());
         if let (Some((old, _)), Some(new)) = (replaced, &outcome.created_id) {
             match outcome.write {
-                engine::tenant::diff::Write::CreateSpace { .. } => renamed.spaces.push((old.clone(), new.clone())),
+                engine::tenant::diff::Write::CreateSpace { .. } => {
+                    renamed.spaces.push((old.clone(), new.clone()))
+                }
                 _ => {
                     renamed.groups.insert(old.clone(), new.clone());
                 }
@@ -272,8 +275,17 @@ pub(crate) async fn send_writes(
             Ok(()) => {}
         }
     };
-    let failed = send::send(&writes, tenant, &journal, how.concurrency, &before_of, &mut report)
-        .await
-        .map_err(|error| CommandError::with_source("cannot write the tenant journal", &error).code(exit::ROWS_FAILED))?;
+    let failed = send::send(
+        &writes,
+        tenant,
+        &journal,
+        how.concurrency,
+        &before_of,
+        &mut report,
+    )
+    .await
+    .map_err(|error| {
+        CommandError::with_source("cannot write the tenant journal", &error).code(exit::ROWS_FAILED)
+    })?;
     Ok((failed, renamed))
 }

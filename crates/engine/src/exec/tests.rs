@@ -610,9 +610,13 @@ async fn a_create_that_met_a_409_records_the_roles_it_found_before_the_update_an
     let dir = tempfile::tempdir().unwrap();
     let path = journal::path_for(dir.path(), "test");
     let fake = tenant();
-    let mut plan = plan_with(&fake, vec![urow(2, "S2", "user3@example.com", &["producer"])], Mode::Exact)
-        .await
-        .plan;
+    let mut plan = plan_with(
+        &fake,
+        vec![urow(2, "S2", "user3@example.com", &["producer"])],
+        Mode::Exact,
+    )
+    .await
+    .plan;
     fake.assign("s2", AssigneeKind::User, "u3", &["consumer"]);
     let writer = journal::Writer::open(&path, "test", false).unwrap();
     let recorder = Recorder::default();

@@ -278,10 +278,9 @@ async fn send_one(write: &Write, tenant: &dyn TenantConfig) -> Result<Option<Str
             .create_space_described(name, space_type, description.as_deref())
             .await
             .map(|s| Some(s.id)),
-        Write::SpaceDescription { id, description, .. } => tenant
-            .set_space_description(id, description)
-            .await
-            .map(|()| None),
+        Write::SpaceDescription { id, description, .. } => {
+            tenant.set_space_description(id, description).await.map(|()| None)
+        }
         Write::DeleteGroup { id, .. } => tenant.delete_group(id).await.map(|()| None),
         Write::DeleteSpace { id, .. } => tenant.delete_space(id).await.map(|()| None),
     }
@@ -303,11 +302,22 @@ pub enum WriteEnd {
 impl ConfigChange {
     /// The change in a few words: `group roles "A": AuditAdmin -> DataAdmin`.
     pub fn describe(&self) -> String {
-        let roles = |r: &[String]| if r.is_empty() { "(none)".to_owned() } else { r.join(", ") };
+        let roles = |r: &[String]| {
+            if r.is_empty() {
+                "(none)".to_owned()
+            } else {
+                r.join(", ")
+            }
+        };
         let settings = |s: &crate::before::SettingsBefore| {
             s.before
                 .iter()
-                .map(|(k, v)| format!("{k} {v} -> {}", s.after.get(k).map_or("?".to_owned(), ToString::to_string)))
+                .map(|(k, v)| {
+                    format!(
+                        "{k} {v} -> {}",
+                        s.after.get(k).map_or("?".to_owned(), ToString::to_string)
+                    )
+                })
                 .collect::<Vec<_>>()
                 .join(", ")
         };
@@ -318,7 +328,12 @@ impl ConfigChange {
                 format!("delete group {:?} (roles {})", g.group, roles(&g.roles))
             }
             Before::Group(g) => format!("create group {:?} (roles {})", g.group, roles(&g.roles)),
-            Before::GroupRoles(g) => format!("group roles {:?}: {} -> {}", g.group, roles(&g.roles), roles(&g.after)),
+            Before::GroupRoles(g) => format!(
+                "group roles {:?}: {} -> {}",
+                g.group,
+                roles(&g.roles),
+                roles(&g.after)
+            ),
             Before::Space(s) if s.change == crate::before::Change::Delete => {
                 format!("delete space {:?} ({})", s.space, s.space_type)
             }
@@ -439,17 +454,16 @@ pub fn read_changes(path: &Path) -> std::io::Result<(Vec<ConfigChange>, Vec<RunS
             continue;
         };
         let name = value.get("name").and_then(|n| n.as_str()).unwrap_or_default();
-        let Some(change) = changes.iter_mut().find(|c| {
-            c.run == run && c.end.is_none() && pair_key(&c.before) == Some((write, name))
-        }) else {
+        let Some(change) = changes
+            .iter_mut()
+            .find(|c| c.run == run && c.end.is_none() && pair_key(&c.before) == Some((write, name)))
+        else {
             continue;
         };
         change.end = Some(if outcome == "done" {
             WriteEnd::Done
         } else {
-            WriteEnd::Failed {
-                error: text("error"),
-            }
+            WriteEnd::Failed { error: text("error") }
         });
         change.created_id = value.get("id").and_then(|i| i.as_str()).map(str::to_owned);
     }

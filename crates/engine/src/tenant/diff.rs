@@ -284,7 +284,11 @@ pub fn before_of(write: &Write, state: &TenantState, at: u64) -> Option<Before> 
             let mut before = BTreeMap::new();
             let mut after = BTreeMap::new();
             for (key, new, old) in [
-                ("auto_create_groups", patch.auto_create_groups, now.auto_create_groups),
+                (
+                    "auto_create_groups",
+                    patch.auto_create_groups,
+                    now.auto_create_groups,
+                ),
                 ("sync_idp_groups", patch.sync_idp_groups, now.sync_idp_groups),
             ] {
                 if let Some(new) = new {
@@ -304,7 +308,11 @@ pub fn before_of(write: &Write, state: &TenantState, at: u64) -> Option<Before> 
                     settings.auto_assign_professional,
                     now.auto_assign_professional,
                 ),
-                ("auto_assign_analyzer", settings.auto_assign_analyzer, now.auto_assign_analyzer),
+                (
+                    "auto_assign_analyzer",
+                    settings.auto_assign_analyzer,
+                    now.auto_assign_analyzer,
+                ),
             ] {
                 if new != old {
                     before.insert(key.to_owned(), old);
@@ -342,7 +350,11 @@ pub fn before_of(write: &Write, state: &TenantState, at: u64) -> Option<Before> 
             space_type: space_type.clone(),
             description: description.clone(),
         })),
-        Write::SpaceDescription { id, name, description } => {
+        Write::SpaceDescription {
+            id,
+            name,
+            description,
+        } => {
             let found = state.spaces.iter().find(|s| s.id == *id)?;
             Some(Before::SpaceDescription(SpaceDescriptionBefore {
                 at,

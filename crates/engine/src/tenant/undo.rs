@@ -88,16 +88,16 @@ pub async fn read_current(
         })?);
     }
     if kinds(|b| matches!(b, Before::Group(_) | Before::GroupRoles(_))) {
-        current.groups = tenant
-            .list_groups_with_roles()
-            .await
-            .map_err(|error| ReadError { what: "groups", error })?;
+        current.groups = tenant.list_groups_with_roles().await.map_err(|error| ReadError {
+            what: "groups",
+            error,
+        })?;
     }
     if kinds(|b| matches!(b, Before::Space(_) | Before::SpaceDescription(_))) {
-        current.spaces = target
-            .list_spaces()
-            .await
-            .map_err(|error| ReadError { what: "spaces", error })?;
+        current.spaces = target.list_spaces().await.map_err(|error| ReadError {
+            what: "spaces",
+            error,
+        })?;
         // The spaces the run created that are still there: the undo deletes them only empty.
         let created: Vec<&SpaceInfo> = changes
             .iter()
@@ -127,7 +127,11 @@ pub async fn read_current(
     Ok(current)
 }
 
-fn find_space<'a>(spaces: &'a [SpaceInfo], change: &ConfigChange, before: &SpaceBefore) -> Option<&'a SpaceInfo> {
+fn find_space<'a>(
+    spaces: &'a [SpaceInfo],
+    change: &ConfigChange,
+    before: &SpaceBefore,
+) -> Option<&'a SpaceInfo> {
     let id = change.created_id.as_ref().or(before.space_id.as_ref());
     match id {
         Some(id) => spaces.iter().find(|s| &s.id == id),
@@ -216,7 +220,9 @@ fn list(items: &[String]) -> serde_json::Value {
 }
 
 fn conflict(run_id: &str, now: &serde_json::Value, left: &serde_json::Value) -> String {
-    format!("conflict: changed since run {run_id}: {now} now, the run left {left}; left alone (--force undoes it anyway)")
+    format!(
+        "conflict: changed since run {run_id}: {now} now, the run left {left}; left alone (--force undoes it anyway)"
+    )
 }
 
 /// The plan that reverses `changes` of run `run_id`, given the tenant now and the assignments'
@@ -232,7 +238,12 @@ pub fn plan(
     at: u64,
 ) -> Vec<Item> {
     let mut ordered: Vec<&&ConfigChange> = changes.iter().collect();
-    ordered.sort_by_key(|c| (std::cmp::Reverse(section_of(&c.before)), std::cmp::Reverse(c.before.at())));
+    ordered.sort_by_key(|c| {
+        (
+            std::cmp::Reverse(section_of(&c.before)),
+            std::cmp::Reverse(c.before.at()),
+        )
+    });
     let mut items = Vec::new();
     for change in ordered {
         match &change.before {
@@ -249,7 +260,11 @@ pub fn plan(
                         auto_create_groups: restore.get("auto_create_groups").copied(),
                         sync_idp_groups: restore.get("sync_idp_groups").copied(),
                     };
-                    attach(&mut keyed, Write::GroupSettings { patch }, settings_before(&restore, value, at, true));
+                    attach(
+                        &mut keyed,
+                        Write::GroupSettings { patch },
+                        settings_before(&restore, value, at, true),
+                    );
                 }
                 items.extend(keyed);
             }
@@ -270,7 +285,11 @@ pub fn plan(
                     if let Some(v) = restore.get("auto_assign_analyzer") {
                         settings.auto_assign_analyzer = *v;
                     }
-                    attach(&mut keyed, Write::LicenseSettings { settings }, settings_before(&restore, value, at, false));
+                    attach(
+                        &mut keyed,
+                        Write::LicenseSettings { settings },
+                        settings_before(&restore, value, at, false),
+                    );
                 }
                 items.extend(keyed);
             }
@@ -469,7 +488,8 @@ pub fn plan(
                 if !current.spaces.iter().any(|x| x.name == s.space) {
                     item.replaces = s.space_id.clone().map(|id| (id, s.space_type.clone()));
                     item.mark = Mark::Create;
-                    item.new = Some(serde_json::json!({ "type": s.space_type, "description": s.description }));
+                    item.new =
+                        Some(serde_json::json!({ "type": s.space_type, "description": s.description }));
                     item.write = Some(Write::CreateSpace {
                         name: s.space.clone(),
                         space_type: s.space_type.clone(),
@@ -515,7 +535,10 @@ fn settings_items(
     for (key, before) in &s.before {
         let mut item = Item::new(Section::Settings, key);
         let (Some(now), Some(after)) = (value(key), s.after.get(key)) else {
-            items.push(item.refuse(CANNOT_UNDO, format!("cannot be undone: {key} is not a setting this release knows")));
+            items.push(item.refuse(
+                CANNOT_UNDO,
+                format!("cannot be undone: {key} is not a setting this release knows"),
+            ));
             continue;
         };
         item.old = Some(serde_json::json!(now));
@@ -527,7 +550,10 @@ fn settings_items(
             item.mark = Mark::Update;
             restore.insert(key.clone(), *before);
         } else {
-            item = item.refuse(CONFLICT, conflict(run_id, &serde_json::json!(now), &serde_json::json!(after)));
+            item = item.refuse(
+                CONFLICT,
+                conflict(run_id, &serde_json::json!(now), &serde_json::json!(after)),
+            );
         }
         items.push(item);
     }
