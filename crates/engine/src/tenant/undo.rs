@@ -598,3 +598,136 @@ pub fn writes(items: &[Item]) -> Vec<(Write, Option<Before>)> {
         .filter_map(|i| i.write.clone().map(|w| (w, i.before.clone())))
         .collect()
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::before::{GroupRolesBefore, SpaceDescriptionBefore};
+    use core_api::target::{AssigneeKind, GroupInfo};
+
+    fn change(before: Before, created_id: Option<&str>) -> ConfigChange {
+        ConfigChange {
+            run: "r".to_owned(),
+            target: "prod".to_owned(),
+            file: "t.toml".to_owned(),
+            at: "2026-12-04T08:00:00.000Z".to_owned(),
+            before,
+            end: Some(WriteEnd::Done),
+            created_id: created_id.map(str::to_owned),
+        }
+    }
+
+    fn space(id: &str, name: &str, description: &str) -> SpaceInfo {
+        SpaceInfo {
+            id: id.to_owned(),
+            name: name.to_owned(),
+            space_type: "shared".to_owned(),
+            owner_id: None,
+            assignable_roles: Vec::new(),
+            description: Some(description.to_owned()),
+        }
+    }
+
+    fn empty_plan() -> Plan {
+        Plan {
+            target: "prod".to_owned(),
+            mode: crate::model::Mode::Exact,
+            items: Vec::new(),
+            counts: crate::model::PlanCounts::default(),
+            write_calls: 0,
+            min_write_time: std::time::Duration::ZERO,
+            write_time_estimated: false,
+        }
+    }
+
+    #[test]
+    fn roles_and_descriptions_are_restored_conflicts_left_unless_forced_and_full_spaces_kept() {
+        let roles = change(
+            Before::GroupRoles(GroupRolesBefore {
+                at: 1,
+                group_id: "g1".to_owned(),
+                group: "A".to_owned(),
+                roles: vec![],
+                after: vec!["AuditAdmin".to_owned()],
+            }),
+            None,
+        );
+        let described = change(
+            Before::SpaceDescription(SpaceDescriptionBefore {
+                at: 2,
+                space_id: "s1".to_owned(),
+                space: "S".to_owned(),
+                description: Some("old".to_owned()),
+                after: "new".to_owned(),
+            }),
+            None,
+        );
+        let created = change(
+            Before::Space(SpaceBefore {
+                at: 3,
+                change: Change::Create,
+                space: "T".to_owned(),
+                space_id: None,
+                space_type: "shared".to_owned(),
+                description: None,
+            }),
+            Some("s2"),
+        );
+        let mut current = Current {
+            groups: vec![GroupWithRoles {
+                group: GroupInfo {
+                    id: "g1".to_owned(),
+                    name: "A".to_owned(),
+                },
+                roles: vec!["DataAdmin".to_owned()],
+                provider_type: None,
+            }],
+            spaces: vec![space("s1", "S", "new"), space("s2", "T", "")],
+            ..Current::default()
+        };
+        current.space_assignments.insert(
+            "s2".to_owned(),
+            vec![AssignmentInfo {
+                id: "a9".to_owned(),
+                assignee_kind: AssigneeKind::User,
+                assignee_id: "u9".to_owned(),
+                roles: vec!["consumer".to_owned()],
+            }],
+        );
+        let changes = [&roles, &described, &created];
+        let items = plan("r", &changes, &current, &empty_plan(), false, 0);
+        // Spaces first (newest first), then group roles.
+        let names: Vec<(&str, Mark)> = items.iter().map(|i| (i.name.as_str(), i.mark)).collect();
+        assert_eq!(
+            names,
+            vec![("T", Mark::Error), ("S", Mark::Update), ("A", Mark::Error)]
+        );
+        assert_eq!(items[0].code, Some(NOT_EMPTY));
+        assert!(items[0].error.as_deref().unwrap_or_default().contains("user u9"));
+        assert_eq!(
+            items[1].write,
+            Some(Write::SpaceDescription {
+                id: "s1".to_owned(),
+                name: "S".to_owned(),
+                description: "old".to_owned(),
+            })
+        );
+        assert_eq!(items[2].code, Some(CONFLICT));
+        // --force restores the roles over the later change, but never deletes a full space.
+        let forced = plan("r", &changes, &current, &empty_plan(), true, 0);
+        assert_eq!(forced[0].code, Some(NOT_EMPTY));
+        assert!(matches!(&forced[2].write, Some(Write::GroupRoles { roles, .. }) if roles.is_empty()));
+        // Once the space is empty it is deleted, and the undo records what it deletes.
+        current.space_assignments.insert("s2".to_owned(), Vec::new());
+        let items = plan("r", &changes, &current, &empty_plan(), false, 0);
+        assert!(items[0].delete);
+        assert_eq!(
+            items[0].write,
+            Some(Write::DeleteSpace {
+                id: "s2".to_owned(),
+                name: "T".to_owned(),
+            })
+        );
+        assert!(matches!(&items[0].before, Some(Before::Space(s)) if s.change == Change::Delete));
+    }
+}
