@@ -153,6 +153,8 @@ fn a_tenant_apply_is_undone_exactly_and_the_undo_can_be_undone() {
         "name = \"Fresh\"",
         "description = \"Changed by the file\"",
         "roles = [\"AuditAdmin\"]",
+        "group = \"New Team\"",
+        "user = \"user1@example.com\"",
     ] {
         assert!(redone.contains(line), "{line} missing in:\n{redone}");
     }

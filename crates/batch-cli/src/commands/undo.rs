@@ -197,16 +197,9 @@ async fn undo_changes(
             return Err(CommandError::declined());
         }
     }
-    // The undo's roster, by ids: the failed-rows CSV names its lines.
     let roster = &settings.plan.roster;
-    write_roster(roster, &plan).map_err(|error| {
-        CommandError::new(format!("failed to write {}", roster.display())).caused_by(error)
-    })?;
     let keys: Vec<RowKey> = plan.items.iter().map(|i| i.key.clone()).collect();
     let mut info = RunInfo::new(journal::roster_digest(&keys), Mode::Exact, false);
-    info.about = RunAbout::for_file("undo", roster);
-    info.about.undoes = Some(run_id.to_owned());
-    info.about.write_limit_per_min = Some(limit);
     let sending = undo_config::Sending {
         state_dir: &settings.state_dir,
         target_name,
@@ -220,6 +213,14 @@ async fn undo_changes(
     let (recreate_failed, renamed) =
         undo_config::send_writes(&config_items, target.as_ref(), &sending, true).await?;
     undo_config::retarget(&mut plan, target.as_ref(), &renamed).await;
+    // The undo's roster, by ids (those of groups and spaces just created again): the
+    // failed-rows CSV names its lines.
+    write_roster(roster, &plan).map_err(|error| {
+        CommandError::new(format!("failed to write {}", roster.display())).caused_by(error)
+    })?;
+    info.about = RunAbout::for_file("undo", roster);
+    info.about.undoes = Some(run_id.to_owned());
+    info.about.write_limit_per_min = Some(limit);
     if changes.is_empty() {
         // Configuration only: no assignments' run to journal.
         let (failed, _) = undo_config::send_writes(&config_items, target.as_ref(), &sending, false).await?;
