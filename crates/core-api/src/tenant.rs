@@ -127,6 +127,13 @@ pub trait TenantConfig: Send + Sync {
     /// Replace a space's description.
     async fn set_space_description(&self, space_id: &str, description: &str) -> Result<(), TargetError>;
 
+    /// Delete a group (`DELETE /groups/{id}`): an undo removes the group a run created.
+    async fn delete_group(&self, group_id: &str) -> Result<(), TargetError>;
+
+    /// Delete a space (`DELETE /spaces/{id}`): an undo removes the space a run created. The
+    /// tenant refuses a space that still holds content (412).
+    async fn delete_space(&self, space_id: &str) -> Result<(), TargetError>;
+
     /// The user the credential acts as.
     async fn me(&self) -> Result<Me, TargetError>;
 }

@@ -26,9 +26,118 @@ pub struct BeforeLine {
 pub enum Before {
     /// A space assignment, before a create, an update or a delete.
     Assignment(Box<AssignmentBefore>),
+    /// The group settings a write changes, before it (tenant files).
+    GroupSettings(SettingsBefore),
+    /// The license settings a write changes, before it (tenant files).
+    LicenseSettings(SettingsBefore),
+    /// A group, before it is created (or deleted by an undo).
+    Group(GroupBefore),
+    /// A group's tenant roles, before they are replaced.
+    GroupRoles(GroupRolesBefore),
+    /// A space, before it is created (or deleted by an undo).
+    Space(SpaceBefore),
+    /// A space's description, before it is replaced.
+    SpaceDescription(SpaceDescriptionBefore),
     /// A kind this release does not know (written by a newer one): skipped.
     #[serde(other)]
     Unknown,
+}
+
+impl Before {
+    /// Whether this is a tenant configuration kind (everything but an assignment).
+    pub fn is_config(&self) -> bool {
+        !matches!(self, Before::Assignment(_) | Before::Unknown)
+    }
+
+    /// When the line was written, milliseconds since the Unix epoch.
+    pub fn at(&self) -> u64 {
+        match self {
+            Before::Assignment(a) => a.at,
+            Before::GroupSettings(s) | Before::LicenseSettings(s) => s.at,
+            Before::Group(g) => g.at,
+            Before::GroupRoles(g) => g.at,
+            Before::Space(s) => s.at,
+            Before::SpaceDescription(s) => s.at,
+            Before::Unknown => 0,
+        }
+    }
+}
+
+/// Settings before a write: the values it changes, by the tenant file's key
+/// (`auto_create_groups`, `auto_assign_analyzer`, ...), and the values it leaves.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct SettingsBefore {
+    /// When the line was written, milliseconds since the Unix epoch.
+    pub at: u64,
+    /// The values before.
+    pub before: std::collections::BTreeMap<String, bool>,
+    /// The values the write leaves.
+    pub after: std::collections::BTreeMap<String, bool>,
+}
+
+/// A group before a create (it did not exist) or a delete (it had these roles).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct GroupBefore {
+    /// When the line was written, milliseconds since the Unix epoch.
+    pub at: u64,
+    /// `create`: there was no such group; `delete`: there was, and it is removed.
+    pub change: Change,
+    /// The group's name.
+    pub group: String,
+    /// The group's id: a delete's; a create's comes with the tenant journal's record of the write.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub group_id: Option<String>,
+    /// The tenant roles it is created with, or had before its delete.
+    pub roles: Vec<String>,
+}
+
+/// A group's tenant roles before a write replaces them.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct GroupRolesBefore {
+    /// When the line was written, milliseconds since the Unix epoch.
+    pub at: u64,
+    /// The group's id.
+    pub group_id: String,
+    /// The group's name.
+    pub group: String,
+    /// The roles before.
+    pub roles: Vec<String>,
+    /// The roles the write leaves.
+    pub after: Vec<String>,
+}
+
+/// A space before a create (it did not exist) or a delete (it was there, like this).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct SpaceBefore {
+    /// When the line was written, milliseconds since the Unix epoch.
+    pub at: u64,
+    /// `create`: there was no such space; `delete`: there was, and it is removed.
+    pub change: Change,
+    /// The space's name.
+    pub space: String,
+    /// The space's id: a delete's; a create's comes with the tenant journal's record of the write.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub space_id: Option<String>,
+    /// `shared`, `managed` or `data`.
+    pub space_type: String,
+    /// Its description (at creation, or before the delete).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub description: Option<String>,
+}
+
+/// A space's description before a write replaces it.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct SpaceDescriptionBefore {
+    /// When the line was written, milliseconds since the Unix epoch.
+    pub at: u64,
+    /// The space's id.
+    pub space_id: String,
+    /// The space's name.
+    pub space: String,
+    /// The description before (`None`: it had none).
+    pub description: Option<String>,
+    /// The description the write leaves.
+    pub after: String,
 }
 
 /// What a write does to an assignment.
@@ -71,6 +180,10 @@ pub struct AssignmentBefore {
     pub roles: Option<Vec<String>>,
     /// The roles the write leaves; `None`: the assignment is removed.
     pub after: Option<Vec<String>>,
+    /// A create found the assignment already there (a 409): this line, written before the
+    /// update that follows, holds the roles it had, and takes the create's line's place.
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub existing: bool,
 }
 
 impl AssignmentBefore {
@@ -115,6 +228,7 @@ impl AssignmentBefore {
             assignment_id,
             roles,
             after,
+            existing: false,
         })
     }
 }

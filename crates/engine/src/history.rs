@@ -16,6 +16,7 @@ use serde::Serialize;
 use crate::before::{AssignmentBefore, Before, BeforeLine, ProcessEnd, Retry, Throttled};
 use crate::journal::{self, Header, Record, RecordOutcome, RunInfo};
 use crate::model::RowKey;
+use crate::tenant::apply::{self as tenant_journal, ConfigChange, RunStart};
 
 /// Why the runs could not be read or a run not found.
 #[derive(Debug, thiserror::Error)]
@@ -109,6 +110,9 @@ pub struct RunRecord {
     pub ended_at: Option<String>,
     /// The latest time any line records, milliseconds since the Unix epoch.
     pub last_ms: Option<u64>,
+    /// The tenant configuration the run changed (a tenant file's settings, groups, group roles
+    /// and spaces), from the tenant journal, in the order it was changed.
+    pub config: Vec<ConfigChange>,
 }
 
 impl RunRecord {
@@ -175,11 +179,22 @@ impl RunRecord {
         counts
     }
 
-    /// The before-state of each key's write (the first, taken before anything was sent).
+    /// The before-state of each key's write: the first, taken before anything was sent, unless
+    /// its create found the assignment already there (a 409): then the line with the roles it
+    /// had, written before the update that followed.
     pub fn before_of(&self) -> HashMap<&RowKey, &AssignmentBefore> {
-        let mut map = HashMap::new();
+        let mut map: HashMap<&RowKey, &AssignmentBefore> = HashMap::new();
         for before in &self.befores {
-            map.entry(&before.key).or_insert(before);
+            match map.entry(&before.key) {
+                std::collections::hash_map::Entry::Vacant(slot) => {
+                    slot.insert(before);
+                }
+                std::collections::hash_map::Entry::Occupied(mut slot) => {
+                    if before.existing && slot.get().change == crate::before::Change::Create {
+                        slot.insert(before);
+                    }
+                }
+            }
         }
         map
     }
@@ -224,6 +239,7 @@ pub fn read_run(path: &Path) -> Result<RunRecord, Error> {
         processes: Vec::new(),
         ended_at: None,
         last_ms: None,
+        config: Vec::new(),
     };
     for (i, raw) in lines.iter().enumerate() {
         let no = i as u64 + 1;
@@ -249,8 +265,16 @@ pub fn read_run(path: &Path) -> Result<RunRecord, Error> {
             return Err(corrupt(no, "not a JSON object".to_owned()));
         };
         if let Some(before) = object.get("before") {
-            let line: BeforeLine = serde_json::from_value(serde_json::json!({ "before": before }))
-                .map_err(|e| corrupt(no, e.to_string()))?;
+            let parsed = serde_json::from_value::<BeforeLine>(serde_json::json!({ "before": before }));
+            // Only assignments are this file's business: another kind (a tenant file's, whose
+            // lines live in the tenant journal) is skipped whatever its shape.
+            let line = match parsed {
+                Ok(line) => line,
+                Err(e) if before.get("what").and_then(|w| w.as_str()) == Some("assignment") => {
+                    return Err(corrupt(no, e.to_string()));
+                }
+                Err(_) => continue,
+            };
             if let Before::Assignment(before) = line.before {
                 run.last_ms = run.last_ms.max(Some(before.at));
                 run.befores.push(*before);
@@ -328,8 +352,94 @@ pub fn list(state_dir: &Path, target: Option<&str>) -> Result<Vec<RunRecord>, Er
         }
         runs.push(run);
     }
+    attach_config(state_dir, target, &mut runs)?;
     runs.sort_by_key(|r| (r.started_ms().unwrap_or(0), r.path.clone()));
     Ok(runs)
+}
+
+/// Give each run the configuration changes the tenant journals record for it; a run that made
+/// configuration changes only (a tenant file without assignments, or stopped before them) is
+/// listed from the tenant journal alone.
+fn attach_config(state_dir: &Path, target: Option<&str>, runs: &mut Vec<RunRecord>) -> Result<(), Error> {
+    let files = tenant_journal::journal_files(state_dir).map_err(|source| Error::Io {
+        path: state_dir.to_path_buf(),
+        source,
+    })?;
+    for path in files {
+        let (changes, starts) = tenant_journal::read_changes(&path).map_err(|source| Error::Io {
+            path: path.clone(),
+            source,
+        })?;
+        for change in changes {
+            if target.is_some_and(|t| t != change.target) {
+                continue;
+            }
+            let at_ms = humantime::parse_rfc3339_weak(&change.at).ok().map(ms_since_epoch);
+            let index = match runs.iter().position(|r| r.id() == change.run) {
+                Some(index) => index,
+                None => {
+                    let start = starts.iter().find(|s| s.run == change.run);
+                    runs.push(config_run(&path, &change, start));
+                    runs.len() - 1
+                }
+            };
+            let run = &mut runs[index];
+            run.last_ms = run.last_ms.max(at_ms);
+            run.config.push(change);
+        }
+    }
+    // A run of configuration changes only ended when each of its writes has an answer.
+    for run in runs.iter_mut().filter(|r| {
+        r.path
+            .file_name()
+            .is_some_and(|n| n.to_string_lossy().starts_with("tenant-"))
+    }) {
+        if run.config.iter().all(|c| c.end.is_some()) {
+            run.ended_at = run.config.last().map(|c| c.at.clone());
+        }
+    }
+    Ok(())
+}
+
+/// A run known only from the tenant journal.
+fn config_run(path: &Path, first: &ConfigChange, start: Option<&RunStart>) -> RunRecord {
+    let about = journal::RunAbout {
+        command: Some(start.map_or_else(|| "tenant apply".to_owned(), |s| s.command.clone())),
+        file: Some(first.file.clone()),
+        undoes: start.and_then(|s| s.undoes.clone()),
+        ..journal::RunAbout::default()
+    };
+    let started = start.map_or(first.at.as_str(), |s| s.at.as_str());
+    // The journal's times have milliseconds; a run's start is to the second.
+    let started = humantime::parse_rfc3339_weak(started)
+        .map(|t| humantime::format_rfc3339_seconds(t).to_string())
+        .unwrap_or_else(|_| started.to_owned());
+    RunRecord {
+        path: path.to_path_buf(),
+        header: Header {
+            format: journal::FORMAT.to_owned(),
+            version: journal::VERSION,
+            target: first.target.clone(),
+            run: Some(RunInfo {
+                id: first.run.clone(),
+                started,
+                pid: 0,
+                roster: String::new(),
+                mode: crate::model::Mode::Merge,
+                prune: false,
+                about,
+            }),
+        },
+        records: Vec::new(),
+        befores: Vec::new(),
+        throttles: Vec::new(),
+        retries: Vec::new(),
+        resumes: 0,
+        processes: Vec::new(),
+        ended_at: None,
+        last_ms: None,
+        config: Vec::new(),
+    }
 }
 
 /// The run whose id is `id`, or the only one whose id starts with it.
@@ -428,5 +538,74 @@ mod tests {
         assert_eq!(runs[0].counts().created, 1);
         assert!(runs[0].befores.is_empty());
         assert_eq!(runs[0].duration(), Some(Duration::from_secs(60)));
+    }
+
+    #[test]
+    fn a_tenant_journal_ties_configuration_changes_to_runs_and_old_lines_are_skipped() {
+        let dir = tempfile::tempdir().unwrap();
+        let journal_text = concat!(
+            r#"{"format":"roster-journal","version":3,"target":"prod","run":{"id":"withrows","started":"2026-12-04T08:00:00Z","pid":1,"roster":"r","mode":"merge","prune":false,"command":"tenant apply"}}"#,
+            "\n",
+            r#"{"key":"k1","line":2,"outcome":"created","attempts":1}"#,
+            "\n",
+        );
+        fs::write(dir.path().join("journal-prod.jsonl"), journal_text).unwrap();
+        let tenant_text = concat!(
+            // A line of a release before runs had ids: no `run`, skipped.
+            r#"{"v":1,"at":"2026-12-01T10:00:00.000Z","target":"prod","file":"t.toml","write":"create_group","name":"Old","roles":[],"outcome":"done","attempts":1}"#,
+            "\n",
+            r#"{"v":1,"at":"2026-12-04T07:59:59.000Z","target":"prod","file":"t.toml","run":"withrows","start":{"run":"withrows","command":"tenant apply"}}"#,
+            "\n",
+            r#"{"v":1,"at":"2026-12-04T07:59:59.100Z","target":"prod","file":"t.toml","run":"withrows","before":{"what":"group_roles","at":1,"group_id":"g1","group":"A","roles":[],"after":["AuditAdmin"]}}"#,
+            "\n",
+            r#"{"v":1,"at":"2026-12-04T07:59:59.200Z","target":"prod","file":"t.toml","run":"withrows","write":"group_roles","id":"g1","name":"A","roles":["AuditAdmin"],"outcome":"done","attempts":1}"#,
+            "\n",
+            // A run that stopped in its configuration phase: no assignments' journal.
+            r#"{"v":1,"at":"2026-12-05T07:00:00.000Z","target":"prod","file":"t.toml","run":"confonly","start":{"run":"confonly","command":"tenant apply"}}"#,
+            "\n",
+            r#"{"v":1,"at":"2026-12-05T07:00:00.100Z","target":"prod","file":"t.toml","run":"confonly","before":{"what":"group","at":2,"change":"create","group":"B","roles":[]}}"#,
+            "\n",
+            // A kind a newer release writes, and a record version this one does not know.
+            r#"{"v":1,"at":"2026-12-05T07:00:00.200Z","target":"prod","file":"t.toml","run":"confonly","before":{"what":"space_settings","x":1}}"#,
+            "\n",
+            r#"{"v":2,"at":"2026-12-05T07:00:00.300Z","target":"prod","run":"confonly","before":{"what":"group","at":3,"change":"create","group":"C","roles":[]}}"#,
+            "\n",
+            r#"{"v":1,"at":"2026-12-05T07:00:00.400Z","target":"prod","run":"confonly","wri"#,
+        );
+        fs::write(dir.path().join("tenant-prod.jsonl"), tenant_text).unwrap();
+        let runs = list(dir.path(), Some("prod")).unwrap();
+        assert_eq!(runs.len(), 2, "{runs:?}");
+        let with_rows = &runs[0];
+        assert_eq!(with_rows.id(), "withrows");
+        assert_eq!(with_rows.records.len(), 1);
+        assert_eq!(with_rows.config.len(), 1);
+        assert_eq!(
+            with_rows.config[0].end,
+            Some(crate::tenant::apply::WriteEnd::Done)
+        );
+        let only = &runs[1];
+        assert_eq!(only.id(), "confonly");
+        assert_eq!(only.config.len(), 1, "{:?}", only.config);
+        assert_eq!(only.config[0].end, None, "stopped before the answer");
+        assert!(!only.ended());
+        assert_eq!(
+            only.run().and_then(|r| r.about.command.as_deref()),
+            Some("tenant apply")
+        );
+        assert!(list(dir.path(), Some("test")).unwrap().is_empty());
+    }
+
+    #[test]
+    fn a_journal_without_configuration_lines_has_none() {
+        let dir = tempfile::tempdir().unwrap();
+        fs::write(
+            dir.path().join("tenant-prod.jsonl"),
+            concat!(
+                r#"{"v":1,"at":"2026-12-01T10:00:00.000Z","target":"prod","file":"t.toml","write":"group_settings","patch":{"auto_create_groups":true,"sync_idp_groups":null},"outcome":"done","attempts":1}"#,
+                "\n"
+            ),
+        )
+        .unwrap();
+        assert!(list(dir.path(), None).unwrap().is_empty());
     }
 }

@@ -1094,6 +1094,31 @@ impl Reporter for Writer {
                 self.begin().map_err(io::Error::other)?;
                 self.write_json(&line).map_err(io::Error::other)
             }
+            // A create found the assignment there: the roles it had, before the update.
+            Event::RowFound {
+                index,
+                assignment_id,
+                roles,
+                new,
+            } => {
+                let Some(mut before) = plan
+                    .items
+                    .get(*index)
+                    .and_then(|item| crate::before::AssignmentBefore::of(item, crate::before::now_ms()))
+                else {
+                    return Ok(());
+                };
+                before.change = crate::before::Change::Update;
+                before.assignment_id = Some(assignment_id.clone());
+                before.roles = Some(roles.clone());
+                before.after = Some(new.clone());
+                before.existing = true;
+                let line = crate::before::BeforeLine {
+                    before: crate::before::Before::Assignment(Box::new(before)),
+                };
+                self.begin().map_err(io::Error::other)?;
+                self.write_json(&line).map_err(io::Error::other)
+            }
             Event::RowCreated { index, assignment_id } => {
                 self.history.created.insert(*index, assignment_id.clone());
                 Ok(())

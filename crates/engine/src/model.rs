@@ -338,6 +338,18 @@ pub enum Event {
         /// The created assignment's id.
         assignment_id: String,
     },
+    /// A row's create found the assignment already there (a 409) and is about to update it:
+    /// sent before the update, so the journal records the roles it had first.
+    RowFound {
+        /// Index in `Plan::items`.
+        index: usize,
+        /// The existing assignment's id.
+        assignment_id: String,
+        /// Its roles before the update.
+        roles: Vec<String>,
+        /// The roles the update leaves.
+        new: Vec<String>,
+    },
     /// A row reached its final outcome (exactly once per row).
     RowFinished {
         /// Index in `Plan::items`.

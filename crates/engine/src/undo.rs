@@ -62,7 +62,8 @@ pub fn changes(run: &RunRecord) -> Vec<Changed> {
 }
 
 /// A space as it is now: its assignments by assignee, or why it could not be read.
-type Current = Result<Option<(Arc<SpaceInfo>, HashMap<(AssigneeKind, String), AssignmentInfo>)>, RowError>;
+pub type Current =
+    Result<Option<(Arc<SpaceInfo>, HashMap<(AssigneeKind, String), AssignmentInfo>)>, RowError>;
 
 /// Read the spaces the changes touch, `concurrency` at a time.
 pub async fn read_current(
@@ -99,6 +100,27 @@ pub async fn read_current(
         .buffer_unordered(concurrency.max(1))
         .collect()
         .await
+}
+
+/// Plan the rows of space `space` as if it were there and empty: an undo creates it again
+/// (under a new id, [`retarget`] puts in) before it writes its assignments.
+pub fn assume_empty(current: &mut HashMap<String, Current>, space: SpaceInfo) {
+    current.insert(space.id.clone(), Ok(Some((Arc::new(space), HashMap::new()))));
+}
+
+/// Point the plan's rows at the new ids of spaces and groups created again since it was made
+/// (old id to new space, old group id to new id).
+pub fn retarget(plan: &mut Plan, spaces: &HashMap<String, SpaceInfo>, groups: &HashMap<String, String>) {
+    for item in &mut plan.items {
+        if let Some(new) = item.space_info.as_ref().and_then(|info| spaces.get(&info.id)) {
+            item.space_info = Some(Arc::new(new.clone()));
+        }
+        if item.assignee_kind == AssigneeKind::Group
+            && let Some(new) = item.assignee_id.as_ref().and_then(|id| groups.get(id))
+        {
+            item.assignee_id = Some(new.clone());
+        }
+    }
 }
 
 /// The key of an undo row: the reversed row's key within the reversed run.
@@ -143,6 +165,8 @@ pub fn plan(
             let (space_info, action) = match current.get(&b.space_id) {
                 None => (None, error("internal", "the space was not read".to_owned())),
                 Some(Err(e)) => (None, Action::Error(e.clone())),
+                // A space gone with the assignment the run created in it: as before the run.
+                Some(Ok(None)) if b.roles.is_none() => (None, Action::Unchanged { roles: Vec::new() }),
                 Some(Ok(None)) => (
                     None,
                     error(
@@ -297,6 +321,7 @@ mod tests {
                 assignment_id: None,
                 roles: before.map(roles),
                 after: after.map(roles),
+                existing: false,
             },
             outcome: Some(RecordOutcome::Created),
         }

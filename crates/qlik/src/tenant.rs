@@ -282,6 +282,24 @@ impl TenantConfig for Client {
         Ok(())
     }
 
+    /// `DELETE /groups/{id}`: 204.
+    async fn delete_group(&self, group_id: &str) -> Result<(), Error> {
+        let url = self.api_url(&["groups", group_id])?;
+        self.http()
+            .execute(&Request::new(Method::DELETE, url, Tier::Tier2))
+            .await
+            .map(drop)
+    }
+
+    /// `DELETE /spaces/{id}`: 204; 412 while the space holds content.
+    async fn delete_space(&self, space_id: &str) -> Result<(), Error> {
+        let url = self.api_url(&["spaces", space_id])?;
+        self.http()
+            .execute(&Request::new(Method::DELETE, url, Tier::Tier2))
+            .await
+            .map(drop)
+    }
+
     async fn me(&self) -> Result<Me, Error> {
         let url = self.api_url(&["users", "me"])?;
         let body: MeBody = self.http().get_json(url, Tier::Tier1).await?;

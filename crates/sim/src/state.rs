@@ -163,6 +163,27 @@ impl World {
     }
 
     /// Remove a space and its assignments; the other spaces keep their order.
+    /// Remove a group, its space assignments and its memberships (a deleted group holds nothing).
+    pub(crate) fn remove_group(&mut self, id: &str) -> Option<Group> {
+        let i = self.groups_by_id.remove(id)?;
+        let group = self.tenant.groups.remove(i);
+        self.groups_by_name.remove(&group.name);
+        for index in self
+            .groups_by_id
+            .values_mut()
+            .chain(self.groups_by_name.values_mut())
+        {
+            if *index > i {
+                *index -= 1;
+            }
+        }
+        for stored in self.assignments.values_mut() {
+            stored.retain(|s| s.a.assignee_id != id);
+        }
+        self.group_members.remove(id);
+        Some(group)
+    }
+
     pub(crate) fn remove_space(&mut self, id: &str) -> Option<Space> {
         let i = self.spaces_by_id.remove(id)?;
         let space = self.tenant.spaces.remove(i);

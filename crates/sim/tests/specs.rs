@@ -61,6 +61,7 @@ fn every_operation_has_its_specs_tier() {
         ("GET", "/api/v1/spaces/types"),
         ("PATCH", "/api/v1/spaces/{spaceId}"),
         ("DELETE", "/api/v1/spaces/{spaceId}"),
+        ("DELETE", "/api/v1/groups/{groupId}"),
     ] {
         assert!(
             ours.iter().any(|(m, p, _)| *m == method && *p == path),

@@ -753,3 +753,52 @@ async fn a_tenant_file_without_the_new_keys_loads_with_defaults() {
     custom.users[0].roles = Some(vec!["Wizard".to_owned()]);
     assert!(Tenant::from_json(&custom.to_json_pretty()).is_err());
 }
+
+#[tokio::test]
+async fn a_group_is_deleted_with_its_space_assignments() {
+    let api = start(|_| {}).await;
+    let tenant = generate::small_tenant();
+    let (status, body) = api
+        .post(
+            "/api/v1/groups",
+            json!({ "name": "Temp", "providerType": "custom" }),
+        )
+        .await;
+    assert_eq!(status, StatusCode::CREATED, "{body}");
+    let id = body["id"].as_str().unwrap().to_owned();
+    let space = tenant.space_by_name("Sandbox").unwrap().clone();
+    let assignments = format!("/api/v1/spaces/{}/assignments", space.id);
+    let (status, body) = api
+        .post(
+            &assignments,
+            json!({ "type": "group", "assigneeId": id, "roles": ["consumer"] }),
+        )
+        .await;
+    assert_eq!(status, StatusCode::CREATED, "{body}");
+
+    let (status, _) = api.delete(&format!("/api/v1/groups/{id}")).await;
+    assert_eq!(status, StatusCode::NO_CONTENT);
+    let (status, body) = api.get(&format!("/api/v1/groups/{id}")).await;
+    assert_eq!(status, StatusCode::NOT_FOUND);
+    qlik_error_code(&body, status);
+    let (_, body) = api.get(&assignments).await;
+    let left = body["data"].as_array().unwrap();
+    assert!(left.iter().all(|a| a["assigneeId"] != json!(id)), "{body}");
+    // The name is free again, and a second delete is a 404 with the spec's body.
+    let (status, _) = api
+        .post(
+            "/api/v1/groups",
+            json!({ "name": "Temp", "providerType": "custom" }),
+        )
+        .await;
+    assert_eq!(status, StatusCode::CREATED);
+    let (status, body) = api.delete(&format!("/api/v1/groups/{id}")).await;
+    assert_eq!(status, StatusCode::NOT_FOUND);
+    qlik_error_code(&body, status);
+    let log = api.sim.write_log();
+    assert!(
+        log.iter()
+            .any(|w| w.op == WriteOp::Delete && w.resource == WriteResource::Group && w.id == id),
+        "{log:?}"
+    );
+}

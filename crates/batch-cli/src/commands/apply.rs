@@ -28,6 +28,7 @@ pub fn run(args: ApplyArgs) -> Outcome {
         adjust: None,
         lock: None,
         command: "apply",
+        run_id: None,
     };
     let runtime = runtime()?;
     runtime.block_on(async {

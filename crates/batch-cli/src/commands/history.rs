@@ -221,16 +221,24 @@ fn run_show(args: &RunsShowArgs) -> Outcome {
     let summary = RunSummary::of(&run);
     let mut out = io::stdout().lock();
     let written = if args.json {
-        serde_json::to_writer_pretty(&mut out, &serde_json::json!({ "run": summary, "rows": rows }))
-            .map_err(io::Error::other)
-            .and_then(|()| writeln!(out))
+        serde_json::to_writer_pretty(
+            &mut out,
+            &serde_json::json!({ "run": summary, "configuration": run.config, "rows": rows }),
+        )
+        .map_err(io::Error::other)
+        .and_then(|()| writeln!(out))
     } else {
-        write_show_text(&mut out, &summary, &rows)
+        write_show_text(&mut out, &summary, &run.config, &rows)
     };
     finish_output(written)
 }
 
-fn write_show_text(out: &mut impl Write, s: &RunSummary, rows: &[RowJson<'_>]) -> io::Result<()> {
+fn write_show_text(
+    out: &mut impl Write,
+    s: &RunSummary,
+    config: &[engine::tenant::apply::ConfigChange],
+    rows: &[RowJson<'_>],
+) -> io::Result<()> {
     writeln!(out, "run {} against {}", s.id, s.target)?;
     writeln!(
         out,
@@ -240,6 +248,20 @@ fn write_show_text(out: &mut impl Write, s: &RunSummary, rows: &[RowJson<'_>]) -
         duration_text(s.duration_ms),
         counts_text(&s.counts)
     )?;
+    if !config.is_empty() {
+        writeln!(out, "configuration")?;
+        for change in config {
+            let end = match &change.end {
+                Some(engine::tenant::apply::WriteEnd::Done) => "done".to_owned(),
+                Some(engine::tenant::apply::WriteEnd::Failed { error }) => format!("failed: {error}"),
+                None => "no answer recorded".to_owned(),
+            };
+            writeln!(out, "  {}  [{end}]", change.describe())?;
+        }
+        if !rows.is_empty() {
+            writeln!(out, "assignments")?;
+        }
+    }
     for row in rows {
         let outcome = match row.outcome {
             RecordOutcome::Created => "created",

@@ -44,6 +44,9 @@ pub(crate) struct Job<'a> {
     pub lock: Option<journal::RunLock>,
     /// The command, for the run's history (`apply`, `migrate`).
     pub command: &'static str,
+    /// The id a new run takes, when the caller chose it first (a tenant apply ties its
+    /// configuration changes to it before its assignments are planned).
+    pub run_id: Option<String>,
 }
 
 /// Lock the journal, decide the run (resume, rerun the failed rows, or a new run), plan, (prune,)
@@ -65,6 +68,9 @@ pub(crate) async fn run_rows(job: Job<'_>, rows: Vec<ParsedRow>, target: Arc<dyn
         settings.plan.mode,
         job.max_deletes.is_some(),
     );
+    if let Some(id) = job.run_id {
+        this.id = id;
+    }
     this.about = journal::RunAbout::for_file(job.command, &settings.plan.roster);
     this.about.write_limit_per_min = Some(settings.plan.target.limits.for_tier(Tier::Tier2));
     let decision = runs::decide(settings, &journal_path, this, &keys)?;

@@ -163,6 +163,7 @@ async fn migrate(args: &MigrateArgs, r: Resolved) -> Outcome {
         adjust: Some(&adjust),
         lock,
         command: "migrate",
+        run_id: None,
     };
     run_rows(job, roster.rows, target).await
 }

@@ -19,6 +19,7 @@ pub mod sim;
 mod steps;
 pub mod tenant;
 pub mod undo;
+mod undo_config;
 
 use crate::cli::{Cli, Command};
 

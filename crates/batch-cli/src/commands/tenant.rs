@@ -609,7 +609,10 @@ async fn apply_async(
     let lock =
         engine::journal::RunLock::acquire(&engine::journal::path_for(&settings.state_dir, &target_name))
             .map_err(super::job::journal_error)?;
-    let config = configuration(file, target.as_ref(), tenant, &settings.plan.target, &rows).await?;
+    let (config, state) = configuration(file, target.as_ref(), tenant, &settings.plan.target, &rows).await?;
+    // The run's id, chosen now: the configuration changes' before-states carry it, and the
+    // assignments' run takes it.
+    let run_id = engine::journal::RunInfo::new(String::new(), settings.plan.mode, args.prune).id;
 
     let quiet = settings.plan.output.quiet;
     let json = settings.plan.output.json;
@@ -638,9 +641,13 @@ async fn apply_async(
     };
     let failed = send_configuration(
         &config,
+        &state,
         tenant,
-        &settings.state_dir,
-        &target_name,
+        ConfigJournal {
+            state_dir: &settings.state_dir,
+            target_name: &target_name,
+            run_id: &run_id,
+        },
         file,
         settings.plan.target.concurrency,
         &mut report_write,
@@ -670,6 +677,7 @@ async fn apply_async(
         max_deletes: args.prune.then_some(args.max_deletes),
         adjust: None,
         lock: Some(lock),
+        run_id: Some(run_id),
     };
     let code = run_rows(job, rows, target).await?;
     Ok(if code == exit::OK && failed > 0 {
@@ -688,7 +696,7 @@ pub(crate) async fn configuration(
     tenant: &dyn TenantConfig,
     settings: &TargetSettings,
     rows: &[ParsedRow],
-) -> Result<ConfigPlan, CommandError> {
+) -> Result<(ConfigPlan, TenantState), CommandError> {
     let state = read_checked(file, target, tenant, settings, rows, true).await?;
     let config = diff::diff(file, &state);
     if let Some(change) = config.changes.iter().find(|c| c.mark == Mark::Error) {
@@ -710,27 +718,47 @@ pub(crate) async fn configuration(
         }
         return Err(refused.hint("give each new space a type (shared, managed or data)"));
     }
-    Ok(config)
+    Ok((config, state))
 }
 
-/// Send the configuration's writes, each recorded in the tenant journal of `target_name` in
-/// `state_dir` before `on_done` sees it; how many failed.
+/// Where and under which run the configuration's writes are recorded.
+pub(crate) struct ConfigJournal<'a> {
+    /// The state directory.
+    pub state_dir: &'a Path,
+    /// The tenant's name: the tenant journal is `tenant-NAME.jsonl`.
+    pub target_name: &'a str,
+    /// The run the writes belong to: their before-states carry it, and the assignments' run
+    /// takes it, so that `roster runs` and `roster undo` see one run.
+    pub run_id: &'a str,
+}
+
+/// Send the configuration's writes, each with its before-state (from `state`, the tenant as the
+/// diff read it) recorded in the tenant journal before it is sent, and its outcome before
+/// `on_done` sees it; how many failed.
 pub(crate) async fn send_configuration(
     config: &ConfigPlan,
+    state: &TenantState,
     tenant: &dyn TenantConfig,
-    state_dir: &Path,
-    target_name: &str,
+    at: ConfigJournal<'_>,
     file: &TenantFile,
     concurrency: usize,
     on_done: &mut dyn FnMut(&send::Outcome<'_>),
 ) -> Result<usize, CommandError> {
     let journal = send::Journal::new(
-        send::journal_path(state_dir, target_name),
-        target_name,
+        send::journal_path(at.state_dir, at.target_name),
+        at.target_name,
         &file.display_name(),
-    );
-    send::send(&config.writes, tenant, &journal, concurrency, on_done)
-        .await
+    )
+    .for_run(at.run_id, "tenant apply", None);
+    send::send(
+        &config.writes,
+        tenant,
+        &journal,
+        concurrency,
+        &|write| diff::before_of(write, state, engine::before::now_ms()),
+        on_done,
+    )
+    .await
         .map_err(|error| {
             CommandError::with_source("cannot write the tenant journal", &error).code(exit::ROWS_FAILED)
         })

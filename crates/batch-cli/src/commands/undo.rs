@@ -9,6 +9,7 @@ use std::time::Duration;
 use core_api::Tier;
 
 use super::steps::{client, print_warnings, runtime, write_plan};
+use super::undo_config;
 use crate::cli::{ApplyArgs, UndoArgs, WriteArgs};
 use crate::error::{CommandError, Outcome};
 use crate::report::{self, OutputMode, RunContext};
@@ -70,14 +71,15 @@ pub fn run(args: UndoArgs) -> Outcome {
     let _lock = journal::RunLock::acquire(&journal_path).map_err(|e| CommandError::from_chain(&e))?;
     check_open_run(&args, &settings, &journal_path, &run_id)?;
     let changes = undo::changes(&reversed);
-    if changes.is_empty() {
+    let config = engine::tenant::undo::to_reverse(&reversed.config);
+    if changes.is_empty() && config.is_empty() {
         let _ = writeln!(
             io::stderr(),
             "run {run_id} recorded no change to undo; nothing was sent"
         );
         return Ok(crate::exit::OK);
     }
-    runtime()?.block_on(undo_changes(&settings, &args, &run_id, &changes))
+    runtime()?.block_on(undo_changes(&settings, &args, &run_id, &changes, &config))
 }
 
 /// The undo is a new run of the target's journal, which moves the run the journal holds to the
@@ -172,11 +174,12 @@ async fn undo_changes(
     args: &UndoArgs,
     run_id: &str,
     changes: &[undo::Changed],
+    config: &[&engine::tenant::apply::ConfigChange],
 ) -> Outcome {
     let mut stderr = io::stderr();
     let target = client(&settings.plan)?;
     let target_name = &settings.plan.target.name;
-    let current = undo::read_current(target.as_ref(), changes, settings.plan.target.concurrency).await;
+    let mut current = undo::read_current(target.as_ref(), changes, settings.plan.target.concurrency).await;
     let mut plan = undo::plan(
         target_name,
         target.as_ref(),
@@ -185,6 +188,32 @@ async fn undo_changes(
         &current,
         args.force,
     );
+    // The configuration a tenant apply changed: undone after its assignments (and what an undo
+    // deleted, created again before them).
+    let config_items = if config.is_empty() {
+        Vec::new()
+    } else {
+        undo_config::plan(
+            target.as_ref(),
+            target_name,
+            run_id,
+            config,
+            &plan,
+            args.force,
+            settings.plan.target.concurrency,
+        )
+        .await?
+    };
+    if undo_config::assume_recreated(&config_items, &mut current) {
+        plan = undo::plan(
+            target_name,
+            target.as_ref(),
+            run_id,
+            changes,
+            &current,
+            args.force,
+        );
+    }
     let limit = settings.plan.target.limits.for_tier(Tier::Tier2);
     engine::plan::prune::recount(&mut plan, &target.capabilities(), (limit > 0).then_some(limit));
     if let Some(window) = engine::plan::write_window(&settings.plan.target.limits) {
@@ -199,18 +228,34 @@ async fn undo_changes(
     let mode = OutputMode::detect(settings.plan.output.quiet, settings.plan.output.json)
         .for_verbosity(settings.plan.output.verbose);
     if settings.plan.output.json {
-        // One stream of JSON lines: the plan first, then the run's events.
+        // One stream of JSON lines: the plan first, then the configuration's, then the run's
+        // events.
         write_plan_record(&plan, run_id)?;
+        if !config_items.is_empty() {
+            let record = serde_json::json!({
+                "event": "configuration",
+                "undoes": run_id,
+                "items": config_items,
+            });
+            let _ = writeln!(io::stdout(), "{record}");
+        }
     } else {
         let _ = writeln!(io::stdout(), "undo of run {run_id}:");
-        write_plan(&plan, false, mode.color_stdout)?;
+        if !changes.is_empty() {
+            write_plan(&plan, false, mode.color_stdout)?;
+        }
+        if !config_items.is_empty() {
+            undo_config::render_text(&config_items, mode.color_stdout, &mut io::stdout().lock())
+                .map_err(|e| CommandError::new("failed to write the plan").caused_by(e))?;
+        }
     }
     let counts = &plan.counts;
     let conflicts = plan
         .items
         .iter()
         .filter(|i| matches!(&i.action, engine::model::Action::Error(e) if e.code == undo::CONFLICT))
-        .count();
+        .count()
+        + undo_config::conflicts(&config_items);
     if conflicts > 0 {
         let _ = writeln!(
             stderr,
@@ -220,10 +265,12 @@ async fn undo_changes(
             if conflicts == 1 { "it" } else { "them" }
         );
     }
-    let writes = counts.create + counts.update + counts.delete;
+    let config_writes = undo_config::write_count(&config_items);
+    let config_refused = undo_config::refused(&config_items);
+    let writes = counts.create + counts.update + counts.delete + config_writes as u64;
     if writes == 0 {
         let _ = writeln!(stderr, "nothing to undo; nothing was sent");
-        return Ok(if counts.error > 0 {
+        return Ok(if counts.error > 0 || config_refused > 0 {
             crate::exit::ROWS_FAILED
         } else {
             crate::exit::OK
@@ -245,16 +292,39 @@ async fn undo_changes(
             return Err(CommandError::declined());
         }
     }
-    // The undo's roster, by ids: the failed-rows CSV names its lines.
     let roster = &settings.plan.roster;
+    let keys: Vec<RowKey> = plan.items.iter().map(|i| i.key.clone()).collect();
+    let mut info = RunInfo::new(journal::roster_digest(&keys), Mode::Exact, false);
+    let sending = undo_config::Sending {
+        state_dir: &settings.state_dir,
+        target_name,
+        run_id: &info.id.clone(),
+        undoes: run_id,
+        concurrency: settings.plan.target.concurrency,
+        json: settings.plan.output.json,
+        quiet: settings.plan.output.quiet,
+    };
+    // Groups and spaces created again come first: the assignments go into them.
+    let (recreate_failed, renamed) =
+        undo_config::send_writes(&config_items, target.as_ref(), &sending, true).await?;
+    undo_config::retarget(&mut plan, target.as_ref(), &renamed).await;
+    // The undo's roster, by ids (those of groups and spaces just created again): the
+    // failed-rows CSV names its lines.
     write_roster(roster, &plan).map_err(|error| {
         CommandError::new(format!("failed to write {}", roster.display())).caused_by(error)
     })?;
-    let keys: Vec<RowKey> = plan.items.iter().map(|i| i.key.clone()).collect();
-    let mut info = RunInfo::new(journal::roster_digest(&keys), Mode::Exact, false);
     info.about = RunAbout::for_file("undo", roster);
     info.about.undoes = Some(run_id.to_owned());
     info.about.write_limit_per_min = Some(limit);
+    if changes.is_empty() {
+        // Configuration only: no assignments' run to journal.
+        let (failed, _) = undo_config::send_writes(&config_items, target.as_ref(), &sending, false).await?;
+        return Ok(if failed + recreate_failed > 0 || config_refused > 0 {
+            crate::exit::ROWS_FAILED
+        } else {
+            crate::exit::OK
+        });
+    }
     let journal_path = journal::path_for(&settings.state_dir, target_name);
     let writer = journal::Writer::open_run(&journal_path, target_name, Start::New(info))
         .map_err(|e| CommandError::from_chain(&e))?;
@@ -276,9 +346,22 @@ async fn undo_changes(
         resumed: 0,
     };
     let mut interrupts = Interrupts::ctrl_c();
-    match exec::execute(&mut plan, target.as_ref(), &mut reporters, &opts, &mut interrupts).await {
+    let executed = exec::execute(&mut plan, target.as_ref(), &mut reporters, &opts, &mut interrupts).await;
+    drop(reporters);
+    // The configuration goes back once the assignments that depend on it are undone.
+    let config_failed = match &executed {
+        Ok(result) if !result.interrupted => {
+            undo_config::send_writes(&config_items, target.as_ref(), &sending, false)
+                .await?
+                .0
+                + config_refused
+                + recreate_failed
+        }
+        _ => recreate_failed,
+    };
+    match executed {
         Ok(result) if result.interrupted => Ok(crate::exit::INTERRUPTED),
-        Ok(result) if result.totals.failed > 0 => Ok(crate::exit::ROWS_FAILED),
+        Ok(result) if result.totals.failed > 0 || config_failed > 0 => Ok(crate::exit::ROWS_FAILED),
         Ok(_) => Ok(crate::exit::OK),
         Err(error) => Err(CommandError::from_chain(&error).code(crate::exit::ROWS_FAILED)),
     }

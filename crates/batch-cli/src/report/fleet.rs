@@ -263,7 +263,7 @@ impl Board {
                 live.totals = *totals;
                 live.throttled_until = Some(Instant::now() + *resume_in);
             }
-            Event::RowStarted { .. } | Event::RowCreated { .. } => return,
+            Event::RowStarted { .. } | Event::RowCreated { .. } | Event::RowFound { .. } => return,
         }
         if let Some(bar) = &live.bar {
             if bar.length() != Some(live.totals.total) {

@@ -125,7 +125,7 @@ fn row(plan: &Plan, index: usize) -> Option<RowJson<'_>> {
 fn to_json<'a>(plan: &'a Plan, event: &'a Event) -> Option<JsonEvent<'a>> {
     Some(match event {
         // The created assignment's id is for the journal; the stream's rows stay as documented.
-        Event::RowCreated { .. } => return None,
+        Event::RowCreated { .. } | Event::RowFound { .. } => return None,
         Event::Started {
             totals,
             write_limit_per_min,

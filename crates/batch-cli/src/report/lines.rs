@@ -159,6 +159,7 @@ impl LinesReporter {
             }
             Event::RowStarted { .. }
             | Event::RowCreated { .. }
+            | Event::RowFound { .. }
             | Event::RowRetrying { .. }
             | Event::RowFinished { .. } => {}
         }

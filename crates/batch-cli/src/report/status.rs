@@ -119,7 +119,7 @@ impl LiveState {
             | Event::RowFinished { totals, .. }
             | Event::Interrupted { totals }
             | Event::Finished { totals, .. } => self.totals = *totals,
-            Event::RowStarted { .. } | Event::RowCreated { .. } => {}
+            Event::RowStarted { .. } | Event::RowCreated { .. } | Event::RowFound { .. } => {}
         }
         self.writes.record(now, self.totals.writes);
         self.rows.record(now, self.totals.done);

@@ -30,6 +30,15 @@ pub(crate) enum Msg {
     Got429,
     /// The tenant refused a burst of writes: they are paced steadily at `per_min` from now on.
     BurstRefused { per_min: u32 },
+    /// A create met the assignment already there and will update it; `ack` answers once the
+    /// reporters (the journal) have its roles before.
+    Found {
+        index: usize,
+        assignment_id: String,
+        roles: Vec<String>,
+        new: Vec<String>,
+        ack: tokio::sync::oneshot::Sender<()>,
+    },
 }
 
 /// The rows a write is for, and where to report.

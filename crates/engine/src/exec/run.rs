@@ -158,6 +158,24 @@ impl Loop<'_> {
                 self.totals.throttled += 1;
                 Ok(())
             }
+            Msg::Found {
+                index,
+                assignment_id,
+                roles,
+                new,
+                ack,
+            } => {
+                let event = Event::RowFound {
+                    index,
+                    assignment_id,
+                    roles,
+                    new,
+                };
+                self.emit(reporters, &event)?;
+                // The update may go now that its before-state is recorded.
+                let _ = ack.send(());
+                Ok(())
+            }
             Msg::Resent { indices } => {
                 for &i in indices.iter() {
                     self.set_retrying(i, false);
@@ -770,6 +788,7 @@ async fn run_chunk(target: &dyn Target, mode: Mode, chunk: Chunk, counters: Coun
                     created_id = Some(existing.id);
                     (RowOutcome::Created, call_attempts)
                 } else {
+                    announce_found(index, mode, op, &existing).await;
                     let before = requests.load(Ordering::Relaxed);
                     let (outcome, updates) = settle_existing(target, &space, mode, op, existing).await;
                     calls += updates;
@@ -793,6 +812,33 @@ async fn run_chunk(target: &dyn Target, mode: Mode, chunk: Chunk, counters: Coun
         first.writes = calls.max(u64::from(write_requests.load(Ordering::Relaxed)));
     }
     results
+}
+
+/// Tell the loop, and wait until it has told the reporters, the roles of an assignment a
+/// create found and is about to update: the journal records them before the update leaves.
+async fn announce_found(index: usize, mode: Mode, op: &WriteOp, existing: &AssignmentInfo) {
+    let wanted: &[String] = match op {
+        WriteOp::Create { roles, .. } | WriteOp::Update { roles, .. } => roles,
+        WriteOp::Delete { .. } => return,
+    };
+    let old = plan::role_set(&existing.roles);
+    let new = plan::target_roles(mode, wanted, &old);
+    if new == old {
+        return;
+    }
+    let (ack, recorded) = tokio::sync::oneshot::channel();
+    let msg = Msg::Found {
+        index,
+        assignment_id: existing.id.clone(),
+        roles: existing.roles.clone(),
+        new,
+        ack,
+    };
+    let sent = CTX.try_with(|ctx| ctx.tx.send(msg).is_ok()).unwrap_or(false);
+    if sent {
+        // An error means the loop is gone (a second Ctrl-C): this call is dropped with it.
+        let _ = recorded.await;
+    }
 }
 
 /// Whether an assignment found by a create holds exactly the roles that create sent.

@@ -604,3 +604,52 @@ async fn a_tenant_that_cannot_be_read_opens_nothing_and_sends_nothing() {
     assert!(recorder.0.lock().is_empty());
     assert_eq!(fake.writes(), 0);
 }
+
+#[tokio::test]
+async fn a_create_that_met_a_409_records_the_roles_it_found_before_the_update_and_undo_restores_them() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = journal::path_for(dir.path(), "test");
+    let fake = tenant();
+    let mut plan = plan_with(
+        &fake,
+        vec![urow(2, "S2", "user3@example.com", &["producer"])],
+        Mode::Exact,
+    )
+    .await
+    .plan;
+    fake.assign("s2", AssigneeKind::User, "u3", &["consumer"]);
+    let writer = journal::Writer::open(&path, "test", false).unwrap();
+    let recorder = Recorder::default();
+    let mut reporters: Vec<Box<dyn Reporter>> = vec![Box::new(writer), Box::new(recorder.clone())];
+    execute(&mut plan, &fake, &mut reporters, &opts(), &mut Interrupts::none())
+        .await
+        .unwrap();
+    drop(reporters);
+    // The roles found come before the row's end, so before the update was answered.
+    let events = recorder.0.lock().clone();
+    let found = events
+        .iter()
+        .position(|e| matches!(e, Event::RowFound { roles, .. } if *roles == vec!["consumer".to_owned()]))
+        .expect("a RowFound event");
+    let finished = events
+        .iter()
+        .position(|e| matches!(e, Event::RowFinished { .. }))
+        .unwrap();
+    assert!(found < finished);
+
+    let run = crate::history::read_run(&path).unwrap();
+    let befores = run.before_of();
+    let before = befores.values().next().unwrap();
+    assert_eq!(before.change, crate::before::Change::Update);
+    assert!(before.existing);
+    assert_eq!(before.roles, Some(vec!["consumer".to_owned()]));
+    // Undo puts the roles found back, rather than saying it cannot.
+    let changes = crate::undo::changes(&run);
+    let current = crate::undo::read_current(&fake, &changes, 1).await;
+    let undo = crate::undo::plan("test", &fake, "r", &changes, &current, false);
+    assert!(
+        matches!(&undo.items[0].action, crate::model::Action::Update { new, .. } if *new == vec!["consumer".to_owned()]),
+        "{:?}",
+        undo.items[0].action
+    );
+}

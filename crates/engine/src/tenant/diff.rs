@@ -12,6 +12,11 @@ use core_api::tenant::{
 };
 use serde::Serialize;
 
+use crate::before::{
+    Before, Change as BeforeChange, GroupBefore, GroupRolesBefore, SettingsBefore, SpaceBefore,
+    SpaceDescriptionBefore,
+};
+
 use super::file::{FileError, Problem, TenantFile, closest, quoted};
 
 /// What the file manages, as the tenant has it now. Parts the file does not touch are not read.
@@ -219,6 +224,20 @@ pub enum Write {
         /// The new description.
         description: String,
     },
+    /// `DELETE /groups/{id}` (an undo removing a group its run created).
+    DeleteGroup {
+        /// The group's id.
+        id: String,
+        /// Name, for messages.
+        name: String,
+    },
+    /// `DELETE /spaces/{id}` (an undo removing a space its run created).
+    DeleteSpace {
+        /// The space's id.
+        id: String,
+        /// Name, for messages.
+        name: String,
+    },
 }
 
 impl Write {
@@ -226,9 +245,11 @@ impl Write {
     pub fn section(&self) -> Section {
         match self {
             Write::GroupSettings { .. } | Write::LicenseSettings { .. } => Section::Settings,
-            Write::CreateGroup { .. } => Section::Groups,
+            Write::CreateGroup { .. } | Write::DeleteGroup { .. } => Section::Groups,
             Write::GroupRoles { .. } => Section::GroupRoles,
-            Write::CreateSpace { .. } | Write::SpaceDescription { .. } => Section::Spaces,
+            Write::CreateSpace { .. } | Write::SpaceDescription { .. } | Write::DeleteSpace { .. } => {
+                Section::Spaces
+            }
         }
     }
 
@@ -241,12 +262,109 @@ impl Write {
             Write::GroupRoles { name, .. } => format!("set the roles of group {name:?}"),
             Write::CreateSpace { name, .. } => format!("create space {name:?}"),
             Write::SpaceDescription { name, .. } => format!("update the description of space {name:?}"),
+            Write::DeleteGroup { name, .. } => format!("delete group {name:?}"),
+            Write::DeleteSpace { name, .. } => format!("delete space {name:?}"),
         }
     }
 
     /// A stable identity for the journal: the same write of the same file has the same key.
     pub fn key(&self) -> String {
         serde_json::to_string(self).unwrap_or_else(|_| self.describe())
+    }
+}
+
+/// The before-state of `write`, from the state the plan read (`state`): what the tenant holds
+/// that the write changes, for the journal line written before the request leaves. `None` for
+/// the deletes (an undo records theirs itself, from what it read).
+pub fn before_of(write: &Write, state: &TenantState, at: u64) -> Option<Before> {
+    use std::collections::BTreeMap;
+    match write {
+        Write::GroupSettings { patch } => {
+            let now = state.group_settings?;
+            let mut before = BTreeMap::new();
+            let mut after = BTreeMap::new();
+            for (key, new, old) in [
+                (
+                    "auto_create_groups",
+                    patch.auto_create_groups,
+                    now.auto_create_groups,
+                ),
+                ("sync_idp_groups", patch.sync_idp_groups, now.sync_idp_groups),
+            ] {
+                if let Some(new) = new {
+                    before.insert(key.to_owned(), old);
+                    after.insert(key.to_owned(), new);
+                }
+            }
+            Some(Before::GroupSettings(SettingsBefore { at, before, after }))
+        }
+        Write::LicenseSettings { settings } => {
+            let now = state.license_settings?;
+            let mut before = BTreeMap::new();
+            let mut after = BTreeMap::new();
+            for (key, new, old) in [
+                (
+                    "auto_assign_professional",
+                    settings.auto_assign_professional,
+                    now.auto_assign_professional,
+                ),
+                (
+                    "auto_assign_analyzer",
+                    settings.auto_assign_analyzer,
+                    now.auto_assign_analyzer,
+                ),
+            ] {
+                if new != old {
+                    before.insert(key.to_owned(), old);
+                    after.insert(key.to_owned(), new);
+                }
+            }
+            Some(Before::LicenseSettings(SettingsBefore { at, before, after }))
+        }
+        Write::CreateGroup { name, roles } => Some(Before::Group(GroupBefore {
+            at,
+            change: BeforeChange::Create,
+            group: name.clone(),
+            group_id: None,
+            roles: roles.clone(),
+        })),
+        Write::GroupRoles { id, name, roles } => {
+            let found = state.groups.iter().find(|g| g.group.id == *id)?;
+            Some(Before::GroupRoles(GroupRolesBefore {
+                at,
+                group_id: id.clone(),
+                group: name.clone(),
+                roles: found.roles.clone(),
+                after: roles.clone(),
+            }))
+        }
+        Write::CreateSpace {
+            name,
+            space_type,
+            description,
+        } => Some(Before::Space(SpaceBefore {
+            at,
+            change: BeforeChange::Create,
+            space: name.clone(),
+            space_id: None,
+            space_type: space_type.clone(),
+            description: description.clone(),
+        })),
+        Write::SpaceDescription {
+            id,
+            name,
+            description,
+        } => {
+            let found = state.spaces.iter().find(|s| s.id == *id)?;
+            Some(Before::SpaceDescription(SpaceDescriptionBefore {
+                at,
+                space_id: id.clone(),
+                space: name.clone(),
+                description: found.description.clone(),
+                after: description.clone(),
+            }))
+        }
+        Write::DeleteGroup { .. } | Write::DeleteSpace { .. } => None,
     }
 }
 

@@ -10,3 +10,4 @@ pub mod assign;
 pub mod diff;
 pub mod export;
 pub mod file;
+pub mod undo;

@@ -284,3 +284,26 @@ pub(super) async fn patch_group(
     );
     StatusCode::NO_CONTENT.into_response()
 }
+
+/// `DELETE /groups/{groupId}`: 204, or 404 for an unknown id. The group's space assignments go
+/// with it.
+pub(super) async fn delete_group(
+    State(s): S,
+    Extension(caller): Extension<Caller>,
+    Path(group_id): Path<String>,
+) -> Response {
+    if s.world.lock().remove_group(&group_id).is_none() {
+        return qlik_error(&s, StatusCode::NOT_FOUND, "GROUPS-7", "Not found", None);
+    }
+    s.log_config_write(
+        &caller,
+        ConfigWrite {
+            op: WriteOp::Delete,
+            resource: WriteResource::Group,
+            id: &group_id,
+            roles: Vec::new(),
+            changed: Vec::new(),
+        },
+    );
+    StatusCode::NO_CONTENT.into_response()
+}

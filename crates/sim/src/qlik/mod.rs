@@ -78,7 +78,9 @@ pub(crate) fn routes() -> Router<Arc<Shared>> {
         )
         .route(
             "/api/v1/groups/{group_id}",
-            get(groups::get_group).patch(groups::patch_group),
+            get(groups::get_group)
+                .patch(groups::patch_group)
+                .delete(groups::delete_group),
         )
         .route("/api/v1/roles", get(roles::list_roles))
         .route("/api/v1/roles/{id}", get(roles::get_role))

@@ -107,6 +107,7 @@ pub(crate) fn tenant_apply(args: &ApplyArgs) -> Outcome {
         state_dir,
         output,
         concurrency,
+        mode,
         assignments,
     };
     run(&members, in_flight, &job, args.output, Kind::Apply)
@@ -282,6 +283,8 @@ struct TenantApplyJob {
     state_dir: PathBuf,
     output: OutputSettings,
     concurrency: Option<usize>,
+    /// `--mode`, recorded with the configuration's run.
+    mode: Mode,
     /// The assignments' job, when the file has assignments.
     assignments: Option<ApplyJob>,
 }
@@ -381,8 +384,11 @@ impl TenantApplyJob {
     ) -> Result<Configured, CommandError> {
         let name = target.name.as_str();
         let config_api = tenant::tenant_of(client.as_ref(), target)?;
-        let config =
+        let (config, state) =
             tenant::configuration(&self.file, client.as_ref(), config_api, target, &self.rows).await?;
+        // The configuration's own run id: the before-states carry it, so `roster undo` can
+        // reverse the configuration (the assignments are a run of their own over a fleet).
+        let run_id = journal::RunInfo::new(String::new(), self.mode, false).id;
         let mut configured = Configured {
             unchanged: config
                 .changes
@@ -416,9 +422,13 @@ impl TenantApplyJob {
         let concurrency = self.concurrency.unwrap_or(target.concurrency);
         tenant::send_configuration(
             &config,
+            &state,
             config_api,
-            &self.state_dir,
-            name,
+            tenant::ConfigJournal {
+                state_dir: &self.state_dir,
+                target_name: name,
+                run_id: &run_id,
+            },
             &self.file,
             concurrency,
             &mut on_done,
