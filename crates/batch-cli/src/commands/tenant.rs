@@ -759,9 +759,9 @@ pub(crate) async fn send_configuration(
         on_done,
     )
     .await
-        .map_err(|error| {
-            CommandError::with_source("cannot write the tenant journal", &error).code(exit::ROWS_FAILED)
-        })
+    .map_err(|error| {
+        CommandError::with_source("cannot write the tenant journal", &error).code(exit::ROWS_FAILED)
+    })
 }
 
 /// A configuration write the tenant refused, with the role a 403 needs.
