@@ -184,7 +184,17 @@ fn a_tenant_file_over_a_fleet_configures_the_good_tenants_and_a_rerun_does_only_
         assert_eq!(configuration, 5, "{}: {}", member.name, run.stdout);
         let journal = std::fs::read_to_string(fleet.path(&format!(".roster/tenant-{}.jsonl", member.name)))
             .expect("a tenant journal per tenant");
-        assert_eq!(journal.lines().count(), 5, "{journal}");
+        // Each write is recorded with its before-state ahead of it, under a `start` line.
+        let recorded = |key: &str| {
+            journal
+                .lines()
+                .filter_map(|l| serde_json::from_str::<serde_json::Value>(l).ok())
+                .filter(|l| l.get(key).is_some())
+                .count()
+        };
+        assert_eq!(recorded("write"), 5, "{journal}");
+        assert_eq!(recorded("before"), 5, "{journal}");
+        assert_eq!(recorded("start"), 1, "{journal}");
     }
     let first_run_writes = writes(&fleet, 0).len();
     assert_eq!(first_run_writes, 5 + ASSIGNMENTS, "{:?}", writes(&fleet, 0));
