@@ -115,16 +115,25 @@ pub struct ApplyJob {
     pub concurrency: Option<usize>,
     /// `--prune`: the most deletes each tenant's plan may hold (`--max-deletes`).
     pub prune: Option<usize>,
+    /// The command `roster runs` names each tenant's run by (`apply`, or `tenant apply` for a
+    /// tenant file's assignments), as the single command records it.
+    pub command: &'static str,
 }
 
 impl TenantJob<TargetSettings> for ApplyJob {
     fn run<'a>(&'a self, tenant: Tenant<'a, TargetSettings>) -> LocalBoxFuture<'a, TenantReport> {
-        self.apply(tenant).boxed_local()
+        self.apply(tenant, None).boxed_local()
     }
 }
 
 impl ApplyJob {
-    async fn apply(&self, tenant: Tenant<'_, TargetSettings>) -> TenantReport {
+    /// Apply to one tenant through `client` when given (a client already built for the tenant,
+    /// whose limiter the run then shares), else through a client of its own.
+    pub async fn apply(
+        &self,
+        tenant: Tenant<'_, TargetSettings>,
+        client: Option<Arc<dyn Target>>,
+    ) -> TenantReport {
         let target = tenant.target;
         let name = target.name.as_str();
         let settings = ApplySettings {
@@ -149,7 +158,7 @@ impl ApplyJob {
         let keys: Vec<RowKey> = rows.iter().map(|r| runs::row_key(r, name)).collect();
         let mut this = journal::RunInfo::new(journal::roster_digest(&keys), self.mode, self.prune.is_some());
         // What `roster runs` shows of the run, as a single apply records it.
-        this.about = journal::RunAbout::for_file("apply", &self.rosters.path);
+        this.about = journal::RunAbout::for_file(self.command, &self.rosters.path);
         this.about.write_limit_per_min = Some(target.limits.for_tier(Tier::Tier2));
         let decision = match runs::decide(&settings, &journal_path, this, &keys) {
             Ok(decision) => decision,
@@ -171,7 +180,7 @@ impl ApplyJob {
             select_rows(rows, &keys, &decision.state, decision.select)
         };
         drop(keys);
-        let client = match client(target) {
+        let client = match client.map_or_else(|| self::client(target), Ok) {
             Ok(client) => client,
             Err(error) => return TenantReport::failed(name, error),
         };
