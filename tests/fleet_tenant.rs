@@ -500,3 +500,34 @@ fn every_line_of_a_fleets_json_streams_names_each_key_once() {
         ],
     );
 }
+
+#[test]
+fn vv_over_a_fleet_logs_every_request_on_a_line_naming_its_tenant() {
+    let fleet = fleet();
+    let api_requests = |i: usize| {
+        fleet.sims[i]
+            .request_log()
+            .into_iter()
+            .filter(|r| r.path.starts_with("/api/"))
+            .count()
+    };
+    for args in [
+        &["plan", "roster.csv", "--to", "sim", "-vv"][..],
+        &["tenant", "apply", "tenant.toml", "--to", "sim", "-vv"][..],
+    ] {
+        let before: Vec<usize> = (0..TENANTS).map(api_requests).collect();
+        let run = fleet.run(args);
+        assert_eq!(run.code, Some(0), "{}", run.stderr);
+        for (i, member) in fleet.members.iter().enumerate() {
+            let logged = run
+                .stderr
+                .lines()
+                .filter(|l| l.starts_with(&format!("{}: request: ", member.name)))
+                .count();
+            // Every request the tenant saw, on a line of its own naming it.
+            let seen = api_requests(i) - before[i];
+            assert!(logged > 0, "{args:?}: {}", run.stderr);
+            assert_eq!(logged, seen, "{}: {args:?}: {}", member.name, run.stderr);
+        }
+    }
+}

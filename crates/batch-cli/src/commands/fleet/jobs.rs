@@ -90,8 +90,11 @@ pub(super) fn with_hint(message: String, error: &core_api::Error, target: &Targe
     }
 }
 
-pub(super) fn client(target: &TargetSettings) -> Result<Arc<dyn Target>, String> {
-    build_target(target, Some(exec::observer())).map_err(|e| e.to_string())
+/// A tenant's client with the engine's observer, and with `-vv` every request logged on a line
+/// naming the tenant.
+pub(super) fn client(target: &TargetSettings, verbose: u8) -> Result<Arc<dyn Target>, String> {
+    let observer = crate::report::requests::tenant_observer(verbose, &target.name, Some(exec::observer()));
+    build_target(target, observer).map_err(|e| e.to_string())
 }
 
 /// `roster apply` for one tenant: its journal (resume, or a new run planned against the tenant
@@ -180,7 +183,7 @@ impl ApplyJob {
             select_rows(rows, &keys, &decision.state, decision.select)
         };
         drop(keys);
-        let client = match client.map_or_else(|| self::client(target), Ok) {
+        let client = match client.map_or_else(|| self::client(target, self.output.verbose), Ok) {
             Ok(client) => client,
             Err(error) => return TenantReport::failed(name, error),
         };
@@ -335,7 +338,7 @@ impl PlanJob {
             self.output,
             self.concurrency,
         );
-        let client = match client(target) {
+        let client = match client(target, self.output.verbose) {
             Ok(client) => client,
             Err(error) => return TenantReport::failed(name, error),
         };

@@ -223,7 +223,7 @@ impl TenantPlanJob {
         let mut output = self.output;
         output.verbose = 0;
         let settings = jobs::plan_settings(&self.file.path, target, self.mode, output, self.concurrency);
-        let client = match jobs::client(target) {
+        let client = match jobs::client(target, self.output.verbose) {
             Ok(client) => client,
             Err(error) => return TenantReport::failed(name, error),
         };
@@ -330,7 +330,7 @@ impl TenantApplyJob {
             Ok(lock) => lock,
             Err(error) => return TenantReport::failed(name, error.to_string()),
         };
-        let client = match jobs::client(target) {
+        let client = match jobs::client(target, self.output.verbose) {
             Ok(client) => client,
             Err(error) => return TenantReport::failed(name, error),
         };
