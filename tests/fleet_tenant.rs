@@ -445,7 +445,8 @@ fn assert_unique_keys(stdout: &str, kinds: &[&str]) {
         if let Err(error) = serde_json::from_str::<UniqueKeys>(line) {
             panic!("{error}: {line}");
         }
-        let value: serde_json::Value = serde_json::from_str(line).expect("a JSON line");
+        let value: serde_json::Value =
+            serde_json::from_str(line).unwrap_or_else(|error| panic!("{error}: {line}"));
         let event = value["event"].as_str().unwrap_or_default().to_owned();
         assert!(
             value["target"].is_string() || event == "fleet_finished",
