@@ -341,3 +341,128 @@ fn without_a_terminal_each_tenant_is_a_line_as_it_finishes_and_a_status_line_fol
     // No bars or terminal codes without a terminal.
     assert!(lines.iter().all(|l| !l.contains('\u{1b}')), "{lines:#?}");
 }
+
+#[test]
+fn a_tenant_files_prune_over_a_fleet_prunes_each_tenant_with_the_single_target_rules() {
+    const TENANTS: usize = 3;
+    let fleet = fleet(TENANTS);
+    fleet.write(
+        "tenant.toml",
+        "[[groups]]\nname = \"Fleet Admins\"\n\n[assignments]\nrosters = [\"roster.csv\"]\n",
+    );
+    // Usage errors before anything is sent: exact mode, and --yes (a fleet asks no questions).
+    let merge = fleet.run(&["tenant", "plan", "tenant.toml", "--to", "sim", "--prune"]);
+    assert_eq!(merge.code, Some(2), "{}", merge.stderr);
+    assert!(merge.stderr.contains("--mode exact"), "{}", merge.stderr);
+    let unasked = fleet.run(&[
+        "tenant",
+        "apply",
+        "tenant.toml",
+        "--to",
+        "sim",
+        "--mode",
+        "exact",
+        "--prune",
+    ]);
+    assert_eq!(unasked.code, Some(2), "{}", unasked.stderr);
+    assert!(unasked.stderr.contains("--yes"), "{}", unasked.stderr);
+    assert!(fleet.sims.iter().all(|s| s.request_log().is_empty()));
+
+    // Planned: each tenant's deletes are its own.
+    let plan = fleet.run(&[
+        "tenant",
+        "plan",
+        "tenant.toml",
+        "--to",
+        "sim",
+        "--mode",
+        "exact",
+        "--prune",
+        "--json",
+    ]);
+    assert_eq!(plan.code, Some(0), "{}", plan.stderr);
+    let finished: BTreeMap<String, serde_json::Value> = plan
+        .json_lines()
+        .into_iter()
+        .filter(|l| l["event"] == "tenant_finished")
+        .map(|l| (l["target"].as_str().unwrap_or_default().to_owned(), l))
+        .collect();
+    for (i, member) in fleet.members.iter().enumerate() {
+        assert_eq!(
+            finished[&member.name]["totals"]["deleted"],
+            i + 1,
+            "{}",
+            plan.stdout
+        );
+    }
+    assert!(fleet.sims.iter().all(|s| s.write_log().is_empty()));
+
+    // --max-deletes is each tenant's: the third would delete 3 and has no assignment deleted.
+    let args = [
+        "tenant",
+        "apply",
+        "tenant.toml",
+        "--to",
+        "sim",
+        "--mode",
+        "exact",
+        "--prune",
+        "--yes",
+    ];
+    let mut capped = args.to_vec();
+    capped.extend(["--max-deletes", "2", "--json"]);
+    let third_before = fleet.state(2);
+    let run = fleet.run(&capped);
+    assert_eq!(run.code, Some(1), "{}", run.stderr);
+    assert!(run.stderr.contains("more than --max-deletes 2"), "{}", run.stderr);
+    let lines = run.json_lines();
+    assert_every_record_has_its_target(&lines);
+    let status = |name: &str| {
+        lines
+            .iter()
+            .find(|l| l["event"] == "tenant_finished" && l["target"] == name)
+            .map(|l| l["status"].clone())
+    };
+    assert_eq!(status(&fleet.members[2].name), Some("failed".into()));
+    assert_eq!(fleet.state(2), third_before);
+    let pruned = |i: usize| {
+        let mut expected = BTreeMap::new();
+        for s in 0..2 {
+            for u in 0..5 {
+                expected.insert((format!("s{s}"), format!("u{u}")), vec!["consumer".to_owned()]);
+            }
+        }
+        // Space 2 is not named by the roster: its assignment stays.
+        expected.insert(("s2".to_owned(), "u9".to_owned()), vec!["consumer".to_owned()]);
+        assert_eq!(fleet.state(i), expected, "{}", fleet.members[i].name);
+    };
+    for i in 0..2 {
+        let name = &fleet.members[i].name;
+        assert_eq!(status(name), Some("ok".into()), "{}", run.stderr);
+        pruned(i);
+        let deleted = lines
+            .iter()
+            .filter(|l| l["target"] == name.as_str())
+            .filter(|l| l["event"] == "row_finished" && l["outcome"] == "deleted")
+            .count();
+        assert_eq!(deleted, i + 1, "{name}");
+        // The assignments' run is recorded as the tenant apply it is, as a single one is.
+        let journal = std::fs::read_to_string(fleet.path(&format!(".roster/journal-{name}.jsonl")))
+            .expect("the tenant's journal");
+        assert!(journal.contains("\"command\":\"tenant apply\""), "{journal}");
+        assert!(!journal.contains("\"command\":\"apply\""), "{journal}");
+    }
+
+    // Raised: the rerun prunes the third tenant and sends nothing to the two that are done.
+    let before: Vec<usize> = (0..TENANTS).map(|i| fleet.writes(i)).collect();
+    let mut raised = args.to_vec();
+    raised.extend(["--max-deletes", "3", "-q"]);
+    let rerun = fleet.run(&raised);
+    assert_eq!(rerun.code, Some(0), "{}", rerun.stderr);
+    for i in 0..TENANTS {
+        pruned(i);
+    }
+    assert_eq!(fleet.writes(0), before[0]);
+    assert_eq!(fleet.writes(1), before[1]);
+    assert!(fleet.writes(2) > before[2]);
+}

@@ -394,3 +394,151 @@ fn the_fleet_demo_runs_to_its_end() {
     assert!(all.contains("what happened: step 1 landed 2 tenants"), "{all}");
     assert!(all.contains("0 writes to the others"), "{all}");
 }
+
+/// A JSON value whose objects, at every depth, name each key once (`serde_json::Value` would
+/// keep the last of two and hide the duplicate).
+struct UniqueKeys;
+
+impl<'de> serde::Deserialize<'de> for UniqueKeys {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        deserializer.deserialize_any(UniqueKeysVisitor)
+    }
+}
+
+struct UniqueKeysVisitor;
+
+impl<'de> serde::de::Visitor<'de> for UniqueKeysVisitor {
+    type Value = UniqueKeys;
+
+    fn expecting(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("a JSON value")
+    }
+    fn visit_bool<E>(self, _: bool) -> Result<UniqueKeys, E> {
+        Ok(UniqueKeys)
+    }
+    fn visit_i64<E>(self, _: i64) -> Result<UniqueKeys, E> {
+        Ok(UniqueKeys)
+    }
+    fn visit_u64<E>(self, _: u64) -> Result<UniqueKeys, E> {
+        Ok(UniqueKeys)
+    }
+    fn visit_f64<E>(self, _: f64) -> Result<UniqueKeys, E> {
+        Ok(UniqueKeys)
+    }
+    fn visit_str<E>(self, _: &str) -> Result<UniqueKeys, E> {
+        Ok(UniqueKeys)
+    }
+    fn visit_unit<E>(self) -> Result<UniqueKeys, E> {
+        Ok(UniqueKeys)
+    }
+    fn visit_seq<A: serde::de::SeqAccess<'de>>(self, mut seq: A) -> Result<UniqueKeys, A::Error> {
+        while seq.next_element::<UniqueKeys>()?.is_some() {}
+        Ok(UniqueKeys)
+    }
+    fn visit_map<A: serde::de::MapAccess<'de>>(self, mut map: A) -> Result<UniqueKeys, A::Error> {
+        let mut seen = BTreeSet::new();
+        while let Some(key) = map.next_key::<String>()? {
+            if !seen.insert(key.clone()) {
+                return Err(serde::de::Error::custom(format!("key {key:?} twice")));
+            }
+            map.next_value::<UniqueKeys>()?;
+        }
+        Ok(UniqueKeys)
+    }
+}
+
+/// Every line of a fleet's `--json` stream is one object whose keys are unique at every depth,
+/// and every line about a tenant has its `target`; the events of `kinds` all appear.
+fn assert_unique_keys(stdout: &str, kinds: &[&str]) {
+    let mut seen = BTreeSet::new();
+    for line in stdout.lines() {
+        if let Err(error) = serde_json::from_str::<UniqueKeys>(line) {
+            panic!("{error}: {line}");
+        }
+        let value: serde_json::Value =
+            serde_json::from_str(line).unwrap_or_else(|error| panic!("{error}: {line}"));
+        let event = value["event"].as_str().unwrap_or_default().to_owned();
+        assert!(
+            value["target"].is_string() || event == "fleet_finished",
+            "no target: {line}"
+        );
+        seen.insert(event);
+    }
+    for kind in kinds {
+        assert!(seen.contains(*kind), "no {kind} event in:\n{stdout}");
+    }
+}
+
+#[test]
+fn every_line_of_a_fleets_json_streams_names_each_key_once() {
+    let mut config = SimConfig::new(tenant(USERS, SPACES, 0));
+    config.tier1_per_min = None;
+    config.tier2_per_min = None;
+    let fleet = Fleet::start(
+        2,
+        &tenant(USERS, SPACES, 0),
+        &config,
+        "tier1_per_min = 0\ntier2_per_min = 0\ntimeout_secs = 5\n",
+    );
+    fleet.write("roster.csv", &roster());
+    fleet.write("tenant.toml", TENANT_FILE);
+    // The roster alone first (its rows created), then the whole file.
+    let plan = fleet.run(&["plan", "roster.csv", "--to", "sim", "--json"]);
+    assert_eq!(plan.code, Some(0), "{}", plan.stderr);
+    assert_unique_keys(&plan.stdout, &["plan", "tenant_finished", "fleet_finished"]);
+    let apply = fleet.run(&["apply", "roster.csv", "--to", "sim", "--json"]);
+    assert_eq!(apply.code, Some(0), "{}", apply.stderr);
+    assert_unique_keys(
+        &apply.stdout,
+        &["started", "row_finished", "finished", "fleet_finished"],
+    );
+    let plan = fleet.run(&["tenant", "plan", "tenant.toml", "--to", "sim", "--json"]);
+    assert_eq!(plan.code, Some(0), "{}", plan.stderr);
+    assert_unique_keys(
+        &plan.stdout,
+        &["tenant_started", "tenant_plan", "tenant_finished"],
+    );
+    let apply = fleet.run(&["tenant", "apply", "tenant.toml", "--to", "sim", "--json"]);
+    assert_eq!(apply.code, Some(0), "{}", apply.stderr);
+    assert_unique_keys(
+        &apply.stdout,
+        &[
+            "tenant_write",
+            "started",
+            "row_started",
+            "row_finished",
+            "finished",
+        ],
+    );
+}
+
+#[test]
+fn vv_over_a_fleet_logs_every_request_on_a_line_naming_its_tenant() {
+    let fleet = fleet();
+    let api_requests = |i: usize| {
+        fleet.sims[i]
+            .request_log()
+            .into_iter()
+            .filter(|r| r.path.starts_with("/api/"))
+            .count()
+    };
+    for args in [
+        &["plan", "roster.csv", "--to", "sim", "-vv"][..],
+        &["tenant", "apply", "tenant.toml", "--to", "sim", "-vv"][..],
+    ] {
+        let before: Vec<usize> = (0..TENANTS).map(api_requests).collect();
+        let run = fleet.run(args);
+        assert_eq!(run.code, Some(0), "{}", run.stderr);
+        for (i, member) in fleet.members.iter().enumerate() {
+            let logged = run
+                .stderr
+                .lines()
+                .filter(|l| l.starts_with(&format!("{}: request: ", member.name)))
+                .count();
+            // Every request the tenant saw, on a line of its own naming it.
+            let seen = api_requests(i) - before[i];
+            assert!(logged > 0, "{args:?}: {}", run.stderr);
+            assert_eq!(logged, seen, "{}: {args:?}: {}", member.name, run.stderr);
+        }
+    }
+}

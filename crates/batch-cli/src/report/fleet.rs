@@ -138,10 +138,7 @@ impl Board {
         Box::new(TenantFeed {
             board: self.clone(),
             slot,
-            prefix: format!(
-                "{{\"target\":{},",
-                serde_json::to_string(name).unwrap_or_else(|_| "\"\"".to_owned())
-            ),
+            target: serde_json::to_string(name).unwrap_or_else(|_| "\"\"".to_owned()),
             line: Vec::with_capacity(256),
         })
     }
@@ -296,8 +293,8 @@ impl FleetObserver for Board {
 struct TenantFeed {
     board: Board,
     slot: usize,
-    /// `{"target":"NAME",` to put before each event's own fields.
-    prefix: String,
+    /// The tenant's name as a JSON string, each event's first field.
+    target: String,
     line: Vec<u8>,
 }
 
@@ -306,12 +303,9 @@ impl Reporter for TenantFeed {
         self.board.on_event(self.slot, event);
         if self.board.inner.mode.json {
             self.line.clear();
-            crate::report::json::write_event(plan, event, &mut self.line)?;
-            // Every event object starts with `{`: splice the target in as its first field.
-            if self.line.first() == Some(&b'{') {
-                let mut out = io::stdout().lock();
-                out.write_all(self.prefix.as_bytes())?;
-                out.write_all(&self.line[1..])?;
+            crate::report::json::write_event_for(&self.target, plan, event, &mut self.line)?;
+            if !self.line.is_empty() {
+                io::stdout().lock().write_all(&self.line)?;
             }
         }
         Ok(())

@@ -55,7 +55,9 @@ struct RowJson<'a> {
 enum JsonEvent<'a> {
     Started {
         format_version: u32,
-        target: &'a str,
+        /// Left out when the line already carries its target first (a fleet's stream).
+        #[serde(skip_serializing_if = "Option::is_none")]
+        target: Option<&'a str>,
         write_limit_per_min: u32,
         /// Pace burst: the writes any window may hold, and the window.
         #[serde(skip_serializing_if = "Option::is_none")]
@@ -122,7 +124,8 @@ fn row(plan: &Plan, index: usize) -> Option<RowJson<'_>> {
     })
 }
 
-fn to_json<'a>(plan: &'a Plan, event: &'a Event) -> Option<JsonEvent<'a>> {
+/// `own_target`: whether `started` names the plan's target itself (a single run's stream).
+fn to_json<'a>(plan: &'a Plan, event: &'a Event, own_target: bool) -> Option<JsonEvent<'a>> {
     Some(match event {
         // The created assignment's id is for the journal; the stream's rows stay as documented.
         Event::RowCreated { .. } | Event::RowFound { .. } => return None,
@@ -132,7 +135,7 @@ fn to_json<'a>(plan: &'a Plan, event: &'a Event) -> Option<JsonEvent<'a>> {
             write_window,
         } => JsonEvent::Started {
             format_version: EVENTS_JSON_VERSION,
-            target: &plan.target,
+            target: own_target.then_some(plan.target.as_str()),
             write_limit_per_min: *write_limit_per_min,
             write_budget: write_window.map(|w| w.budget),
             write_window_secs: write_window.map(|w| w.window.as_secs()),
@@ -202,10 +205,31 @@ fn to_json<'a>(plan: &'a Plan, event: &'a Event) -> Option<JsonEvent<'a>> {
 
 /// Write one event as one line of JSON.
 pub fn write_event(plan: &Plan, event: &Event, out: &mut impl Write) -> io::Result<()> {
-    let Some(json) = to_json(plan, event) else {
+    let Some(json) = to_json(plan, event, true) else {
         return Ok(());
     };
     serde_json::to_writer(&mut *out, &json)?;
+    out.write_all(b"\n")
+}
+
+/// Write one event as one line of JSON with `"target":TARGET` as its first field, and no other
+/// `target` (a fleet's stream: `started` would otherwise name it twice). `target` is the
+/// target's name already serialized as a JSON string. Nothing is written for an event the
+/// stream leaves out.
+pub fn write_event_for(target: &str, plan: &Plan, event: &Event, out: &mut impl Write) -> io::Result<()> {
+    let Some(json) = to_json(plan, event, false) else {
+        return Ok(());
+    };
+    let mut line = Vec::with_capacity(256);
+    serde_json::to_writer(&mut line, &json)?;
+    // Every event object starts with `{`: the target goes in as its first field.
+    let Some(rest) = line.strip_prefix(b"{") else {
+        return Ok(());
+    };
+    out.write_all(b"{\"target\":")?;
+    out.write_all(target.as_bytes())?;
+    out.write_all(b",")?;
+    out.write_all(rest)?;
     out.write_all(b"\n")
 }
 
@@ -260,6 +284,39 @@ mod tests {
             assert!(v["event"].is_string(), "{line}");
         }
         insta::assert_snapshot!(text);
+    }
+
+    /// A fleet's lines carry the target once, first, in every event kind (`started` names its
+    /// target itself in a single run's stream, and must not name it again).
+    #[test]
+    fn a_fleet_event_line_carries_its_target_once_and_first() {
+        let plan = demo_plan();
+        let mut events = demo_events(&plan);
+        events.extend(interrupted_events(&plan));
+        let mut kinds = std::collections::BTreeSet::new();
+        for (_, event) in &events {
+            let mut line = Vec::new();
+            write_event_for("\"cust-01\"", &plan, event, &mut line).unwrap();
+            if matches!(event, Event::RowCreated { .. }) {
+                assert!(line.is_empty());
+                continue;
+            }
+            let text = String::from_utf8(line).unwrap();
+            assert!(text.starts_with("{\"target\":\"cust-01\",\"event\":"), "{text}");
+            assert!(text.ends_with('\n'), "{text}");
+            assert_eq!(text.matches("\"target\":").count(), 1, "{text}");
+            let value: serde_json::Value = serde_json::from_str(&text).unwrap();
+            kinds.insert(value["event"].as_str().unwrap().to_owned());
+        }
+        for kind in [
+            "started",
+            "row_started",
+            "row_finished",
+            "interrupted",
+            "finished",
+        ] {
+            assert!(kinds.contains(kind), "no {kind} event among {kinds:?}");
+        }
     }
 
     #[test]

@@ -6,6 +6,8 @@
 //! request: GET /api/v1/users -> failed in 1.0ms: GET /api/v1/users: connection refused, ...
 //! ```
 //!
+//! Over a fleet each line starts with its tenant's name (`cust-07: request: GET ...`).
+//!
 //! Method, path (never the query, which can hold names and emails of a lookup), status and time on
 //! the wire. Credentials never reach an [`Event`], so they cannot reach this log; token requests
 //! are not logged at all.
@@ -23,6 +25,8 @@ pub const LOG_REQUESTS_FROM: u8 = 2;
 pub struct RequestLog {
     out: Mutex<Box<dyn Write + Send>>,
     next: Option<Arc<dyn Observer>>,
+    /// Put before each line: `NAME: ` over a fleet, where tenants' lines interleave.
+    prefix: String,
 }
 
 impl RequestLog {
@@ -31,7 +35,15 @@ impl RequestLog {
         RequestLog {
             out: Mutex::new(out),
             next,
+            prefix: String::new(),
         }
+    }
+
+    /// Each line starting `TENANT: `, for a fleet's tenant.
+    #[must_use]
+    pub fn for_tenant(mut self, tenant: &str) -> Self {
+        self.prefix = format!("{tenant}: ");
+        self
     }
 }
 
@@ -40,6 +52,21 @@ impl RequestLog {
 pub fn observer(verbose: u8, next: Option<Arc<dyn Observer>>) -> Option<Arc<dyn Observer>> {
     if verbose >= LOG_REQUESTS_FROM {
         Some(Arc::new(RequestLog::new(Box::new(std::io::stderr()), next)))
+    } else {
+        next
+    }
+}
+
+/// The observer for a fleet tenant's client: as [`observer`], each logged line naming the tenant.
+pub fn tenant_observer(
+    verbose: u8,
+    tenant: &str,
+    next: Option<Arc<dyn Observer>>,
+) -> Option<Arc<dyn Observer>> {
+    if verbose >= LOG_REQUESTS_FROM {
+        Some(Arc::new(
+            RequestLog::new(Box::new(std::io::stderr()), next).for_tenant(tenant),
+        ))
     } else {
         next
     }
@@ -73,7 +100,7 @@ impl Observer for RequestLog {
         if let Some(line) = line(event) {
             let mut out = self.out.lock();
             // A log line that cannot be written is not worth stopping a run for.
-            let _ = writeln!(out, "{line}");
+            let _ = writeln!(out, "{}{line}", self.prefix);
         }
         if let Some(next) = &self.next {
             next.on_event(event);
@@ -108,6 +135,23 @@ mod tests {
         assert_eq!(
             line(&received).as_deref(),
             Some("request: POST /api/v1/spaces/s1/assignments -> 201 in 12.3ms")
+        );
+    }
+
+    #[test]
+    fn a_fleet_tenants_lines_name_the_tenant() {
+        let buf = crate::report::testing::SharedBuf::default();
+        let log = RequestLog::new(Box::new(buf.clone()), None).for_tenant("cust-07");
+        log.on_event(&Event::ResponseReceived {
+            tier: Tier::Tier1,
+            method: &Method::GET,
+            path: "/api/v1/spaces",
+            status: 200,
+            latency: Duration::from_micros(1_500),
+        });
+        assert_eq!(
+            buf.text(),
+            "cust-07: request: GET /api/v1/spaces -> 200 in 1.5ms\n"
         );
     }
 }

@@ -59,13 +59,26 @@ fn closed_url() -> Result<String, DemoError> {
     Ok(format!("http://127.0.0.1:{port}"))
 }
 
+/// The fewest tenants the demo runs: two broken on purpose, and at least one that lands.
+const MIN_TENANTS: usize = 3;
+/// The most: each is a simulator in this process.
+const MAX_TENANTS: usize = 200;
+
+/// The two tenants broken on purpose, (unreachable, wrong key): the second and the last, two
+/// distinct tenants for every count the demo runs ([`MIN_TENANTS`] and up); `None` for fewer,
+/// which the demo refuses.
+fn broken_tenants(count: usize) -> Option<(usize, usize)> {
+    (count >= MIN_TENANTS).then(|| (1, count - 1))
+}
+
 /// Run the fleet demo in `dir`; 0 when both runs went as the demo expects.
 pub(super) fn run(args: &DemoArgs, count: usize, dir: &Path) -> Result<u8, DemoError> {
-    if !(3..=200).contains(&count) {
+    let Some((unreachable, bad_key)) = broken_tenants(count).filter(|_| count <= MAX_TENANTS) else {
         return Err(DemoError(format!(
-            "--fleet must be between 3 and 200 (got {count})"
+            "--fleet must be between {MIN_TENANTS} and {MAX_TENANTS} (got {count}): two tenants are \
+             broken on purpose, and at least one lands"
         )));
-    }
+    };
     let text = match &args.tenant {
         Some(path) => std::fs::read_to_string(path)
             .map_err(|e| DemoError(format!("failed to read {}: {e}", path.display())))?,
@@ -115,7 +128,6 @@ pub(super) fn run(args: &DemoArgs, count: usize, dir: &Path) -> Result<u8, DemoE
             .map_err(|e| DemoError(format!("failed to write the fleet into {}: {e}", dir.display())))
     };
     // Two tenants broken on purpose: one unreachable, one with a wrong key.
-    let (unreachable, bad_key) = (1, count - 2);
     let mut broken = members.clone();
     broken[unreachable].url = closed_url()?;
     broken[bad_key].api_key = "not-the-key".to_owned();
@@ -178,4 +190,21 @@ pub(super) fn run(args: &DemoArgs, count: usize, dir: &Path) -> Result<u8, DemoE
             first.max(second).max(1)
         },
     )
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_broken_tenants_are_two_distinct_members_for_every_count_the_demo_runs() {
+        for count in MIN_TENANTS..=MAX_TENANTS {
+            let (unreachable, bad_key) = broken_tenants(count).unwrap();
+            assert_ne!(unreachable, bad_key, "{count} tenants");
+            assert!(unreachable < count && bad_key < count, "{count} tenants");
+        }
+        for count in 0..MIN_TENANTS {
+            assert_eq!(broken_tenants(count), None, "{count} tenants");
+        }
+    }
 }

@@ -90,8 +90,11 @@ pub(super) fn with_hint(message: String, error: &core_api::Error, target: &Targe
     }
 }
 
-pub(super) fn client(target: &TargetSettings) -> Result<Arc<dyn Target>, String> {
-    build_target(target, Some(exec::observer())).map_err(|e| e.to_string())
+/// A tenant's client with the engine's observer, and with `-vv` every request logged on a line
+/// naming the tenant.
+pub(super) fn client(target: &TargetSettings, verbose: u8) -> Result<Arc<dyn Target>, String> {
+    let observer = crate::report::requests::tenant_observer(verbose, &target.name, Some(exec::observer()));
+    build_target(target, observer).map_err(|e| e.to_string())
 }
 
 /// `roster apply` for one tenant: its journal (resume, or a new run planned against the tenant
@@ -115,16 +118,25 @@ pub struct ApplyJob {
     pub concurrency: Option<usize>,
     /// `--prune`: the most deletes each tenant's plan may hold (`--max-deletes`).
     pub prune: Option<usize>,
+    /// The command `roster runs` names each tenant's run by (`apply`, or `tenant apply` for a
+    /// tenant file's assignments), as the single command records it.
+    pub command: &'static str,
 }
 
 impl TenantJob<TargetSettings> for ApplyJob {
     fn run<'a>(&'a self, tenant: Tenant<'a, TargetSettings>) -> LocalBoxFuture<'a, TenantReport> {
-        self.apply(tenant).boxed_local()
+        self.apply(tenant, None).boxed_local()
     }
 }
 
 impl ApplyJob {
-    async fn apply(&self, tenant: Tenant<'_, TargetSettings>) -> TenantReport {
+    /// Apply to one tenant through `client` when given (a client already built for the tenant,
+    /// whose limiter the run then shares), else through a client of its own.
+    pub async fn apply(
+        &self,
+        tenant: Tenant<'_, TargetSettings>,
+        client: Option<Arc<dyn Target>>,
+    ) -> TenantReport {
         let target = tenant.target;
         let name = target.name.as_str();
         let settings = ApplySettings {
@@ -149,7 +161,7 @@ impl ApplyJob {
         let keys: Vec<RowKey> = rows.iter().map(|r| runs::row_key(r, name)).collect();
         let mut this = journal::RunInfo::new(journal::roster_digest(&keys), self.mode, self.prune.is_some());
         // What `roster runs` shows of the run, as a single apply records it.
-        this.about = journal::RunAbout::for_file("apply", &self.rosters.path);
+        this.about = journal::RunAbout::for_file(self.command, &self.rosters.path);
         this.about.write_limit_per_min = Some(target.limits.for_tier(Tier::Tier2));
         let decision = match runs::decide(&settings, &journal_path, this, &keys) {
             Ok(decision) => decision,
@@ -171,7 +183,7 @@ impl ApplyJob {
             select_rows(rows, &keys, &decision.state, decision.select)
         };
         drop(keys);
-        let client = match client(target) {
+        let client = match client.map_or_else(|| self::client(target, self.output.verbose), Ok) {
             Ok(client) => client,
             Err(error) => return TenantReport::failed(name, error),
         };
@@ -326,7 +338,7 @@ impl PlanJob {
             self.output,
             self.concurrency,
         );
-        let client = match client(target) {
+        let client = match client(target, self.output.verbose) {
             Ok(client) => client,
             Err(error) => return TenantReport::failed(name, error),
         };

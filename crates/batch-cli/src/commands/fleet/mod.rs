@@ -70,6 +70,7 @@ pub(crate) fn apply(args: &ApplyArgs) -> Outcome {
         output,
         concurrency: checked_concurrency(args.run.concurrency)?,
         prune: args.prune.then_some(args.max_deletes),
+        command: "apply",
     };
     run(&members, in_flight, &job, args.output, Kind::Apply)
 }

@@ -17,7 +17,7 @@ use futures::FutureExt;
 use futures::future::LocalBoxFuture;
 
 use super::jobs::{self, ApplyJob, Rosters, file_safe};
-use super::{checked_concurrency, prepare, run};
+use super::{checked_concurrency, prepare, prune, run};
 use crate::cli::{ApplyArgs, ExportArgs, OutputArgs, PlanArgs, SpaceArgs};
 use crate::commands::tenant;
 use crate::error::{CommandError, Outcome};
@@ -37,20 +37,23 @@ use engine::tenant::file::TenantFile;
 
 /// `roster tenant plan FILE --to FLEET`.
 pub(crate) fn tenant_plan(args: &PlanArgs) -> Outcome {
-    if args.prune {
-        return Err(CommandError::new("--prune cannot be used with a fleet yet")
-            .hint("plan the deletes of one tenant at a time with --to NAME"));
-    }
     let (members, in_flight) = prepare(&args.target, &args.fleet)?;
     refuse_alumio(&members)?;
     let (file, _combined, rows) = tenant::load(&args.roster)?;
+    let mode = args.run.mode.unwrap_or_default();
+    if args.prune
+        && let Some(refusal) = prune::refusal(mode, &as_rosters(&file.path, &rows), &members, false, false)
+    {
+        return Err(refusal);
+    }
     let job = TenantPlanJob {
         file,
         rows,
-        mode: args.run.mode.unwrap_or_default(),
+        mode,
         output: OutputSettings::from(args.output),
         check: args.check,
         concurrency: checked_concurrency(args.run.concurrency)?,
+        prune: args.prune,
     };
     run(
         &members,
@@ -63,22 +66,23 @@ pub(crate) fn tenant_plan(args: &PlanArgs) -> Outcome {
 
 /// `roster tenant apply FILE --to FLEET`.
 pub(crate) fn tenant_apply(args: &ApplyArgs) -> Outcome {
-    if args.prune {
-        return Err(CommandError::new(
-            "--prune cannot be used with a fleet yet: deletes are confirmed tenant by tenant",
-        )
-        .hint("prune one tenant at a time with --to NAME"));
-    }
     let (members, in_flight) = prepare(&args.target, &args.fleet)?;
     refuse_alumio(&members)?;
     let (file, combined, rows) = tenant::load(&args.roster)?;
+    let mode = args.run.mode.unwrap_or_default();
+    // Checked once for the fleet, before anything is written or sent: `--max-deletes` is each
+    // tenant's own, checked against its plan.
+    if args.prune
+        && let Some(refusal) = prune::refusal(mode, &as_rosters(&file.path, &rows), &members, true, args.yes)
+    {
+        return Err(refusal);
+    }
     let concurrency = checked_concurrency(args.run.concurrency)?;
     let state_dir = args
         .state_dir
         .clone()
         .unwrap_or_else(|| settings::default_state_dir(&args.roster));
     let output = OutputSettings::from(args.output);
-    let mode = args.run.mode.unwrap_or_default();
     // Every tenant's assignments are the same roster: written once, each tenant its own journal
     // and failed-rows CSV beside it.
     let assignments = if rows.is_empty() {
@@ -97,8 +101,8 @@ pub(crate) fn tenant_apply(args: &ApplyArgs) -> Outcome {
             yes: args.yes,
             output,
             concurrency,
-            // Refused above: a tenant file's prune is not run over a fleet.
-            prune: None,
+            prune: args.prune.then_some(args.max_deletes),
+            command: "tenant apply",
         })
     };
     let job = TenantApplyJob {
@@ -133,6 +137,14 @@ pub(crate) fn tenant_export(args: &ExportArgs) -> Outcome {
         ..OutputArgs::default()
     };
     run(&members, in_flight, &job, output, Kind::Export)
+}
+
+/// The file's assignments as the rosters `--prune`'s fleet-wide checks read.
+fn as_rosters(path: &Path, rows: &[ParsedRow]) -> Rosters {
+    Rosters {
+        path: path.to_path_buf(),
+        rows: [(TargetKind::Qlik, rows.to_vec())].into_iter().collect(),
+    }
 }
 
 /// Tenant files configure Qlik Cloud: an Alumio member is a usage error before anything is
@@ -195,6 +207,8 @@ struct TenantPlanJob {
     output: OutputSettings,
     check: bool,
     concurrency: Option<usize>,
+    /// `--prune`: each tenant's plan shows its deletes too.
+    prune: bool,
 }
 
 impl TenantJob<TargetSettings> for TenantPlanJob {
@@ -210,14 +224,14 @@ impl TenantPlanJob {
         let mut output = self.output;
         output.verbose = 0;
         let settings = jobs::plan_settings(&self.file.path, target, self.mode, output, self.concurrency);
-        let client = match jobs::client(target) {
+        let client = match jobs::client(target, self.output.verbose) {
             Ok(client) => client,
             Err(error) => return TenantReport::failed(name, error),
         };
         let mut interrupts = tenant.interrupts;
         let mode = silent();
         let planned = tokio::select! {
-            planned = tenant::plan_tenant(&self.file, self.rows.clone(), &settings, &mode, &client, false) => planned,
+            planned = tenant::plan_tenant(&self.file, self.rows.clone(), &settings, &mode, &client, self.prune) => planned,
             () = interrupts.recv() => return TenantReport::new(name, Status::Interrupted),
         };
         let (config, plan) = match planned {
@@ -319,7 +333,7 @@ impl TenantApplyJob {
             Ok(lock) => lock,
             Err(error) => return TenantReport::failed(name, error.to_string()),
         };
-        let client = match jobs::client(target) {
+        let client = match jobs::client(target, self.output.verbose) {
             Ok(client) => client,
             Err(error) => return TenantReport::failed(name, error),
         };
@@ -340,7 +354,8 @@ impl TenantApplyJob {
                     interrupts,
                     feed,
                 };
-                job.run(tenant).await
+                // The configuration's client: one limiter for all of the tenant's writes.
+                job.apply(tenant, Some(client)).await
             }
             None => TenantReport::new(name, Status::Ok),
         };
