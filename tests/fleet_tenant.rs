@@ -195,6 +195,23 @@ fn a_tenant_file_over_a_fleet_configures_the_good_tenants_and_a_rerun_does_only_
         assert_eq!(recorded("write"), 5, "{journal}");
         assert_eq!(recorded("before"), 5, "{journal}");
         assert_eq!(recorded("start"), 1, "{journal}");
+        // The configuration and the assignments are one run: `roster undo RUN` reverses both.
+        let config_run: Vec<String> = journal
+            .lines()
+            .filter_map(|l| serde_json::from_str::<serde_json::Value>(l).ok())
+            .filter_map(|l| l["run"].as_str().map(str::to_owned))
+            .collect();
+        let assignments =
+            std::fs::read_to_string(fleet.path(&format!(".roster/journal-{}.jsonl", member.name)))
+                .expect("an assignments journal per tenant");
+        let header: serde_json::Value =
+            serde_json::from_str(assignments.lines().next().unwrap_or_default()).expect("a journal header");
+        let run_id = header["run"]["id"].as_str().expect("the run's id");
+        assert!(
+            !config_run.is_empty() && config_run.iter().all(|id| id == run_id),
+            "{}: configuration under {config_run:?}, assignments under {run_id}",
+            member.name
+        );
     }
     let first_run_writes = writes(&fleet, 0).len();
     assert_eq!(first_run_writes, 5 + ASSIGNMENTS, "{:?}", writes(&fleet, 0));

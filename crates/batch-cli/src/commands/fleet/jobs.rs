@@ -125,17 +125,19 @@ pub struct ApplyJob {
 
 impl TenantJob<TargetSettings> for ApplyJob {
     fn run<'a>(&'a self, tenant: Tenant<'a, TargetSettings>) -> LocalBoxFuture<'a, TenantReport> {
-        self.apply(tenant, None).boxed_local()
+        self.apply(tenant, None, None).boxed_local()
     }
 }
 
 impl ApplyJob {
     /// Apply to one tenant through `client` when given (a client already built for the tenant,
-    /// whose limiter the run then shares), else through a client of its own.
+    /// whose limiter the run then shares), else through a client of its own. A new run takes
+    /// `run_id` when given (a tenant apply's, whose configuration it already carries).
     pub async fn apply(
         &self,
         tenant: Tenant<'_, TargetSettings>,
         client: Option<Arc<dyn Target>>,
+        run_id: Option<String>,
     ) -> TenantReport {
         let target = tenant.target;
         let name = target.name.as_str();
@@ -160,6 +162,9 @@ impl ApplyJob {
         let rows = self.rosters.rows(target.kind);
         let keys: Vec<RowKey> = rows.iter().map(|r| runs::row_key(r, name)).collect();
         let mut this = journal::RunInfo::new(journal::roster_digest(&keys), self.mode, self.prune.is_some());
+        if let Some(id) = run_id {
+            this.id = id;
+        }
         // What `roster runs` shows of the run, as a single apply records it.
         this.about = journal::RunAbout::for_file(self.command, &self.rosters.path);
         this.about.write_limit_per_min = Some(target.limits.for_tier(Tier::Tier2));

@@ -112,6 +112,7 @@ pub(crate) fn tenant_apply(args: &ApplyArgs) -> Outcome {
         output,
         concurrency,
         mode,
+        prune: args.prune,
         assignments,
     };
     run(&members, in_flight, &job, args.output, Kind::Apply)
@@ -299,6 +300,8 @@ struct TenantApplyJob {
     concurrency: Option<usize>,
     /// `--mode`, recorded with the configuration's run.
     mode: Mode,
+    /// `--prune`, recorded with the configuration's run.
+    prune: bool,
     /// The assignments' job, when the file has assignments.
     assignments: Option<ApplyJob>,
 }
@@ -337,8 +340,11 @@ impl TenantApplyJob {
             Ok(client) => client,
             Err(error) => return TenantReport::failed(name, error),
         };
+        // The run's id, chosen now: the configuration's before-states carry it, and the
+        // assignments' run takes it, so that `roster runs` and `roster undo` see one run.
+        let run_id = journal::RunInfo::new(String::new(), self.mode, self.prune).id;
         let configured = tokio::select! {
-            configured = self.configure(target, &client) => configured,
+            configured = self.configure(target, &client, &run_id) => configured,
             // Nothing to resume: a rerun reads the tenant again and sends what is still different.
             () = interrupts.recv() => return TenantReport::new(name, Status::Interrupted),
         };
@@ -355,7 +361,7 @@ impl TenantApplyJob {
                     feed,
                 };
                 // The configuration's client: one limiter for all of the tenant's writes.
-                job.apply(tenant, Some(client)).await
+                job.apply(tenant, Some(client), Some(run_id)).await
             }
             None => TenantReport::new(name, Status::Ok),
         };
@@ -396,14 +402,12 @@ impl TenantApplyJob {
         &self,
         target: &TargetSettings,
         client: &Arc<dyn Target>,
+        run_id: &str,
     ) -> Result<Configured, CommandError> {
         let name = target.name.as_str();
         let config_api = tenant::tenant_of(client.as_ref(), target)?;
         let (config, state) =
             tenant::configuration(&self.file, client.as_ref(), config_api, target, &self.rows).await?;
-        // The configuration's own run id: the before-states carry it, so `roster undo` can
-        // reverse the configuration (the assignments are a run of their own over a fleet).
-        let run_id = journal::RunInfo::new(String::new(), self.mode, false).id;
         let mut configured = Configured {
             unchanged: config
                 .changes
@@ -442,7 +446,7 @@ impl TenantApplyJob {
             tenant::ConfigJournal {
                 state_dir: &self.state_dir,
                 target_name: name,
-                run_id: &run_id,
+                run_id,
             },
             &self.file,
             concurrency,
