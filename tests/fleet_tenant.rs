@@ -559,3 +559,39 @@ fn vv_over_a_fleet_logs_every_request_on_a_line_naming_its_tenant() {
         }
     }
 }
+
+#[test]
+fn one_tenant_of_a_fleet_is_reached_by_its_name_and_its_tenant_apply_undone_whole() {
+    let fleet = fleet();
+    let apply = fleet.run(&["tenant", "apply", "tenant.toml", "--to", "sim", "-q"]);
+    assert_eq!(apply.code, Some(0), "{}", apply.stderr);
+    let name = fleet.members[0].name.clone();
+
+    // `runs` of one member: the configuration and the assignments are one tenant-apply run.
+    let runs = fleet.run(&["runs", "--to", &name, "--json"]);
+    assert_eq!(runs.code, Some(0), "{}", runs.stderr);
+    let runs: Vec<serde_json::Value> = serde_json::from_str(&runs.stdout).expect("runs --json");
+    assert_eq!(runs.len(), 1, "{runs:?}");
+    let id = runs[0]["id"].as_str().expect("a run id").to_owned();
+
+    let undo = fleet.run(&["undo", &id, "--to", &name, "--yes", "-q"]);
+    assert_eq!(undo.code, Some(0), "{}\n{}", undo.stdout, undo.stderr);
+    // The member is as before the apply: no group, space, assignment or setting of the file.
+    let state = fleet.sims[0].tenant();
+    let groups: Vec<&str> = state.groups().iter().map(|g| g.name.as_str()).collect();
+    assert!(
+        !groups.contains(&"Embedded Admins") && !groups.contains(&"Customer Viewers"),
+        "{groups:?}"
+    );
+    let spaces: Vec<&str> = state.spaces().iter().map(|s| s.name.as_str()).collect();
+    assert!(
+        !spaces.contains(&"Customer Staging") && !spaces.contains(&"Customer Analytics"),
+        "{spaces:?}"
+    );
+    assert!(fleet.state(0).is_empty(), "{:?}", fleet.state(0));
+    assert!(!state.groups_settings.auto_create_groups);
+    // The fleet's other tenants are untouched by the member's undo.
+    for i in 1..TENANTS {
+        assert_configured(&fleet, i);
+    }
+}

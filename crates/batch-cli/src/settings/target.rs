@@ -381,7 +381,14 @@ fn config_base(name: &str, role: TargetRole, config: Option<&LoadedConfig>) -> R
              or use --server URL, or {flag} qlik:CONTEXT for a qlik-cli context"
         )));
     };
-    let Some(table) = config.file.targets.get(name) else {
+    let member = config
+        .file
+        .targets
+        .get(name)
+        .is_none()
+        .then(|| fleet_member(config, name))
+        .flatten();
+    let Some(table) = config.file.targets.get(name).or(member.as_ref()) else {
         let known: Vec<&str> = config.file.targets.keys().map(String::as_str).collect();
         let hint = if known.is_empty() {
             format!(
@@ -407,6 +414,19 @@ fn config_base(name: &str, role: TargetRole, config: Option<&LoadedConfig>) -> R
         table: table.clone(),
         source: TargetSource::ConfigFile(config.path.clone()),
         base_dir: Some(config.base_dir().to_path_buf()),
+    })
+}
+
+/// The target table of the fleet tenant named `name`, so that a command of one target (`runs`,
+/// `undo`, or any other) reaches one tenant of a fleet by the name its journal carries. A fleet
+/// whose tenants cannot be read is passed over here: the fleet's own commands report it.
+fn fleet_member(config: &LoadedConfig, name: &str) -> Option<TargetConfig> {
+    config.file.fleets.keys().find_map(|fleet| {
+        crate::config::fleet::read_fleet(config, fleet)
+            .ok()?
+            .into_iter()
+            .find(|tenant| tenant.name == name)
+            .map(|tenant| tenant.table)
     })
 }
 
