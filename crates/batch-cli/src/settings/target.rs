@@ -381,11 +381,7 @@ fn config_base(name: &str, role: TargetRole, config: Option<&LoadedConfig>) -> R
              or use --server URL, or {flag} qlik:CONTEXT for a qlik-cli context"
         )));
     };
-    let member = config
-        .file
-        .targets
-        .get(name)
-        .is_none()
+    let member = (!config.file.targets.contains_key(name))
         .then(|| fleet_member(config, name))
         .flatten();
     let Some(table) = config.file.targets.get(name).or(member.as_ref()) else {
