@@ -86,6 +86,8 @@ pub(crate) fn tenant_apply(args: &ApplyArgs) -> Outcome {
     } else {
         let (path, rows) = tenant::write_assignments(&state_dir, &file, &combined)?;
         Some(ApplyJob {
+            about: journal::RunAbout::for_file("apply", &path),
+            stale_temps: journal::StaleTemps::list(&state_dir),
             rosters: Rosters {
                 path,
                 rows: [(TargetKind::Qlik, rows)].into_iter().collect(),
