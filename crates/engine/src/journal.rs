@@ -693,9 +693,13 @@ impl RunLock {
         };
         let mut text = serde_json::to_vec(&holder).unwrap_or_default();
         text.push(b'\n');
-        file.set_len(0)
-            .and_then(|()| file.seek(SeekFrom::Start(0)))
+        // Written over the old holder, then cut to length: truncating a file to nothing makes
+        // ext4 flush it to disk when it is closed, a cost every tenant of a fleet would pay.
+        let old = file.metadata().map_or(u64::MAX, |m| m.len());
+        let len = text.len() as u64;
+        file.seek(SeekFrom::Start(0))
             .and_then(|_| file.write_all(&text))
+            .and_then(|()| if old > len { file.set_len(len) } else { Ok(()) })
             .map_err(|source| io_error("write the lock of", journal, source))?;
         Ok(RunLock { _file: file, path })
     }
@@ -1608,6 +1612,18 @@ mod tests {
         assert!(text.contains("--state-dir"), "{text}");
         drop(lock);
         drop(RunLock::acquire(&path).unwrap());
+    }
+
+    #[test]
+    fn a_lock_file_left_with_a_longer_holder_names_only_the_new_one() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = path_for(dir.path(), "prod");
+        let old = format!("{{\"pid\":1,\"started\":\"2026-01-01T00:00:00Z\"}}{}\n", " ".repeat(200));
+        fs::write(lock_path(&path), old).unwrap();
+        let _lock = RunLock::acquire(&path).unwrap();
+        let holder: Holder = serde_json::from_slice(&fs::read(lock_path(&path)).unwrap()).unwrap();
+        assert_eq!(holder.pid, std::process::id());
+        assert!(fs::metadata(lock_path(&path)).unwrap().len() < 100);
     }
 
     #[test]
