@@ -1443,7 +1443,13 @@ mod tests {
         fs::write(dir.path().join(".journal-prod~abc123.tmp"), "x").unwrap();
         fs::write(dir.path().join(".journal-prod-eu~abc123.tmp"), "x").unwrap();
         let stale = StaleTemps::list(dir.path());
-        let mut w = Writer::open_run_listed(&path, "prod", Start::New(RunInfo::new(String::new(), Mode::Merge, false)), &stale).unwrap();
+        let mut w = Writer::open_run_listed(
+            &path,
+            "prod",
+            Start::New(RunInfo::new(String::new(), Mode::Merge, false)),
+            &stale,
+        )
+        .unwrap();
         w.end().unwrap();
         drop(w);
         let mut left: Vec<String> = fs::read_dir(dir.path())
@@ -1454,7 +1460,15 @@ mod tests {
         assert_eq!(left, [".journal-prod-eu~abc123.tmp", "journal-prod.jsonl"]);
         // The other journal's file goes when its own run starts.
         let eu = path_for(dir.path(), "prod-eu");
-        drop(Writer::open_run_listed(&eu, "prod-eu", Start::New(RunInfo::new(String::new(), Mode::Merge, false)), &stale).unwrap());
+        drop(
+            Writer::open_run_listed(
+                &eu,
+                "prod-eu",
+                Start::New(RunInfo::new(String::new(), Mode::Merge, false)),
+                &stale,
+            )
+            .unwrap(),
+        );
         assert!(!dir.path().join(".journal-prod-eu~abc123.tmp").exists());
     }
 
@@ -1618,7 +1632,10 @@ mod tests {
     fn a_lock_file_left_with_a_longer_holder_names_only_the_new_one() {
         let dir = tempfile::tempdir().unwrap();
         let path = path_for(dir.path(), "prod");
-        let old = format!("{{\"pid\":1,\"started\":\"2026-01-01T00:00:00Z\"}}{}\n", " ".repeat(200));
+        let old = format!(
+            "{{\"pid\":1,\"started\":\"2026-01-01T00:00:00Z\"}}{}\n",
+            " ".repeat(200)
+        );
         fs::write(lock_path(&path), old).unwrap();
         let _lock = RunLock::acquire(&path).unwrap();
         let holder: Holder = serde_json::from_slice(&fs::read(lock_path(&path)).unwrap()).unwrap();
