@@ -693,9 +693,13 @@ impl RunLock {
         };
         let mut text = serde_json::to_vec(&holder).unwrap_or_default();
         text.push(b'\n');
-        file.set_len(0)
-            .and_then(|()| file.seek(SeekFrom::Start(0)))
+        // Written over the old holder, then cut to length: truncating a file to nothing makes
+        // ext4 flush it to disk when it is closed, a cost every tenant of a fleet would pay.
+        let old = file.metadata().map_or(u64::MAX, |m| m.len());
+        let len = text.len() as u64;
+        file.seek(SeekFrom::Start(0))
             .and_then(|_| file.write_all(&text))
+            .and_then(|()| if old > len { file.set_len(len) } else { Ok(()) })
             .map_err(|source| io_error("write the lock of", journal, source))?;
         Ok(RunLock { _file: file, path })
     }
@@ -777,6 +781,27 @@ impl Writer {
     /// continued journal's torn last line (left by a crash) is cut off, so that the next record
     /// starts on a line of its own.
     pub fn open_run(path: &Path, target: &str, start: Start) -> Result<Writer, Error> {
+        Writer::open_run_in(path, target, start, None)
+    }
+
+    /// [`Writer::open_run`] in a state directory listed once by [`StaleTemps::list`]: a new run
+    /// removes the temporary files the listing found for its journal instead of listing the
+    /// directory again. The caller holds the journal's [`RunLock`], as for `open_run`.
+    pub fn open_run_listed(
+        path: &Path,
+        target: &str,
+        start: Start,
+        stale: &StaleTemps,
+    ) -> Result<Writer, Error> {
+        Writer::open_run_in(path, target, start, Some(stale))
+    }
+
+    fn open_run_in(
+        path: &Path,
+        target: &str,
+        start: Start,
+        stale: Option<&StaleTemps>,
+    ) -> Result<Writer, Error> {
         let dir = path.parent().filter(|d| !d.as_os_str().is_empty());
         if let Some(dir) = dir {
             create_state_dir(dir)?;
@@ -790,7 +815,10 @@ impl Writer {
                     path.file_stem()
                         .map_or_else(String::new, |s| s.to_string_lossy().into_owned())
                 );
-                remove_stale_temps(dir, &prefix);
+                match stale {
+                    Some(stale) => stale.remove(path),
+                    None => remove_stale_temps(dir, &prefix),
+                }
                 let temp = tempfile::Builder::new()
                     .prefix(&prefix)
                     .suffix(".tmp")
@@ -949,6 +977,59 @@ fn remove_stale_temps(dir: &Path, prefix: &str) {
         if name.starts_with(prefix) && name.ends_with(".tmp") {
             // Best effort: a file that cannot be removed is only clutter.
             let _ = fs::remove_file(entry.path());
+        }
+    }
+}
+
+/// The temporary files of new runs in one state directory, listed once for the many journals
+/// a fleet run opens there: listing the directory for each of them would cost the square of
+/// the tenants.
+///
+/// Listing before the journals' locks are taken is safe: a run creates its temporary file only
+/// while it holds its journal's lock, so once a tenant holds that lock, every file the listing
+/// found for its journal is either gone (its run made it the journal, or dropped it) or stale.
+/// A file created after the listing is left for the next run to remove, as clutter only.
+#[derive(Debug, Default)]
+pub struct StaleTemps {
+    /// File paths by journal stem (the part of `.STEM~RANDOM.tmp` before the `~`).
+    by_stem: std::sync::Mutex<HashMap<String, Vec<PathBuf>>>,
+}
+
+impl StaleTemps {
+    /// List `dir` (nothing when it cannot be read: there is nothing to remove then).
+    pub fn list(dir: &Path) -> StaleTemps {
+        let mut by_stem: HashMap<String, Vec<PathBuf>> = HashMap::new();
+        if let Ok(entries) = fs::read_dir(dir) {
+            for entry in entries.filter_map(Result::ok) {
+                let name = entry.file_name();
+                let name = name.to_string_lossy();
+                if let Some(stem) = name
+                    .strip_prefix('.')
+                    .filter(|_| name.ends_with(".tmp"))
+                    .and_then(|rest| rest.split_once('~'))
+                    .map(|(stem, _)| stem)
+                {
+                    by_stem.entry(stem.to_owned()).or_default().push(entry.path());
+                }
+            }
+        }
+        StaleTemps {
+            by_stem: std::sync::Mutex::new(by_stem),
+        }
+    }
+
+    /// Remove what the listing found for the journal at `path`.
+    fn remove(&self, path: &Path) {
+        let stem = path
+            .file_stem()
+            .map_or_else(String::new, |s| s.to_string_lossy().into_owned());
+        let found = match self.by_stem.lock() {
+            Ok(mut by_stem) => by_stem.remove(&stem),
+            Err(poisoned) => poisoned.into_inner().remove(&stem),
+        };
+        for file in found.unwrap_or_default() {
+            // Best effort, as in `remove_stale_temps`: a file that cannot be removed is clutter.
+            let _ = fs::remove_file(file);
         }
     }
 }
@@ -1356,6 +1437,42 @@ mod tests {
     }
 
     #[test]
+    fn a_listed_state_directory_gives_each_new_run_the_temporary_files_of_its_journal_only() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = path_for(dir.path(), "prod");
+        fs::write(dir.path().join(".journal-prod~abc123.tmp"), "x").unwrap();
+        fs::write(dir.path().join(".journal-prod-eu~abc123.tmp"), "x").unwrap();
+        let stale = StaleTemps::list(dir.path());
+        let mut w = Writer::open_run_listed(
+            &path,
+            "prod",
+            Start::New(RunInfo::new(String::new(), Mode::Merge, false)),
+            &stale,
+        )
+        .unwrap();
+        w.end().unwrap();
+        drop(w);
+        let mut left: Vec<String> = fs::read_dir(dir.path())
+            .unwrap()
+            .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
+            .collect();
+        left.sort();
+        assert_eq!(left, [".journal-prod-eu~abc123.tmp", "journal-prod.jsonl"]);
+        // The other journal's file goes when its own run starts.
+        let eu = path_for(dir.path(), "prod-eu");
+        drop(
+            Writer::open_run_listed(
+                &eu,
+                "prod-eu",
+                Start::New(RunInfo::new(String::new(), Mode::Merge, false)),
+                &stale,
+            )
+            .unwrap(),
+        );
+        assert!(!dir.path().join(".journal-prod-eu~abc123.tmp").exists());
+    }
+
+    #[test]
     fn the_end_marker_and_resume_markers_are_read() {
         let dir = tempfile::tempdir().unwrap();
         let path = dir.path().join("j.jsonl");
@@ -1509,6 +1626,21 @@ mod tests {
         assert!(text.contains("--state-dir"), "{text}");
         drop(lock);
         drop(RunLock::acquire(&path).unwrap());
+    }
+
+    #[test]
+    fn a_lock_file_left_with_a_longer_holder_names_only_the_new_one() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = path_for(dir.path(), "prod");
+        let old = format!(
+            "{{\"pid\":1,\"started\":\"2026-01-01T00:00:00Z\"}}{}\n",
+            " ".repeat(200)
+        );
+        fs::write(lock_path(&path), old).unwrap();
+        let _lock = RunLock::acquire(&path).unwrap();
+        let holder: Holder = serde_json::from_slice(&fs::read(lock_path(&path)).unwrap()).unwrap();
+        assert_eq!(holder.pid, std::process::id());
+        assert!(fs::metadata(lock_path(&path)).unwrap().len() < 100);
     }
 
     #[test]

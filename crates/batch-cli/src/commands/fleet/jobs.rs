@@ -118,9 +118,11 @@ pub struct ApplyJob {
     pub concurrency: Option<usize>,
     /// `--prune`: the most deletes each tenant's plan may hold (`--max-deletes`).
     pub prune: Option<usize>,
-    /// The command `roster runs` names each tenant's run by (`apply`, or `tenant apply` for a
-    /// tenant file's assignments), as the single command records it.
-    pub command: &'static str,
+    /// The state directory's temporary journal files, listed once for every tenant's new run.
+    pub stale_temps: journal::StaleTemps,
+    /// What `roster runs` shows of each tenant's run (the roster's digest is taken once: the
+    /// rows were read once too).
+    pub about: journal::RunAbout,
 }
 
 impl TenantJob<TargetSettings> for ApplyJob {
@@ -166,7 +168,7 @@ impl ApplyJob {
             this.id = id;
         }
         // What `roster runs` shows of the run, as a single apply records it.
-        this.about = journal::RunAbout::for_file(self.command, &self.rosters.path);
+        this.about = self.about.clone();
         this.about.write_limit_per_min = Some(target.limits.for_tier(Tier::Tier2));
         let decision = match runs::decide(&settings, &journal_path, this, &keys) {
             Ok(decision) => decision,
@@ -210,7 +212,8 @@ impl ApplyJob {
         let roster = &self.rosters.path;
         let feed = tenant.feed;
         let open = || -> Result<Vec<Box<dyn Reporter>>, String> {
-            let writer = journal::Writer::open_run(&journal_path, name, start).map_err(|e| e.to_string())?;
+            let writer = journal::Writer::open_run_listed(&journal_path, name, start, &self.stale_temps)
+                .map_err(|e| e.to_string())?;
             Ok(vec![
                 Box::new(writer),
                 Box::new(FailedRows::new(roster, kind, &failed_path)),

@@ -61,6 +61,8 @@ pub(crate) fn apply(args: &ApplyArgs) -> Outcome {
         .clone()
         .unwrap_or_else(|| settings::default_state_dir(&args.roster));
     let job = ApplyJob {
+        about: engine::journal::RunAbout::for_file("apply", &rosters.path),
+        stale_temps: engine::journal::StaleTemps::list(&state_dir),
         rosters,
         mode,
         state_dir,
@@ -70,7 +72,6 @@ pub(crate) fn apply(args: &ApplyArgs) -> Outcome {
         output,
         concurrency: checked_concurrency(args.run.concurrency)?,
         prune: args.prune.then_some(args.max_deletes),
-        command: "apply",
     };
     run(&members, in_flight, &job, args.output, Kind::Apply)
 }

@@ -90,6 +90,8 @@ pub(crate) fn tenant_apply(args: &ApplyArgs) -> Outcome {
     } else {
         let (path, rows) = tenant::write_assignments(&state_dir, &file, &combined)?;
         Some(ApplyJob {
+            about: journal::RunAbout::for_file("tenant apply", &path),
+            stale_temps: journal::StaleTemps::list(&state_dir),
             rosters: Rosters {
                 path,
                 rows: [(TargetKind::Qlik, rows)].into_iter().collect(),
@@ -102,7 +104,6 @@ pub(crate) fn tenant_apply(args: &ApplyArgs) -> Outcome {
             output,
             concurrency,
             prune: args.prune.then_some(args.max_deletes),
-            command: "tenant apply",
         })
     };
     let job = TenantApplyJob {
