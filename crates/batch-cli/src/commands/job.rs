@@ -103,7 +103,7 @@ pub(crate) async fn run_rows(job: Job<'_>, rows: Vec<ParsedRow>, target: Arc<dyn
         (plan, resumed)
     } else {
         // Resume happens before planning: rows the journal has done cost no request at all.
-        let (rows, resumed) = select_rows(rows, &keys, &state, select);
+        let (rows, resumed) = runs::select_rows(rows, &keys, &state, select);
         announce(&mut stderr, resumed, all, rows.len() as u64, only_failed);
         // Without a change to make to the whole plan first, nor a question to ask about it,
         // writes start as soon as their rows are decided.
@@ -403,28 +403,4 @@ fn confirm_deletes(
         );
     }
     ask(&format!("delete {n} assignments? [y/N] "))
-}
-
-/// The rows this run does (`keys` are theirs, in order), and how many the interrupted run it
-/// continues already did.
-fn select_rows(
-    rows: Vec<ParsedRow>,
-    keys: &[RowKey],
-    state: &journal::State,
-    select: runs::Select,
-) -> (Vec<ParsedRow>, u64) {
-    if select == runs::Select::All {
-        return (rows, 0);
-    }
-    let mut resumed = 0;
-    let kept = rows
-        .into_iter()
-        .zip(keys)
-        .filter_map(|(parsed, key)| {
-            let (skip, done) = runs::skip(select, state, key);
-            resumed += u64::from(done);
-            (!skip).then_some(parsed)
-        })
-        .collect();
-    (kept, resumed)
 }

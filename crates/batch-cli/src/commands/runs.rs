@@ -150,3 +150,27 @@ pub(crate) fn skip(select: Select, state: &State, key: &RowKey) -> (bool, bool) 
         Select::OnlyFailed => (!state.is_failed(key), false),
     }
 }
+
+/// The rows this run does (`keys` are theirs, in order), and how many the interrupted run it
+/// continues already did.
+pub(crate) fn select_rows(
+    rows: Vec<ParsedRow>,
+    keys: &[RowKey],
+    state: &State,
+    select: Select,
+) -> (Vec<ParsedRow>, u64) {
+    if select == Select::All {
+        return (rows, 0);
+    }
+    let mut resumed = 0;
+    let kept = rows
+        .into_iter()
+        .zip(keys)
+        .filter_map(|(parsed, key)| {
+            let (skip, done) = skip(select, state, key);
+            resumed += u64::from(done);
+            (!skip).then_some(parsed)
+        })
+        .collect();
+    (kept, resumed)
+}

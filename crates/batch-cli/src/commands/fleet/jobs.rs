@@ -187,7 +187,7 @@ impl ApplyJob {
         let (rows, resumed) = if self.prune.is_some() {
             (rows, 0)
         } else {
-            select_rows(rows, &keys, &decision.state, decision.select)
+            runs::select_rows(rows, &keys, &decision.state, decision.select)
         };
         drop(keys);
         let client = match client.map_or_else(|| self::client(target, self.output.verbose), Ok) {
@@ -286,29 +286,6 @@ impl ApplyJob {
             Err(error) => TenantReport::failed(name, error),
         }
     }
-}
-
-/// The rows this run does, and how many the interrupted run it continues already did.
-fn select_rows(
-    rows: Vec<ParsedRow>,
-    keys: &[RowKey],
-    state: &journal::State,
-    select: runs::Select,
-) -> (Vec<ParsedRow>, u64) {
-    if select == runs::Select::All {
-        return (rows, 0);
-    }
-    let mut resumed = 0;
-    let kept = rows
-        .into_iter()
-        .zip(keys)
-        .filter_map(|(parsed, key)| {
-            let (skip, done) = runs::skip(select, state, key);
-            resumed += u64::from(done);
-            (!skip).then_some(parsed)
-        })
-        .collect();
-    (kept, resumed)
 }
 
 /// `roster plan` for one tenant: what apply would do there, counted.
