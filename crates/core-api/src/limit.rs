@@ -33,6 +33,7 @@ use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::{Duration, Instant};
 
+use governor::clock::{Clock, DefaultClock};
 use governor::{DefaultDirectRateLimiter, Quota, RateLimiter};
 use parking_lot::Mutex;
 use rand::Rng;
@@ -198,6 +199,16 @@ pub(crate) struct TierLimiter {
     blocked_until: Mutex<Option<Instant>>,
 }
 
+/// Waits for the pacer's next slot on tokio's timer. governor's own `until_ready` sleeps on
+/// futures-timer, whose helper thread then wakes the runtime's: two context switches for every
+/// paced request, where tokio's timer fires on the runtime's own thread.
+async fn until_ready(pacer: &DefaultDirectRateLimiter) {
+    let clock = DefaultClock::default();
+    while let Err(not_until) = pacer.check() {
+        tokio::time::sleep(not_until.wait_time_from(clock.now())).await;
+    }
+}
+
 impl TierLimiter {
     fn new(tier: Tier, limits: &RateLimits) -> Self {
         let budget = limits.budget(tier);
@@ -264,12 +275,12 @@ impl TierLimiter {
         }
         if let Some(pacer) = &self.pacer {
             let _turn = self.queue.lock().await;
-            pacer.until_ready().await;
+            until_ready(pacer).await;
             if self.blocked().is_some() {
                 self.wait_out_pause(observer).await;
                 // The pause consumed no budget; take a fresh slot so that the requests released
                 // together at its end are spaced out again.
-                pacer.until_ready().await;
+                until_ready(pacer).await;
             }
         }
     }

@@ -747,7 +747,11 @@ enum Pending {
 pub struct Writer {
     file: File,
     path: PathBuf,
-    line: Vec<u8>,
+    /// Lines not yet written: the events of one turn of the executor's loop, written together
+    /// at its [`Reporter::flush`].
+    batch: Vec<u8>,
+    /// Lines wait in `batch` for the next flush (while an executor event is recorded).
+    batching: bool,
     pending: Option<Pending>,
     /// No `end` marker is (or is any longer) to be written.
     ended: bool,
@@ -828,7 +832,8 @@ impl Writer {
                 let mut writer = Writer {
                     file,
                     path: path.to_path_buf(),
-                    line: Vec::with_capacity(256),
+                    batch: Vec::with_capacity(4096),
+                    batching: false,
                     pending: None,
                     ended: false,
                     cut: false,
@@ -866,7 +871,8 @@ impl Writer {
                     let mut writer = Writer {
                         file,
                         path: path.to_path_buf(),
-                        line: Vec::with_capacity(256),
+                        batch: Vec::with_capacity(4096),
+                        batching: false,
                         pending: None,
                         ended: !write_end,
                         cut: false,
@@ -892,7 +898,8 @@ impl Writer {
                 Ok(Writer {
                     file,
                     path: path.to_path_buf(),
-                    line: Vec::with_capacity(256),
+                    batch: Vec::with_capacity(4096),
+                    batching: false,
                     pending: Some(Pending::Marker(marker)),
                     ended: !write_end,
                     cut: false,
@@ -944,24 +951,39 @@ impl Writer {
     }
 
     fn write_json(&mut self, value: &impl Serialize) -> Result<(), Error> {
-        let mut line = std::mem::take(&mut self.line);
-        line.clear();
-        serde_json::to_writer(&mut line, value)
-            .map_err(|e| io_error("write", &self.path, io::Error::other(e)))?;
-        line.push(b'\n');
-        let result = self.write_raw(&line);
-        self.line = line;
-        result
+        let start = self.batch.len();
+        if let Err(e) = serde_json::to_writer(&mut self.batch, value) {
+            self.batch.truncate(start);
+            return Err(io_error("write", &self.path, io::Error::other(e)));
+        }
+        self.batch.push(b'\n');
+        self.write_batch()
     }
 
     fn write_raw(&mut self, line: &[u8]) -> Result<(), Error> {
-        // One write call per line: a crash can cut a line, never interleave two.
-        self.file
-            .write_all(line)
-            .map_err(|source| io_error("write", &self.path, source))?;
-        self.file
-            .flush()
-            .map_err(|source| io_error("write", &self.path, source))
+        self.batch.extend_from_slice(line);
+        self.write_batch()
+    }
+
+    /// Write the waiting lines, unless an executor event is being recorded (its turn's flush
+    /// writes them).
+    fn write_batch(&mut self) -> Result<(), Error> {
+        if self.batching || self.batch.is_empty() {
+            return Ok(());
+        }
+        // One write call for whole lines: a crash can cut the last line, never interleave two.
+        let written = self.file.write_all(&self.batch).and_then(|()| self.file.flush());
+        self.batch.clear();
+        written.map_err(|source| io_error("write", &self.path, source))
+    }
+}
+
+impl Drop for Writer {
+    fn drop(&mut self) {
+        // A run that stopped on an error still leaves what it recorded; a failure here has no
+        // one left to tell.
+        self.batching = false;
+        let _ = self.write_batch();
     }
 }
 
@@ -1128,7 +1150,23 @@ fn cut_torn_tail(file: &mut File) -> io::Result<u64> {
 }
 
 impl Reporter for Writer {
+    /// The event's lines wait for [`Reporter::flush`]: the executor flushes once per turn of its
+    /// loop, before any request of that turn leaves, so a row's before-state is on disk before
+    /// its write is sent, at one write call per turn rather than per line.
     fn on_event(&mut self, plan: &Plan, event: &Event) -> io::Result<()> {
+        self.batching = true;
+        let recorded = self.record_event(plan, event);
+        self.batching = false;
+        recorded
+    }
+
+    fn flush(&mut self) -> io::Result<()> {
+        self.write_batch().map_err(io::Error::other)
+    }
+}
+
+impl Writer {
+    fn record_event(&mut self, plan: &Plan, event: &Event) -> io::Result<()> {
         match event {
             Event::RowFinished {
                 index,

@@ -382,4 +382,11 @@ pub enum Event {
 pub trait Reporter: Send {
     /// Take one event. An error stops the run: a journal that cannot be written must not be ignored.
     fn on_event(&mut self, plan: &Plan, event: &Event) -> std::io::Result<()>;
+
+    /// Make durable what the events so far recorded. The executor calls it once per turn of its
+    /// loop, before any request of that turn is sent and before it waits; a reporter may hold its
+    /// events' output until then (the journal does, to write them in one call).
+    fn flush(&mut self) -> std::io::Result<()> {
+        Ok(())
+    }
 }

@@ -45,6 +45,10 @@ impl Reporter for Fanout {
     fn on_event(&mut self, plan: &Plan, event: &Event) -> std::io::Result<()> {
         self.0.iter_mut().try_for_each(|r| r.on_event(plan, event))
     }
+
+    fn flush(&mut self) -> std::io::Result<()> {
+        self.0.iter_mut().try_for_each(|r| r.flush())
+    }
 }
 
 /// The reporters that show a run to the user, as `mode` says: the stderr display (bar, plain

@@ -111,6 +111,17 @@ impl Loop<'_> {
         Ok(())
     }
 
+    /// Make what the reporters recorded durable: before any request of this turn leaves, and
+    /// before the loop waits.
+    fn flush(&self, reporters: &mut [Box<dyn Reporter>]) -> Result<(), ExecError> {
+        for reporter in reporters.iter_mut() {
+            reporter.flush().map_err(|e| ExecError {
+                kind: Box::new(ExecErrorKind::Report(e)),
+            })?;
+        }
+        Ok(())
+    }
+
     fn set_retrying(&mut self, index: usize, on: bool) {
         if let Some(flag) = self.retrying.get_mut(index)
             && *flag != on
@@ -172,6 +183,7 @@ impl Loop<'_> {
                     new,
                 };
                 self.emit(reporters, &event)?;
+                self.flush(reporters)?;
                 // The update may go now that its before-state is recorded.
                 let _ = ack.send(());
                 Ok(())
@@ -454,13 +466,21 @@ impl<'p, 't> Run<'p, 't> {
         let target = self.target;
 
         loop {
-            while !stopping && inflight.len() < self.concurrency {
+            // The calls that fit now: their before-states are recorded and made durable
+            // together, then each is sent.
+            let mut starting = Vec::new();
+            while !stopping && inflight.len() + starting.len() < self.concurrency {
                 let Some(chunk) = self.queue.pop_front() else {
                     break;
                 };
                 for &index in chunk.indices.iter() {
                     self.state.emit(reporters, &Event::RowStarted { index })?;
                 }
+                starting.push(chunk);
+            }
+            self.state.flush(reporters)?;
+            let mut freed = false;
+            for chunk in starting {
                 let ctx = Ctx {
                     indices: Arc::clone(&chunk.indices),
                     tx: tx.clone(),
@@ -481,14 +501,19 @@ impl<'p, 't> Run<'p, 't> {
                     for done in results.into_iter().flatten() {
                         self.state.finish(reporters, done)?;
                     }
+                    freed = true;
                     continue;
                 }
                 inflight.push(call);
+            }
+            if freed && !stopping && !self.queue.is_empty() {
+                continue;
             }
             let reading = !stopping && planning.as_ref().is_some_and(|p| !p.planner.is_done());
             if inflight.is_empty() && !reading {
                 break;
             }
+            self.state.flush(reporters)?;
             tokio::select! {
                 // Finished writes first: each frees a slot for the next write, which should not
                 // wait behind a burst of lookup answers.
@@ -497,6 +522,13 @@ impl<'p, 't> Run<'p, 't> {
                     // `None`: a call dropped at the interrupt; its rows stay undone.
                     for done in results.into_iter().flatten() {
                         self.state.finish(reporters, done)?;
+                    }
+                    // Every other call answered by now is taken in the same turn, so that their
+                    // records and the next calls' before-states go to the journal together.
+                    while let Poll::Ready(Some(results)) = futures::poll!(inflight.next()) {
+                        for done in results.into_iter().flatten() {
+                            self.state.finish(reporters, done)?;
+                        }
                     }
                 }
                 Some(msg) = rx.recv() => self.state.on_msg(reporters, msg)?,
@@ -574,6 +606,7 @@ impl<'p, 't> Run<'p, 't> {
                 interrupted: self.interrupted,
             },
         )?;
+        self.state.flush(reporters)?;
         Ok(RunResult {
             totals: self.state.totals,
             elapsed,

@@ -461,6 +461,70 @@ async fn the_journal_records_every_finished_row_for_resume() {
     }
 }
 
+/// The journal holds its lines until the loop's turn ends, but never past a send: when a write
+/// reaches the tenant, its row's before-state is already in the file, and when the run returns,
+/// every record is.
+#[tokio::test]
+async fn each_before_state_is_on_disk_when_its_write_is_sent() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = journal::path_for(dir.path(), "test");
+    let befores = {
+        let path = path.clone();
+        move || {
+            std::fs::read_to_string(&path)
+                .unwrap_or_default()
+                .lines()
+                .filter(|l| l.starts_with(r#"{"before""#))
+                .count()
+        }
+    };
+    let mut fake = tenant();
+    let gate = gated(&mut fake);
+    // What the journal holds as each write is sent.
+    let seen = Arc::new(Mutex::new(Vec::new()));
+    fake.on_send = Some(Box::new({
+        let seen = Arc::clone(&seen);
+        let befores = befores.clone();
+        move || seen.lock().push(befores())
+    }));
+    let rows = creates(&fake, 6);
+    let mut plan = plan_with(&fake, rows, Mode::Merge).await.plan;
+    assert_eq!(plan.counts.create, 6);
+    let writer = journal::Writer::open(&path, "test", false).unwrap();
+    let mut reporters: Vec<Box<dyn Reporter>> = vec![Box::new(writer)];
+    let options = ExecOptions {
+        concurrency: 4,
+        ..ExecOptions::default()
+    };
+    let mut interrupts = Interrupts::none();
+    let run = execute(&mut plan, &fake, &mut reporters, &options, &mut interrupts);
+    let control = async {
+        wait_entered(&fake, 4).await;
+        gate.add_permits(10);
+    };
+    let (result, ()) = tokio::join!(run, control);
+    let result = result.unwrap();
+    assert_eq!(result.totals.created, 6);
+    // The n-th write left with at least n before-states in the file.
+    let seen = seen.lock().clone();
+    assert_eq!(seen.len(), 6);
+    for (n, count) in seen.iter().enumerate() {
+        assert!(
+            *count > n,
+            "write {} was sent with {count} before-states on disk",
+            n + 1
+        );
+    }
+    // Read while the writer is still open: nothing waits in memory once the run has returned.
+    assert_eq!(befores(), 6);
+    let state = journal::read(&path, "test").unwrap();
+    assert_eq!(state.records, 6);
+    for item in &plan.items {
+        assert!(state.is_done(&item.key), "line {}", item.line);
+    }
+    drop(reporters);
+}
+
 /// A reporter that cannot write stops the run.
 struct Broken;
 

@@ -42,6 +42,8 @@ pub(crate) struct Fake {
     pub entered: tokio::sync::watch::Sender<u64>,
     /// When set, listing this space id waits for a permit: tests hold a read in flight.
     pub listing_gate: Option<(String, Arc<tokio::sync::Semaphore>)>,
+    /// When set, called as each write goes on the wire: tests look at what is recorded then.
+    pub on_send: Option<Box<dyn Fn() + Send + Sync>>,
 }
 
 pub(crate) fn api_error(status: u16, path: &str) -> TargetError {
@@ -107,6 +109,7 @@ impl Fake {
             send_gate: None,
             entered: tokio::sync::watch::channel(0).0,
             listing_gate: None,
+            on_send: None,
         }
     }
 
@@ -315,6 +318,9 @@ impl Target for Fake {
             path: &path,
             attempt: 1,
         });
+        if let Some(on_send) = &self.on_send {
+            on_send();
+        }
         self.entered.send_modify(|n| *n += 1);
         if let Some(gate) = &self.gate {
             match gate.acquire().await {
