@@ -33,7 +33,7 @@ use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::{Duration, Instant};
 
-use governor::clock::{Clock, DefaultClock};
+use governor::clock::Clock;
 use governor::{DefaultDirectRateLimiter, Quota, RateLimiter};
 use parking_lot::Mutex;
 use rand::Rng;
@@ -203,9 +203,8 @@ pub(crate) struct TierLimiter {
 /// futures-timer, whose helper thread then wakes the runtime's: two context switches for every
 /// paced request, where tokio's timer fires on the runtime's own thread.
 async fn until_ready(pacer: &DefaultDirectRateLimiter) {
-    let clock = DefaultClock::default();
     while let Err(not_until) = pacer.check() {
-        tokio::time::sleep(not_until.wait_time_from(clock.now())).await;
+        tokio::time::sleep(not_until.wait_time_from(pacer.clock().now())).await;
     }
 }
 
