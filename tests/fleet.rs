@@ -378,3 +378,75 @@ fn sim_serves_a_fleet_and_writes_its_files() {
     let changes = stdout.matches("\"status\":\"changes\"").count();
     assert_eq!(changes, 3, "{stdout}");
 }
+
+/// A shell's low limit on open files: a soft limit alone is raised and changes nothing; a hard
+/// one runs fewer tenants at a time, says so, and every tenant still lands (without the fit,
+/// twelve tenants at 16 connections each would fail on "too many open files").
+#[cfg(unix)]
+#[test]
+fn a_low_open_files_limit_runs_fewer_tenants_at_once_and_none_fails() {
+    const TENANTS: usize = 12;
+    let fleet = Fleet::start(
+        TENANTS,
+        &tenant(USERS, SPACES, 0),
+        &unlimited(),
+        "tier2_per_min = 0\n",
+    );
+    fleet.write("roster.csv", &roster());
+    let args = [
+        "apply",
+        "roster.csv",
+        "--to",
+        "sim",
+        "--yes",
+        "--tenants-in-flight",
+        "12",
+        "--concurrency",
+        "16",
+        "--json",
+    ];
+
+    // A soft limit below what the fleet needs, under a hard one that holds it: raised, silently.
+    let raised = roster_e2e::Run::from_output(
+        fleet
+            .command_under_ulimit("-S -n 96", &args)
+            .output()
+            .expect("run roster"),
+    );
+    assert_eq!(raised.code, Some(0), "{}", raised.stderr);
+    assert!(!raised.stderr.contains("tenants at a time"), "{}", raised.stderr);
+
+    for index in 0..TENANTS {
+        assert_eq!(fleet.state(index).len(), SPACES * USERS, "tenant {index}");
+    }
+
+    // A hard limit of 128: (128 - 32) / 36 = 2 tenants at a time, and every row lands.
+    let fleet = Fleet::start(
+        TENANTS,
+        &tenant(USERS, SPACES, 0),
+        &unlimited(),
+        "tier2_per_min = 0\n",
+    );
+    fleet.write("roster.csv", &roster());
+    let fitted = roster_e2e::Run::from_output(
+        fleet
+            .command_under_ulimit("-n 128", &args)
+            .output()
+            .expect("run roster"),
+    );
+    assert_eq!(fitted.code, Some(0), "{}", fitted.stderr);
+    assert!(
+        fitted
+            .stderr
+            .contains("warning: running 2 tenants at a time, not 12"),
+        "{}",
+        fitted.stderr
+    );
+    assert!(fitted.stderr.contains("ulimit -n"), "{}", fitted.stderr);
+    let statuses = finished_statuses(&fitted.json_lines());
+    assert_eq!(statuses.len(), TENANTS);
+    assert!(statuses.iter().all(|(_, status)| status == "ok"), "{statuses:?}");
+    for index in 0..TENANTS {
+        assert_eq!(fleet.state(index).len(), SPACES * USERS, "tenant {index}");
+    }
+}

@@ -84,8 +84,24 @@ impl Fleet {
     /// `roster ARGS` in the fleet's directory, with no colour and fast retries.
     pub fn command(&self, args: &[&str]) -> Command {
         let mut command = Command::new(roster_bin());
+        command.args(args);
+        self.configure(command)
+    }
+
+    /// [`Fleet::command`], started by `sh` after `ulimit ULIMIT` (e.g. `-n 128`): the limits a
+    /// user's shell may give it.
+    pub fn command_under_ulimit(&self, ulimit: &str, args: &[&str]) -> Command {
+        let mut command = Command::new("sh");
         command
-            .args(args)
+            .arg("-c")
+            .arg(format!("ulimit {ulimit} && exec \"$0\" \"$@\""))
+            .arg(roster_bin())
+            .args(args);
+        self.configure(command)
+    }
+
+    fn configure(&self, mut command: Command) -> Command {
+        command
             .current_dir(self.dir.path())
             .env("NO_COLOR", "1")
             .env("ROSTER_RETRY_SCALE", "0.01")

@@ -577,7 +577,8 @@ pub struct OutputArgs {
 #[command(next_help_heading = "Fleet")]
 pub struct FleetArgs {
     /// Tenants worked on at once when --to names several [default: 32]. Each has its own rate
-    /// budget, so a fleet takes about as long as its slowest tenant while all of it fits.
+    /// budget, so a fleet takes about as long as its slowest tenant while all of it fits. Fewer
+    /// run at once, with a warning, when the open-files limit (ulimit -n) cannot hold that many.
     #[arg(long, value_name = "N")]
     pub tenants_in_flight: Option<usize>,
     /// Take only share I of N of the fleet's tenants (I from 0 to N-1), chosen by a hash of each

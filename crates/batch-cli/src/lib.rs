@@ -7,6 +7,7 @@ pub mod config;
 pub mod error;
 pub mod exit;
 pub mod hint;
+pub mod open_files;
 pub mod pipe;
 pub mod report;
 pub mod settings;
@@ -19,6 +20,8 @@ use clap::Parser;
 /// Parse the command line, run the command and map the result to the documented exit code.
 pub fn main() -> ExitCode {
     init_logging();
+    // A run's connections and files count against it; a low soft limit is no reason to fail.
+    let _ = open_files::raise_limit();
     let cli = cli::Cli::parse();
     ExitCode::from(run(cli))
 }

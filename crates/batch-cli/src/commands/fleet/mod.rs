@@ -46,7 +46,7 @@ pub(crate) fn wanted(args: &TargetArgs, fleet: &FleetArgs) -> bool {
 
 /// `roster apply` over a fleet.
 pub(crate) fn apply(args: &ApplyArgs) -> Outcome {
-    let (mut members, in_flight) = prepare(&args.target, &args.fleet)?;
+    let (mut members, in_flight) = prepare(&args.target, &args.fleet, args.run.concurrency)?;
     set_batch_size(&mut members, args.batch_size)?;
     let output = settings::OutputSettings::from(args.output);
     let rosters = read_rosters(&args.roster, &members)?;
@@ -78,7 +78,7 @@ pub(crate) fn apply(args: &ApplyArgs) -> Outcome {
 
 /// `roster plan` over a fleet.
 pub(crate) fn plan(args: &PlanArgs) -> Outcome {
-    let (mut members, in_flight) = prepare(&args.target, &args.fleet)?;
+    let (mut members, in_flight) = prepare(&args.target, &args.fleet, args.run.concurrency)?;
     set_batch_size(&mut members, args.batch_size)?;
     let rosters = read_rosters(&args.roster, &members)?;
     let mode = args.run.mode.unwrap_or_default();
@@ -113,7 +113,7 @@ pub(crate) fn export(args: &ExportArgs) -> Outcome {
                 .hint("pass -o DIR (files DIR/NAME.csv) or -o 'exports/{name}.csv'"),
         );
     }
-    let (members, in_flight) = prepare(&args.target, &args.fleet)?;
+    let (members, in_flight) = prepare(&args.target, &args.fleet, args.concurrency)?;
     let job = ExportJob {
         selection: Selection {
             spaces: args.selection.spaces.clone(),
@@ -148,12 +148,18 @@ fn set_batch_size(members: &mut [Member], n: Option<usize>) -> Result<(), Comman
     Ok(())
 }
 
-/// The members and the tenants in flight.
-fn prepare(target: &TargetArgs, fleet: &FleetArgs) -> Result<(Vec<Member>, usize), CommandError> {
-    let in_flight = fleet.tenants_in_flight.unwrap_or(DEFAULT_IN_FLIGHT);
-    if !(1..=MAX_IN_FLIGHT).contains(&in_flight) {
+/// The members and the tenants in flight: `--tenants-in-flight`, or fewer when that many
+/// tenants at their concurrency (`concurrency`, the flag, over each tenant's own) would hold more
+/// files and connections than the process may open.
+fn prepare(
+    target: &TargetArgs,
+    fleet: &FleetArgs,
+    concurrency: Option<usize>,
+) -> Result<(Vec<Member>, usize), CommandError> {
+    let requested = fleet.tenants_in_flight.unwrap_or(DEFAULT_IN_FLIGHT);
+    if !(1..=MAX_IN_FLIGHT).contains(&requested) {
         return Err(CommandError::new(format!(
-            "--tenants-in-flight must be between 1 and {MAX_IN_FLIGHT} (got {in_flight})"
+            "--tenants-in-flight must be between 1 and {MAX_IN_FLIGHT} (got {requested})"
         )));
     }
     let env: &dyn Environment = &ProcessEnvironment;
@@ -161,6 +167,27 @@ fn prepare(target: &TargetArgs, fleet: &FleetArgs) -> Result<(Vec<Member>, usize
     let members = members(target, fleet.shard, env, &mut warnings)?;
     warnings.sort();
     warnings.dedup();
+    let mut in_flight = requested;
+    // Only as many as the fleet has can be in flight at once.
+    let wanted = requested.min(members.len().max(1));
+    if let Some(limit) = crate::open_files::raise_limit() {
+        let most = members
+            .iter()
+            .filter_map(|m| m.target.as_ref().ok())
+            .map(|t| concurrency.unwrap_or(t.concurrency))
+            .max()
+            .unwrap_or(1);
+        let fits = crate::open_files::fit_in_flight(wanted, most, limit);
+        if fits < wanted {
+            warnings.push(format!(
+                "running {fits} tenants at a time, not {wanted}: each may hold {} files and \
+                 connections (concurrency {most}) and this process may open {limit} (ulimit -n); \
+                 raise the hard limit or lower --concurrency to run more at once",
+                crate::open_files::per_tenant(most)
+            ));
+            in_flight = fits;
+        }
+    }
     print_warnings(&warnings);
     Ok((members, in_flight))
 }

@@ -37,7 +37,7 @@ use engine::tenant::file::TenantFile;
 
 /// `roster tenant plan FILE --to FLEET`.
 pub(crate) fn tenant_plan(args: &PlanArgs) -> Outcome {
-    let (members, in_flight) = prepare(&args.target, &args.fleet)?;
+    let (members, in_flight) = prepare(&args.target, &args.fleet, args.run.concurrency)?;
     refuse_alumio(&members)?;
     let (file, _combined, rows) = tenant::load(&args.roster)?;
     let mode = args.run.mode.unwrap_or_default();
@@ -66,7 +66,7 @@ pub(crate) fn tenant_plan(args: &PlanArgs) -> Outcome {
 
 /// `roster tenant apply FILE --to FLEET`.
 pub(crate) fn tenant_apply(args: &ApplyArgs) -> Outcome {
-    let (members, in_flight) = prepare(&args.target, &args.fleet)?;
+    let (members, in_flight) = prepare(&args.target, &args.fleet, args.run.concurrency)?;
     refuse_alumio(&members)?;
     let (file, combined, rows) = tenant::load(&args.roster)?;
     let mode = args.run.mode.unwrap_or_default();
@@ -127,7 +127,7 @@ pub(crate) fn tenant_export(args: &ExportArgs) -> Outcome {
                 .hint("pass -o DIR (files DIR/NAME.toml) or -o 'tenants/{name}.toml'"),
         );
     }
-    let (members, in_flight) = prepare(&args.target, &args.fleet)?;
+    let (members, in_flight) = prepare(&args.target, &args.fleet, args.concurrency)?;
     refuse_alumio(&members)?;
     let job = TenantExportJob {
         selection: args.selection.clone(),
