@@ -979,7 +979,7 @@ fn peer_baseline(ctx: &mut Ctx) -> Result<Outcome> {
 /// latency and concurrency are the bottleneck, not the per-minute limit. The window is scaled to
 /// 30 s (Qlik's is 300 s); the ideal is rows × latency / concurrency.
 fn burst_in_budget(ctx: &mut Ctx) -> Result<Outcome> {
-    let mut outcome = Outcome::new(8, NAMES[7]);
+    let mut outcome = Outcome::new(9, NAMES[8]);
     let w = Workload {
         rows: ctx.size(2000, 500),
         spaces: ctx.size(40, 10),
@@ -1060,7 +1060,7 @@ fn burst_in_budget(ctx: &mut Ctx) -> Result<Outcome> {
 /// window to free up. The window is scaled to 5 s; the ideal is the windowed minimum time,
 /// three windows plus one budget's round trips at the concurrency.
 fn burst_budgets(ctx: &mut Ctx) -> Result<Outcome> {
-    let mut outcome = Outcome::new(9, NAMES[8]);
+    let mut outcome = Outcome::new(10, NAMES[9]);
     // 2,400/min over 5 s: a budget of 200.
     let (budget, window) = (200_usize, 5.0);
     let budgets = 4;
