@@ -199,12 +199,21 @@ pub(crate) struct TierLimiter {
     blocked_until: Mutex<Option<Instant>>,
 }
 
-/// Waits for the pacer's next slot on tokio's timer. governor's own `until_ready` sleeps on
-/// futures-timer, whose helper thread then wakes the runtime's: two context switches for every
-/// paced request, where tokio's timer fires on the runtime's own thread.
+/// Waits shorter than this go to governor's own timer: tokio's counts whole milliseconds, which
+/// would hold a pacer of more than a few hundred requests a second below its rate.
+const COARSE_TIMER_FLOOR: Duration = Duration::from_millis(4);
+
+/// Waits for the pacer's next slot. governor's own `until_ready` sleeps on futures-timer, whose
+/// helper thread then wakes the runtime's: two context switches for every paced request. tokio's
+/// timer fires on the runtime's own thread, so it takes every wait it can time closely enough.
 async fn until_ready(pacer: &DefaultDirectRateLimiter) {
     while let Err(not_until) = pacer.check() {
-        tokio::time::sleep(not_until.wait_time_from(pacer.clock().now())).await;
+        let wait = not_until.wait_time_from(pacer.clock().now());
+        if wait < COARSE_TIMER_FLOOR {
+            pacer.until_ready().await;
+            return;
+        }
+        tokio::time::sleep(wait).await;
     }
 }
 

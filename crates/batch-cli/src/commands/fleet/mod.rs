@@ -156,6 +156,7 @@ fn prepare(
     fleet: &FleetArgs,
     concurrency: Option<usize>,
 ) -> Result<(Vec<Member>, usize), CommandError> {
+    let concurrency = checked_concurrency(concurrency)?;
     let requested = fleet.tenants_in_flight.unwrap_or(DEFAULT_IN_FLIGHT);
     if !(1..=MAX_IN_FLIGHT).contains(&requested) {
         return Err(CommandError::new(format!(
@@ -179,8 +180,9 @@ fn prepare(
             .unwrap_or(1);
         let fits = crate::open_files::fit_in_flight(wanted, most, limit);
         if fits < wanted {
+            let tenants = if fits == 1 { "tenant" } else { "tenants" };
             warnings.push(format!(
-                "running {fits} tenants at a time, not {wanted}: each may hold {} files and \
+                "running {fits} {tenants} at a time, not {wanted}: each may hold {} files and \
                  connections (concurrency {most}) and this process may open {limit} (ulimit -n); \
                  raise the hard limit or lower --concurrency to run more at once",
                 crate::open_files::per_tenant(most)
