@@ -30,6 +30,18 @@ fn unlimited() -> SimConfig {
     config
 }
 
+/// `tenants` simulated tenants with no rate limit, and the roster written beside them.
+fn unlimited_fleet(tenants: usize) -> Fleet {
+    let fleet = Fleet::start(
+        tenants,
+        &tenant(USERS, SPACES, 0),
+        &unlimited(),
+        "tier2_per_min = 0\n",
+    );
+    fleet.write("roster.csv", &roster());
+    fleet
+}
+
 /// A loopback port nothing listens on.
 fn closed_port_url() -> String {
     let port = std::net::TcpListener::bind("127.0.0.1:0")
@@ -197,13 +209,7 @@ fn ctrl_c_stops_every_tenant_and_the_rerun_resumes_without_sending_twice() {
 fn shards_partition_the_fleet_exactly() {
     const TENANTS: usize = 10;
     const SHARDS: usize = 3;
-    let fleet = Fleet::start(
-        TENANTS,
-        &tenant(USERS, SPACES, 0),
-        &unlimited(),
-        "tier2_per_min = 0\n",
-    );
-    fleet.write("roster.csv", &roster());
+    let fleet = unlimited_fleet(TENANTS);
     let mut seen = Vec::new();
     for index in 0..SHARDS {
         let shard = format!("{index}/{SHARDS}");
@@ -227,13 +233,7 @@ fn shards_partition_the_fleet_exactly() {
 #[test]
 fn plan_check_export_and_globs_over_a_fleet() {
     const TENANTS: usize = 3;
-    let fleet = Fleet::start(
-        TENANTS,
-        &tenant(USERS, SPACES, 0),
-        &unlimited(),
-        "tier2_per_min = 0\n",
-    );
-    fleet.write("roster.csv", &roster());
+    let fleet = unlimited_fleet(TENANTS);
     let check = fleet.run(&["plan", "roster.csv", "--to", "sim", "--check", "-q"]);
     assert_eq!(check.code, Some(3), "{}", check.stderr);
     let apply = fleet.run(&["apply", "roster.csv", "--to", "sim", "-q"]);
@@ -386,13 +386,7 @@ fn sim_serves_a_fleet_and_writes_its_files() {
 #[test]
 fn a_low_open_files_limit_runs_fewer_tenants_at_once_and_none_fails() {
     const TENANTS: usize = 12;
-    let fleet = Fleet::start(
-        TENANTS,
-        &tenant(USERS, SPACES, 0),
-        &unlimited(),
-        "tier2_per_min = 0\n",
-    );
-    fleet.write("roster.csv", &roster());
+    let fleet = unlimited_fleet(TENANTS);
     let args = [
         "apply",
         "roster.csv",
@@ -407,12 +401,7 @@ fn a_low_open_files_limit_runs_fewer_tenants_at_once_and_none_fails() {
     ];
 
     // A soft limit below what the fleet needs, under a hard one that holds it: raised, silently.
-    let raised = roster_e2e::Run::from_output(
-        fleet
-            .command_under_ulimit("-S -n 96", &args)
-            .output()
-            .expect("run roster"),
-    );
+    let raised = fleet.run_under_ulimit("-S -n 96", &args);
     assert_eq!(raised.code, Some(0), "{}", raised.stderr);
     assert!(!raised.stderr.contains("tenants at a time"), "{}", raised.stderr);
 
@@ -421,19 +410,8 @@ fn a_low_open_files_limit_runs_fewer_tenants_at_once_and_none_fails() {
     }
 
     // A hard limit of 128: (128 - 32) / 36 = 2 tenants at a time, and every row lands.
-    let fleet = Fleet::start(
-        TENANTS,
-        &tenant(USERS, SPACES, 0),
-        &unlimited(),
-        "tier2_per_min = 0\n",
-    );
-    fleet.write("roster.csv", &roster());
-    let fitted = roster_e2e::Run::from_output(
-        fleet
-            .command_under_ulimit("-n 128", &args)
-            .output()
-            .expect("run roster"),
-    );
+    let fleet = unlimited_fleet(TENANTS);
+    let fitted = fleet.run_under_ulimit("-n 128", &args);
     assert_eq!(fitted.code, Some(0), "{}", fitted.stderr);
     assert!(
         fitted

@@ -116,6 +116,15 @@ impl Fleet {
         Run::from_output(self.command(args).output().expect("run roster"))
     }
 
+    /// Run `roster ARGS` to its end under `ulimit ULIMIT`, as [`Fleet::command_under_ulimit`].
+    pub fn run_under_ulimit(&self, ulimit: &str, args: &[&str]) -> Run {
+        Run::from_output(
+            self.command_under_ulimit(ulimit, args)
+                .output()
+                .expect("run roster"),
+        )
+    }
+
     /// Start `roster ARGS` in the background, output captured.
     pub fn spawn(&self, args: &[&str]) -> Child {
         self.command(args)
