@@ -428,3 +428,45 @@ fn a_low_open_files_limit_runs_fewer_tenants_at_once_and_none_fails() {
         assert_eq!(fleet.state(index).len(), SPACES * USERS, "tenant {index}");
     }
 }
+
+#[test]
+fn sim_goes_on_serving_when_the_reader_of_its_listing_has_gone() {
+    let dir = tempfile::tempdir().expect("temp dir");
+    let tenant_file = dir.path().join("tenant.json");
+    std::fs::write(&tenant_file, tenant(USERS, SPACES, 0).to_json_pretty()).expect("tenant file");
+    let fleet_dir = dir.path().join("fleet");
+    // `roster sim --tenants N | head -1`: the reader closes the pipe before the listing is out.
+    let (reader, writer) = std::io::pipe().expect("pipe");
+    drop(reader);
+    let mut sim = std::process::Command::new(roster_e2e::roster_bin())
+        .args(["sim", "--qlik-only", "--tenants", "20"])
+        .arg("--tenant")
+        .arg(&tenant_file)
+        .arg("--fleet-dir")
+        .arg(&fleet_dir)
+        .stdin(std::process::Stdio::null())
+        .stdout(writer)
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .expect("start roster sim");
+    let config = fleet_dir.join("roster.toml");
+    let mut exited = None;
+    wait_for(
+        "the fleet files, or the sim's exit",
+        Duration::from_secs(60),
+        || {
+            exited = sim.try_wait().ok().flatten();
+            exited.is_some() || config.exists()
+        },
+    );
+    let still_serving = sim.try_wait().ok().flatten().is_none();
+    let _ = sim.kill();
+    let output = sim.wait_with_output().expect("sim output");
+    assert!(
+        exited.is_none() && still_serving,
+        "exited {exited:?}: {}",
+        String::from_utf8_lossy(&output.stderr)
+    );
+    let tenants = std::fs::read_to_string(fleet_dir.join("tenants.csv")).expect("tenants.csv");
+    assert_eq!(tenants.lines().count(), 21, "{tenants}");
+}

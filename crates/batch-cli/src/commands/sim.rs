@@ -113,7 +113,7 @@ async fn serve(args: SimArgs) -> Outcome {
         .and_then(|()| keys.iter().try_for_each(|k| writeln!(out, "{k}")))
         .and_then(|()| out.flush());
     drop(out);
-    printed.map_err(|error| CommandError::new("failed to write to stdout").caused_by(error))?;
+    listed(printed)?;
 
     let tenant = handle.tenant();
     // Which stdout line holds which key: line 1 is the URL, then the keys in the order printed.
@@ -215,7 +215,7 @@ async fn serve_fleet(args: &SimArgs, count: usize) -> Outcome {
     };
     let printed = printed.and_then(|()| out.flush());
     drop(out);
-    printed.map_err(|error| CommandError::new("failed to write to stdout").caused_by(error))?;
+    listed(printed)?;
     if let Some(dir) = &args.fleet_dir {
         let extra = format!(
             "tier1_per_min = {}\ntier2_per_min = {}\n",
@@ -366,5 +366,16 @@ mod tests {
     fn fault_rate_out_of_range_is_refused() {
         assert!(config(&parse(&["--fault-rate", "0.5"]), sim::generate::small_tenant()).is_err());
         assert!(Cli::try_parse_from(["roster", "sim", "--qlik-only", "--alumio-only"]).is_err());
+    }
+}
+
+/// The listing on stdout is for whoever reads it; a reader that has gone (`roster sim | head -3`)
+/// took what it wanted, and the tenants go on serving.
+fn listed(printed: std::io::Result<()>) -> Result<(), CommandError> {
+    match printed {
+        Err(error) if !crate::pipe::is_closed_pipe(&error) => {
+            Err(CommandError::new("failed to write to stdout").caused_by(error))
+        }
+        _ => Ok(()),
     }
 }
