@@ -14,6 +14,7 @@ use serde::Serialize;
 
 use super::job::{Job, plan_pruned, prune_needs_exact, run_rows};
 use super::steps::{client, plan_rows, print_warnings, read_failed, runtime, select_spaces};
+use super::undo_config::value_text;
 use crate::cli::{ApplyArgs, ExportArgs, PlanArgs, SpaceArgs, TenantArgs, TenantCommand};
 use crate::error::{CommandError, Outcome};
 use crate::exit;
@@ -346,24 +347,6 @@ fn empty_plan(settings: &PlanSettings) -> Plan {
         write_calls: 0,
         min_write_time: Duration::ZERO,
         write_time_estimated: false,
-    }
-}
-
-fn value_text(value: &serde_json::Value) -> String {
-    match value {
-        serde_json::Value::Array(items) if items.is_empty() => "(none)".to_owned(),
-        serde_json::Value::Array(items) => items
-            .iter()
-            .map(|i| i.as_str().map_or_else(|| i.to_string(), str::to_owned))
-            .collect::<Vec<_>>()
-            .join(", "),
-        serde_json::Value::Object(map) => map
-            .iter()
-            .filter(|(_, v)| !v.is_null())
-            .map(|(k, v)| format!("{k} {v}"))
-            .collect::<Vec<_>>()
-            .join(", "),
-        other => other.to_string(),
     }
 }
 

@@ -61,7 +61,9 @@ pub(crate) fn refused(items: &[Item]) -> usize {
     items.iter().filter(|i| i.mark == Mark::Error).count()
 }
 
-fn value_text(value: &serde_json::Value) -> String {
+/// A configuration value as the plan shows it: a list as its items, `(none)` when empty; an
+/// object as `key value` pairs, each value in JSON so that a string with a comma stays one.
+pub(crate) fn value_text(value: &serde_json::Value) -> String {
     match value {
         serde_json::Value::Array(items) if items.is_empty() => "(none)".to_owned(),
         serde_json::Value::Array(items) => items
@@ -72,7 +74,7 @@ fn value_text(value: &serde_json::Value) -> String {
         serde_json::Value::Object(map) => map
             .iter()
             .filter(|(_, v)| !v.is_null())
-            .map(|(k, v)| format!("{k} {}", value_text(v)))
+            .map(|(k, v)| format!("{k} {v}"))
             .collect::<Vec<_>>()
             .join(", "),
         other => other.to_string(),
@@ -288,4 +290,25 @@ pub(crate) async fn send_writes(
         CommandError::with_source("cannot write the tenant journal", &error).code(exit::ROWS_FAILED)
     })?;
     Ok((failed, renamed))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::value_text;
+    use serde_json::json;
+
+    #[test]
+    fn values_read_as_the_plan_shows_them() {
+        assert_eq!(value_text(&json!([])), "(none)");
+        assert_eq!(value_text(&json!(["A", "B"])), "A, B");
+        assert_eq!(
+            value_text(&json!({ "type": "shared", "description": "a, b", "gone": null })),
+            "description \"a, b\", type \"shared\""
+        );
+        assert_eq!(
+            value_text(&json!({ "exists": true, "roles": ["A"] })),
+            "exists true, roles [\"A\"]"
+        );
+        assert_eq!(value_text(&json!(true)), "true");
+    }
 }
