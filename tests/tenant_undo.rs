@@ -99,6 +99,20 @@ fn a_tenant_apply_is_undone_exactly_and_the_undo_can_be_undone() {
     let after = export(&world);
     assert_ne!(before, after);
 
+    // runs lists the run with its configuration writes counted beside its rows.
+    let listed = runs(&world);
+    let run = listed.iter().find(|r| r["id"] == id.as_str()).unwrap();
+    let changed = run["config"]["done"].as_u64().unwrap();
+    assert!(changed >= 6, "{run}");
+    assert_eq!(run["config"]["failed"], 0, "{run}");
+    assert_eq!(run["counts"]["created"], 3, "{run}");
+    let text = world.run(&["runs", "--to", "sim"]);
+    let line = text.stdout.lines().find(|l| l.starts_with(&id)).unwrap();
+    assert!(
+        line.ends_with(&format!("; configuration {changed} changed")),
+        "{line}"
+    );
+
     // runs show lists the configuration changes with their before-states.
     let show = world.run(&["runs", "show", &id, "--to", "sim", "--json"]);
     assert_eq!(show.code, Some(0), "{}", show.stderr);

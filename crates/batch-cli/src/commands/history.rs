@@ -53,6 +53,9 @@ pub struct RunSummary {
     pub undoes: Option<String>,
     /// How the rows ended.
     pub counts: Counts,
+    /// How a tenant file's configuration writes (settings, groups, group roles, spaces) ended;
+    /// all zero for a roster's run.
+    pub config: ConfigCounts,
     /// The journal file.
     pub journal: PathBuf,
 }
@@ -76,9 +79,55 @@ impl RunSummary {
             state: if run.ended() { "ended" } else { "interrupted" },
             undoes: info.and_then(|r| r.about.undoes.clone()),
             counts: run.counts(),
+            config: ConfigCounts::of(&run.config),
             journal: run.path.clone(),
         }
     }
+}
+
+/// How a run's configuration writes ended.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize)]
+pub struct ConfigCounts {
+    /// Taken by the tenant.
+    pub done: u64,
+    /// Refused or failed.
+    pub failed: u64,
+    /// Sent with no answer recorded: the run stopped between the write and its answer.
+    pub unanswered: u64,
+}
+
+impl ConfigCounts {
+    fn of(changes: &[engine::tenant::apply::ConfigChange]) -> Self {
+        use engine::tenant::apply::WriteEnd;
+        let mut counts = ConfigCounts::default();
+        for change in changes {
+            match change.end {
+                Some(WriteEnd::Done) => counts.done += 1,
+                Some(WriteEnd::Failed { .. }) => counts.failed += 1,
+                None => counts.unanswered += 1,
+            }
+        }
+        counts
+    }
+
+    fn is_empty(self) -> bool {
+        self == ConfigCounts::default()
+    }
+}
+
+/// `; configuration 3 changed, 1 failed`, or nothing for a run without configuration writes.
+fn config_text(c: ConfigCounts) -> String {
+    if c.is_empty() {
+        return String::new();
+    }
+    let mut text = format!("; configuration {} changed", report::format::count(c.done));
+    if c.failed > 0 {
+        text.push_str(&format!(", {} failed", report::format::count(c.failed)));
+    }
+    if c.unanswered > 0 {
+        text.push_str(&format!(", {} unanswered", report::format::count(c.unanswered)));
+    }
+    text
 }
 
 fn counts_text(c: &Counts) -> String {
@@ -138,7 +187,7 @@ fn write_summary(out: &mut impl Write, s: &RunSummary) -> io::Result<()> {
     };
     writeln!(
         out,
-        "{}  {}  {:>8}  {}  {}  {}  {}{}  {}  {}",
+        "{}  {}  {:>8}  {}  {}  {}  {}{}  {}  {}{}",
         s.id,
         s.started.as_deref().unwrap_or("-"),
         duration_text(s.duration_ms),
@@ -148,7 +197,8 @@ fn write_summary(out: &mut impl Write, s: &RunSummary) -> io::Result<()> {
         s.mode.unwrap_or("-"),
         if s.prune { " prune" } else { "" },
         s.state,
-        counts_text(&s.counts)
+        counts_text(&s.counts),
+        config_text(s.config)
     )
 }
 
