@@ -241,6 +241,17 @@ async fn serve_fleet(args: &SimArgs, count: usize) -> Outcome {
     Ok(exit::OK)
 }
 
+/// The listing on stdout is for whoever reads it; a reader that has gone (`roster sim | head -3`)
+/// took what it wanted, and the tenants go on serving.
+fn listed(printed: std::io::Result<()>) -> Result<(), CommandError> {
+    match printed {
+        Err(error) if !crate::pipe::is_closed_pipe(&error) => {
+            Err(CommandError::new("failed to write to stdout").caused_by(error))
+        }
+        _ => Ok(()),
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use clap::Parser;
@@ -366,16 +377,5 @@ mod tests {
     fn fault_rate_out_of_range_is_refused() {
         assert!(config(&parse(&["--fault-rate", "0.5"]), sim::generate::small_tenant()).is_err());
         assert!(Cli::try_parse_from(["roster", "sim", "--qlik-only", "--alumio-only"]).is_err());
-    }
-}
-
-/// The listing on stdout is for whoever reads it; a reader that has gone (`roster sim | head -3`)
-/// took what it wanted, and the tenants go on serving.
-fn listed(printed: std::io::Result<()>) -> Result<(), CommandError> {
-    match printed {
-        Err(error) if !crate::pipe::is_closed_pipe(&error) => {
-            Err(CommandError::new("failed to write to stdout").caused_by(error))
-        }
-        _ => Ok(()),
     }
 }
