@@ -302,3 +302,36 @@ fn a_tenant_apply_killed_in_its_configuration_phase_left_a_before_line_for_every
     );
     assert!(!left.groups_settings.auto_create_groups);
 }
+
+#[test]
+fn a_created_group_assigned_since_in_another_space_is_not_deleted_even_with_force() {
+    let world = world();
+    let id = apply(&world);
+    // Someone assigns the group the apply created in a space the apply did not touch for it.
+    world.write(
+        "later.csv",
+        "space,type,assignee,roles\nSpace 0,group,New Team,consumer\n",
+    );
+    let later = world.run(&["apply", "later.csv", "--to", "sim", "--yes", "-q"]);
+    assert_eq!(later.code, Some(0), "{}", later.stderr);
+    let group_deletes = |world: &World| {
+        world
+            .requests()
+            .iter()
+            .filter(|r| r.method == "DELETE" && r.path.starts_with("/api/v1/groups/"))
+            .count()
+    };
+
+    let undone = undo(&world, &id, &["--yes", "--force"]);
+    assert_eq!(undone.code, Some(1), "{}\n{}", undone.stdout, undone.stderr);
+    let line = undone
+        .stdout
+        .lines()
+        .find(|l| l.contains("New Team") && l.trim_start().starts_with('!'))
+        .unwrap_or_else(|| panic!("no refusal for New Team:\n{}", undone.stdout));
+    assert!(line.contains("in use") && line.contains("Space 0"), "{line}");
+    assert_eq!(group_deletes(&world), 0);
+    let now = export(&world);
+    assert!(now.contains("name = \"New Team\""), "the group stays:\n{now}");
+    assert!(!now.contains("name = \"Fresh\""), "the rest is undone:\n{now}");
+}

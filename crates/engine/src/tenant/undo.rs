@@ -6,7 +6,8 @@
 //! nothing; now as the run left it, it is written back; anything else changed since, by someone
 //! else, and is a `conflict`, left alone unless `force`. What the run created is deleted (a group,
 //! a space once the undo has removed the assignments the run made in it); a space that holds
-//! anything else is never deleted, whatever `force` says. What an undo deleted, an undo of it
+//! anything else, or a group assigned in a space since (deleting a group deletes its space
+//! assignments), is never deleted, whatever `force` says. What an undo deleted, an undo of it
 //! creates again.
 //!
 //! Dependencies run backwards: the command sends these writes after the assignments' undo, spaces
@@ -14,7 +15,7 @@
 
 use std::collections::{BTreeMap, HashMap};
 
-use core_api::target::{AssignmentInfo, SpaceInfo, Target, TargetError};
+use core_api::target::{AssigneeKind, AssignmentInfo, SpaceInfo, Target, TargetError};
 use core_api::tenant::{GroupSettings, GroupSettingsPatch, GroupWithRoles, LicenseSettings, TenantConfig};
 use futures::StreamExt as _;
 use serde::Serialize;
@@ -26,7 +27,7 @@ use crate::model::{Action, Plan};
 use crate::plan::role_set;
 use crate::undo::{CANNOT_UNDO, CONFLICT};
 
-/// Code of a space the undo will not delete: it holds what the run did not put there.
+/// Code of a space or group the undo will not delete: it holds what the run did not put there.
 pub const NOT_EMPTY: &str = "not_empty";
 /// Code of a group or space the run changed that no longer exists.
 pub const GONE: &str = "gone";
@@ -42,7 +43,8 @@ pub struct Current {
     pub groups: Vec<GroupWithRoles>,
     /// Every space, when a change touched a space.
     pub spaces: Vec<SpaceInfo>,
-    /// The assignments of each space the undo may delete, by space id.
+    /// The assignments of each space the undo may delete, by space id; of every space when the
+    /// undo may delete a group the run created.
     pub space_assignments: HashMap<String, Vec<AssignmentInfo>>,
 }
 
@@ -93,20 +95,30 @@ pub async fn read_current(
             error,
         })?;
     }
-    if kinds(|b| matches!(b, Before::Space(_) | Before::SpaceDescription(_))) {
+    // A group the run created is deleted only when nothing the undo leaves holds it: deleting a
+    // group deletes its space assignments too, and someone may have assigned it since.
+    let created_groups = changes.iter().any(|c| match &c.before {
+        Before::Group(g) if g.change == Change::Create => find_group(&current.groups, c, g).is_some(),
+        _ => false,
+    });
+    if created_groups || kinds(|b| matches!(b, Before::Space(_) | Before::SpaceDescription(_))) {
         current.spaces = target.list_spaces().await.map_err(|error| ReadError {
             what: "spaces",
             error,
         })?;
         // The spaces the run created that are still there: the undo deletes them only empty.
-        let created: Vec<&SpaceInfo> = changes
-            .iter()
-            .filter_map(|c| match &c.before {
-                Before::Space(s) if s.change == Change::Create => find_space(&current.spaces, c, s),
-                _ => None,
-            })
-            .collect();
-        let listed: Vec<Result<(String, Vec<AssignmentInfo>), TargetError>> = futures::stream::iter(created)
+        let to_list: Vec<&SpaceInfo> = if created_groups {
+            current.spaces.iter().collect()
+        } else {
+            changes
+                .iter()
+                .filter_map(|c| match &c.before {
+                    Before::Space(s) if s.change == Change::Create => find_space(&current.spaces, c, s),
+                    _ => None,
+                })
+                .collect()
+        };
+        let listed: Vec<Result<(String, Vec<AssignmentInfo>), TargetError>> = futures::stream::iter(to_list)
             .map(|space| async move {
                 target
                     .list_assignments(space)
@@ -149,6 +161,42 @@ fn find_group<'a>(
         Some(id) => groups.iter().find(|g| &g.group.id == id),
         None => groups.iter().find(|g| g.group.name == before.group),
     }
+}
+
+/// The assignments of group `group_id` that the undo leaves in place (the assignments' undo plan
+/// does not delete them), with their space's name.
+fn kept_assignments_of_group<'a>(
+    current: &'a Current,
+    assignments: &Plan,
+    group_id: &str,
+) -> Vec<(&'a str, &'a AssignmentInfo)> {
+    let removed: Vec<&str> = assignments
+        .items
+        .iter()
+        .filter_map(|i| match &i.action {
+            Action::Delete { assignment_id, .. } => Some(assignment_id.as_str()),
+            _ => None,
+        })
+        .collect();
+    let mut held: Vec<(&str, &AssignmentInfo)> = current
+        .spaces
+        .iter()
+        .flat_map(|space| {
+            current
+                .space_assignments
+                .get(&space.id)
+                .into_iter()
+                .flatten()
+                .map(move |a| (space.name.as_str(), a))
+        })
+        .filter(|(_, a)| {
+            a.assignee_kind == AssigneeKind::Group
+                && a.assignee_id == group_id
+                && !removed.contains(&a.id.as_str())
+        })
+        .collect();
+    held.sort_by_key(|(space, _)| *space);
+    held
 }
 
 /// One line of the configuration undo's plan, in the tenant plan's diff format.
@@ -331,7 +379,23 @@ pub fn plan(
                         let (now, after) = (role_set(&found.roles), role_set(&g.roles));
                         item.old = Some(serde_json::json!({ "exists": true, "roles": list(&now) }));
                         item.new = Some(serde_json::json!({ "exists": false }));
-                        if now == after || force {
+                        let held = kept_assignments_of_group(current, assignments, &found.group.id);
+                        if !held.is_empty() {
+                            let names: Vec<&str> = held.iter().take(3).map(|(space, _)| *space).collect();
+                            item = item.refuse(
+                                NOT_EMPTY,
+                                format!(
+                                    "not deleted: group {:?} is in use: it holds {} space assignment{} the undo does not remove (in {}{}); deleting the group would delete {}; remove {} first, or keep the group",
+                                    g.group,
+                                    held.len(),
+                                    if held.len() == 1 { "" } else { "s" },
+                                    names.join(", "),
+                                    if held.len() > 3 { ", ..." } else { "" },
+                                    if held.len() == 1 { "it" } else { "them" },
+                                    if held.len() == 1 { "it" } else { "them" },
+                                ),
+                            );
+                        } else if now == after || force {
                             item.mark = Mark::Update;
                             item.delete = true;
                             item.write = Some(Write::DeleteGroup {
@@ -729,5 +793,92 @@ mod tests {
             })
         );
         assert!(matches!(&items[0].before, Some(Before::Space(s)) if s.change == Change::Delete));
+    }
+
+    fn group_assignment(id: &str, group: &str) -> AssignmentInfo {
+        AssignmentInfo {
+            id: id.to_owned(),
+            assignee_kind: AssigneeKind::Group,
+            assignee_id: group.to_owned(),
+            roles: vec!["consumer".to_owned()],
+        }
+    }
+
+    fn deleting(space: &SpaceInfo, assignment_id: &str) -> crate::model::PlanItem {
+        crate::model::PlanItem {
+            line: 0,
+            key: crate::model::RowKey(assignment_id.to_owned()),
+            space: crate::model::SpaceRef::Id(space.id.clone()),
+            space_info: Some(std::sync::Arc::new(space.clone())),
+            assignee_kind: AssigneeKind::Group,
+            assignee: crate::model::AssigneeRef::Id("g2".to_owned()),
+            stated_type: None,
+            assignee_id: Some("g2".to_owned()),
+            roles: Vec::new(),
+            action: Action::Delete {
+                assignment_id: assignment_id.to_owned(),
+                roles: vec!["consumer".to_owned()],
+            },
+        }
+    }
+
+    #[test]
+    fn a_created_group_someone_has_assigned_since_is_kept_even_with_force() {
+        let created = change(
+            Before::Group(GroupBefore {
+                at: 1,
+                change: Change::Create,
+                group: "Team".to_owned(),
+                group_id: None,
+                roles: vec!["DataAdmin".to_owned()],
+            }),
+            Some("g2"),
+        );
+        let (s1, s2) = (space("s1", "Sales", ""), space("s2", "Finance", ""));
+        let mut current = Current {
+            groups: vec![GroupWithRoles {
+                group: GroupInfo {
+                    id: "g2".to_owned(),
+                    name: "Team".to_owned(),
+                },
+                roles: vec!["DataAdmin".to_owned()],
+                provider_type: None,
+            }],
+            spaces: vec![s1.clone(), s2.clone()],
+            ..Current::default()
+        };
+        // The run assigned the group in Sales (the assignments' undo removes that); someone has
+        // since assigned it in Finance too.
+        current
+            .space_assignments
+            .insert("s1".to_owned(), vec![group_assignment("a1", "g2")]);
+        current.space_assignments.insert(
+            "s2".to_owned(),
+            vec![group_assignment("a2", "g2"), group_assignment("a3", "g7")],
+        );
+        let mut assignments = empty_plan();
+        assignments.items.push(deleting(&s1, "a1"));
+        let changes = [&created];
+        for force in [false, true] {
+            let items = plan("r", &changes, &current, &assignments, force, 0);
+            assert_eq!(items.len(), 1);
+            assert_eq!(items[0].code, Some(NOT_EMPTY), "force {force}");
+            assert!(items[0].write.is_none());
+            let why = items[0].error.as_deref().unwrap_or_default();
+            assert!(
+                why.contains("1 space assignment ") && why.contains("in Finance"),
+                "{why}"
+            );
+        }
+        // Once the undo also removes the later assignment, the group goes.
+        assignments.items.push(deleting(&s2, "a2"));
+        let items = plan("r", &changes, &current, &assignments, false, 0);
+        assert_eq!(
+            items[0].write,
+            Some(Write::DeleteGroup {
+                id: "g2".to_owned(),
+                name: "Team".to_owned(),
+            })
+        );
     }
 }
