@@ -163,6 +163,23 @@ fn find_group<'a>(
     }
 }
 
+/// The first three of `n` names, joined, with `...` when there are more.
+fn first_few(names: impl Iterator<Item = String>, n: usize) -> String {
+    let mut text = names.take(3).collect::<Vec<_>>().join(", ");
+    if n > 3 {
+        text.push_str(", ...");
+    }
+    text
+}
+
+fn plural(n: usize) -> &'static str {
+    if n == 1 { "" } else { "s" }
+}
+
+fn them(n: usize) -> &'static str {
+    if n == 1 { "it" } else { "them" }
+}
+
 /// The assignments of group `group_id` that the undo leaves in place (the assignments' undo plan
 /// does not delete them), with their space's name.
 fn kept_assignments_of_group<'a>(
@@ -381,18 +398,14 @@ pub fn plan(
                         item.new = Some(serde_json::json!({ "exists": false }));
                         let held = kept_assignments_of_group(current, assignments, &found.group.id);
                         if !held.is_empty() {
-                            let names: Vec<&str> = held.iter().take(3).map(|(space, _)| *space).collect();
+                            let (n, them) = (held.len(), them(held.len()));
+                            let spaces = first_few(held.iter().map(|(space, _)| (*space).to_owned()), n);
                             item = item.refuse(
                                 NOT_EMPTY,
                                 format!(
-                                    "not deleted: group {:?} is in use: it holds {} space assignment{} the undo does not remove (in {}{}); deleting the group would delete {}; remove {} first, or keep the group",
+                                    "not deleted: group {:?} is in use: it holds {n} space assignment{} the undo does not remove (in {spaces}); deleting the group would delete {them}; remove {them} first, or keep the group",
                                     g.group,
-                                    held.len(),
-                                    if held.len() == 1 { "" } else { "s" },
-                                    names.join(", "),
-                                    if held.len() > 3 { ", ..." } else { "" },
-                                    if held.len() == 1 { "it" } else { "them" },
-                                    if held.len() == 1 { "it" } else { "them" },
+                                    plural(n),
                                 ),
                             );
                         } else if now == after || force {
@@ -504,21 +517,19 @@ pub fn plan(
                     .unwrap_or_default();
                 let described = found.description.clone().unwrap_or_default();
                 if !kept.is_empty() {
-                    let who: Vec<String> = kept
-                        .iter()
-                        .take(3)
-                        .map(|a| format!("{} {}", a.assignee_kind, a.assignee_id))
-                        .collect();
+                    let n = kept.len();
+                    let who = first_few(
+                        kept.iter()
+                            .map(|a| format!("{} {}", a.assignee_kind, a.assignee_id)),
+                        n,
+                    );
                     item = item.refuse(
                         NOT_EMPTY,
                         format!(
-                            "not deleted: space {:?} is not empty: it holds {} assignment{} the undo does not remove ({}{}); remove {} first, or keep the space",
+                            "not deleted: space {:?} is not empty: it holds {n} assignment{} the undo does not remove ({who}); remove {} first, or keep the space",
                             s.space,
-                            kept.len(),
-                            if kept.len() == 1 { "" } else { "s" },
-                            who.join(", "),
-                            if kept.len() > 3 { ", ..." } else { "" },
-                            if kept.len() == 1 { "it" } else { "them" },
+                            plural(n),
+                            them(n),
                         ),
                     );
                 } else if described != s.description.clone().unwrap_or_default() && !force {
