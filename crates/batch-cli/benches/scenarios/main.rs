@@ -11,6 +11,7 @@
 //! cargo bench -p batch-cli --bench scenarios -- --quick --json    # scaled down, JSON
 //! ```
 
+mod floor;
 mod measure;
 mod peer;
 mod procs;
@@ -28,6 +29,10 @@ use clap::Parser;
 
 use crate::report::{Status, Suite};
 use crate::scenarios::Ctx;
+
+// roster's allocator, so that the HTTP floor (`floor`) is measured as roster would run it.
+#[global_allocator]
+static GLOBAL: mimalloc::MiMalloc = mimalloc::MiMalloc;
 
 /// Run the performance scenarios against `roster sim`.
 #[derive(Debug, Parser)]
@@ -57,6 +62,9 @@ fn main() -> ExitCode {
     let args: Vec<String> = std::env::args().skip(1).collect();
     if args.first().map(String::as_str) == Some(measure::CHILD_ARG) {
         return measure::child_main(&args[1..]);
+    }
+    if args.first().map(String::as_str) == Some(floor::FLOOR_ARG) {
+        return floor::floor_main(&args[1..]);
     }
     let options = Options::parse();
     match run(&options) {

@@ -1282,6 +1282,45 @@ fn fleet_run(
     Ok(FleetRun { usage, stats })
 }
 
+/// The same fleet's HTTP work done by reqwest alone ([`crate::floor`]), on a fresh simulator:
+/// what it cost, and how many rows it created.
+fn floor_run(
+    ctx: &Ctx,
+    name: &str,
+    w: Workload,
+    tenants: usize,
+    sim_flags: &[&str],
+    concurrency: usize,
+    in_flight: usize,
+) -> Result<(Usage, usize)> {
+    let (tenant, _) = w.write(&ctx.dir, name)?;
+    let dir = ctx.dir.join(format!("{name}.fleet"));
+    let _sim = FleetSim::start(
+        &ctx.roster,
+        &tenant,
+        tenants,
+        &dir,
+        sim_flags,
+        &ctx.dir.join(format!("{name}.sim.log")),
+    )?;
+    let me = std::env::current_exe().context("find the benchmark binary")?;
+    let stdout = ctx.dir.join(format!("{name}.out"));
+    let usage = measure::measure(&measure::Run {
+        program: &me,
+        args: crate::floor::args(&dir, w.rows, concurrency, in_flight),
+        env: Vec::new(),
+        stdout: stdout.clone(),
+        stderr: ctx.dir.join(format!("{name}.err")),
+        dir: &ctx.dir,
+        deadline: Duration::from_secs(900),
+    })?;
+    let created = std::fs::read_to_string(&stdout)
+        .ok()
+        .and_then(|text| text.trim().parse().ok())
+        .unwrap_or(0);
+    Ok((usage, created))
+}
+
 /// Scenario 12: 50 tenants × 200 rows, each tenant's Tier 2 at 600/min (paced strictly) with
 /// 20 ms latency, all 50 in flight: the fleet should take about as long as one tenant. Then
 /// 500 tenants, 50 in flight and unpaced, for peak memory: it grows with the tenants in
@@ -1372,6 +1411,18 @@ fn fleet(ctx: &mut Ctx) -> Result<Outcome> {
         "< 50 µs",
         many_per_row_us < 50.0,
     );
+    // What reqwest alone costs for the same requests, as a floor under the figure above.
+    let (floor, floor_created) = floor_run(ctx, "s12-http-floor", w, many, unpaced_sim, 16, tenants)?;
+    let floor_per_row_us = floor.cpu().as_secs_f64() * 1e6 / many_rows as f64;
+    outcome.check(
+        &format!("HTTP floor: reqwest alone, same {many} tenants: every row created"),
+        format!("exit {}, {floor_created} of {many_rows}", code(&floor)),
+        "exit 0, all",
+        floor.code == Some(0) && floor_created as u64 == many_rows,
+    );
+    if floor.code != Some(0) {
+        outcome.note(format!("stderr: {}", ctx.tail("s12-http-floor")));
+    }
     outcome.check(
         &format!("peak RSS, {many} tenants vs {tenants}, {tenants} in flight, unpaced"),
         format!("{rss_many:.0} MB vs {rss_few:.0} MB"),
@@ -1421,6 +1472,15 @@ fn fleet(ctx: &mut Ctx) -> Result<Outcome> {
             mb(run.usage.max_rss)
         ));
     }
+    outcome.note(format!(
+        "HTTP floor: the same {many} tenants' listings and creates with reqwest alone (no roster), {tenants} in flight, \
+         16 at a time each: CPU {:.2} s ({floor_per_row_us:.1} µs/row), peak RSS {:.0} MB; roster's own work is the rest \
+         ({:.1} µs/row)",
+        secs(floor.cpu()),
+        mb(floor.max_rss),
+        many_per_row_us - floor_per_row_us
+    ));
     outcome.detail("many_cpu_us_per_row", many_per_row_us);
+    outcome.detail("http_floor_cpu_us_per_row", floor_per_row_us);
     Ok(outcome)
 }
