@@ -3,6 +3,11 @@
 //! tenant and the rerun finishes them without sending anything twice; `--shard` partitions
 //! the fleet exactly.
 
+#![allow(
+    clippy::expect_used,
+    reason = "helpers outside #[test] functions too: any failure is a failed test"
+)]
+
 use std::collections::BTreeSet;
 use std::time::Duration;
 
@@ -305,27 +310,22 @@ fn a_bad_fleet_is_a_located_usage_error_and_nothing_is_sent() {
     assert!(fleet.sims.iter().all(|s| s.request_log().is_empty()));
 }
 
-#[test]
-fn sim_serves_a_fleet_and_writes_its_files() {
+/// `roster sim ARGS --tenant TENANT --fleet-dir DIR/fleet --json`, started; its stdout's JSON
+/// document (the tenants) once printed, and the fleet's `roster.toml` once written.
+fn serve_fleet(
+    dir: &std::path::Path,
+    tenant_file: &std::path::Path,
+    args: &[&str],
+) -> (std::process::Child, Vec<serde_json::Value>, std::path::PathBuf) {
     use std::io::{BufRead, BufReader};
 
-    let dir = tempfile::tempdir().expect("temp dir");
-    let tenant_file = dir.path().join("tenant.json");
-    std::fs::write(&tenant_file, tenant(USERS, SPACES, 0).to_json_pretty()).expect("tenant file");
-    std::fs::write(dir.path().join("roster.csv"), roster()).expect("roster");
-    let fleet_dir = dir.path().join("fleet");
+    let fleet_dir = dir.join("fleet");
     let mut sim = std::process::Command::new(roster_e2e::roster_bin())
-        .args([
-            "sim",
-            "--qlik-only",
-            "--tenants",
-            "3",
-            "--json",
-            "--tier2-per-min",
-            "0",
-        ])
+        .arg("sim")
+        .args(args)
+        .args(["--qlik-only", "--json", "--tier2-per-min", "0"])
         .arg("--tenant")
-        .arg(&tenant_file)
+        .arg(tenant_file)
         .arg("--fleet-dir")
         .arg(&fleet_dir)
         .stdin(std::process::Stdio::null())
@@ -341,6 +341,17 @@ fn sim_serves_a_fleet_and_writes_its_files() {
     let tenants = doc["tenants"].as_array().cloned().unwrap_or_default();
     let config = fleet_dir.join("roster.toml");
     wait_for("the fleet files", Duration::from_secs(30), || config.exists());
+    (sim, tenants, config)
+}
+
+#[test]
+fn sim_serves_a_fleet_and_writes_its_files() {
+    let dir = tempfile::tempdir().expect("temp dir");
+    let tenant_file = dir.path().join("tenant.json");
+    std::fs::write(&tenant_file, tenant(USERS, SPACES, 0).to_json_pretty()).expect("tenant file");
+    std::fs::write(dir.path().join("roster.csv"), roster()).expect("roster");
+    let (mut sim, tenants, config) = serve_fleet(dir.path(), &tenant_file, &["--tenants", "3"]);
+    let line = serde_json::json!(tenants).to_string();
     let run = std::process::Command::new(roster_e2e::roster_bin())
         .args(["plan", "roster.csv", "--to", "sim", "--json", "--config"])
         .arg(&config)
@@ -469,4 +480,70 @@ fn sim_goes_on_serving_when_the_reader_of_its_listing_has_gone() {
     );
     let tenants = std::fs::read_to_string(fleet_dir.join("tenants.csv")).expect("tenants.csv");
     assert_eq!(tenants.lines().count(), 21, "{tenants}");
+}
+
+#[test]
+fn sim_serves_the_tenants_a_file_lists_each_with_its_own_data() {
+    let dir = tempfile::tempdir().expect("temp dir");
+    std::fs::write(
+        dir.path().join("acme.json"),
+        tenant(USERS, SPACES, 0).to_json_pretty(),
+    )
+    .expect("tenant file");
+    // globex has Space 0 only: the roster's rows in the other spaces fail there.
+    let globex: serde_json::Value =
+        serde_json::from_str(&tenant(USERS, 1, 0).to_json_pretty()).expect("tenant json");
+    let list = serde_json::json!({
+        "version": 1,
+        "tenants": [
+            { "name": "acme", "file": "acme.json" },
+            { "name": "globex", "tenant": globex },
+        ]
+    });
+    let list_file = dir.path().join("tenants.json");
+    std::fs::write(&list_file, list.to_string()).expect("list");
+    std::fs::write(dir.path().join("roster.csv"), roster()).expect("roster");
+    let (mut sim, tenants, config) = serve_fleet(dir.path(), &list_file, &[]);
+    let run = std::process::Command::new(roster_e2e::roster_bin())
+        .args([
+            "apply",
+            "roster.csv",
+            "--to",
+            "sim",
+            "--json",
+            "--yes",
+            "--config",
+        ])
+        .arg(&config)
+        .current_dir(dir.path())
+        .env("NO_COLOR", "1")
+        .env_remove("ROSTER_CONFIG")
+        .output()
+        .expect("run roster apply");
+    let _ = sim.kill();
+    let _ = sim.wait();
+
+    let names: Vec<&str> = tenants.iter().filter_map(|t| t["name"].as_str()).collect();
+    assert_eq!(names, ["acme", "globex"]);
+    let stdout = String::from_utf8_lossy(&run.stdout);
+    let lines: Vec<serde_json::Value> = stdout
+        .lines()
+        .filter_map(|l| serde_json::from_str(l).ok())
+        .collect();
+    let mut statuses = finished_statuses(&lines);
+    statuses.sort();
+    assert_eq!(
+        statuses,
+        [
+            ("acme".to_owned(), "ok".to_owned()),
+            ("globex".to_owned(), "rows_failed".to_owned())
+        ],
+        "{stdout}"
+    );
+    assert_eq!(
+        run.status.code(),
+        Some(1),
+        "{}",
+        String::from_utf8_lossy(&run.stderr)
+    );
 }

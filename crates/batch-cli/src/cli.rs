@@ -318,16 +318,17 @@ pub struct SimArgs {
     #[arg(long, default_value_t = 60)]
     pub alumio_writes_per_min: u32,
     /// Serve N tenants at once, each a copy of --tenant with its own keys, data and rate budget,
-    /// at its own base URL (one port each).
+    /// at its own base URL (one port each). A --tenant file that lists tenants
+    /// (`{"version": 1, "tenants": [...]}`) serves each of them without this flag.
     #[arg(long, value_name = "N")]
     pub tenants: Option<usize>,
-    /// With --tenants: write a fleet for them into DIR (roster.toml with [fleets.sim],
+    /// With several tenants: write a fleet for them into DIR (roster.toml with [fleets.sim],
     /// tenants.csv and one key file per tenant), ready for `roster apply ROSTER --config
     /// DIR/roster.toml --to sim`.
-    #[arg(long, value_name = "DIR", requires = "tenants")]
+    #[arg(long, value_name = "DIR")]
     pub fleet_dir: Option<PathBuf>,
-    /// With --tenants: print the tenants as one JSON document on stdout.
-    #[arg(long, requires = "tenants")]
+    /// With several tenants: print them as one JSON document on stdout.
+    #[arg(long)]
     pub json: bool,
 }
 

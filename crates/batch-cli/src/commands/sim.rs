@@ -6,6 +6,7 @@
 use std::io::Write;
 use std::time::Duration;
 
+use sim::fleet::Loaded;
 use sim::{
     AlumioBatchMode, AlumioConfig, AlumioExistingMember, AlumioUnknownEmail, Faults, Sim, SimConfig, Tenant,
 };
@@ -91,10 +92,26 @@ pub fn config(args: &SimArgs, tenant: Tenant) -> Result<SimConfig, String> {
 }
 
 async fn serve(args: SimArgs) -> Outcome {
-    if let Some(count) = args.tenants {
-        return serve_fleet(&args, count).await;
+    let loaded = sim::fleet::load(&args.tenant).map_err(|error| CommandError::from_chain(&error))?;
+    let tenant = match (loaded, args.tenants) {
+        (Loaded::One(base), Some(count)) => return serve_fleet(&args, copies(&base, count)?).await,
+        (Loaded::Listed(listed), None) => return serve_fleet(&args, listed).await,
+        (Loaded::Listed(listed), Some(_)) => {
+            return Err(CommandError::new(format!(
+                "--tenants makes copies of one tenant, and {} lists {} tenants of its own",
+                args.tenant.display(),
+                listed.len()
+            ))
+            .hint("drop --tenants to serve the listed tenants, or name a file of one tenant"));
+        }
+        (Loaded::One(tenant), None) => *tenant,
+    };
+    if args.fleet_dir.is_some() || args.json {
+        return Err(
+            CommandError::new("--fleet-dir and --json describe several tenants")
+                .hint("add --tenants N for N copies of the tenant, or name a tenant file that lists tenants"),
+        );
     }
-    let tenant = Tenant::load(&args.tenant).map_err(|error| CommandError::from_chain(&error))?;
     let config = config(&args, tenant).map_err(CommandError::new)?;
     let (qlik, alumio) = (config.qlik_enabled, config.alumio.enabled);
     let handle = Sim::start(config)
@@ -164,20 +181,31 @@ async fn serve(args: SimArgs) -> Outcome {
 /// The most tenants one `roster sim` serves.
 pub const MAX_TENANTS: usize = 2000;
 
-/// `--tenants N`: N copies of the tenant, each at its own port with its own keys, data and
-/// rate budget. Stdout: one line per tenant, `NAME URL API_KEY` (or one JSON document with
-/// `--json`); with `--fleet-dir`, the fleet files for them.
-async fn serve_fleet(args: &SimArgs, count: usize) -> Outcome {
+/// `--tenants N`: N copies of the tenant, named `tenant-01` ..., each with keys of its own.
+fn copies(base: &Tenant, count: usize) -> Result<Vec<(String, Tenant)>, CommandError> {
     if !(1..=MAX_TENANTS).contains(&count) {
         return Err(CommandError::new(format!(
             "--tenants must be between 1 and {MAX_TENANTS} (got {count})"
         )));
     }
-    let base = Tenant::load(&args.tenant).map_err(|error| CommandError::from_chain(&error))?;
+    Ok((0..count)
+        .map(|index| {
+            (
+                sim::fleet::tenant_name(index, count),
+                sim::fleet::tenant_copy(base, index),
+            )
+        })
+        .collect())
+}
+
+/// Several tenants (`--tenants N` copies, or those a tenant file lists), each at its own port
+/// with its own data and rate budget. Stdout: one line per tenant, `NAME URL API_KEY` (or one
+/// JSON document with `--json`); with `--fleet-dir`, the fleet files for them.
+async fn serve_fleet(args: &SimArgs, tenants: Vec<(String, Tenant)>) -> Outcome {
+    let count = tenants.len();
     let mut handles = Vec::with_capacity(count);
     let mut members = Vec::with_capacity(count);
-    for index in 0..count {
-        let tenant = sim::fleet::tenant_copy(&base, index);
+    for (index, (name, tenant)) in tenants.into_iter().enumerate() {
         let mut config = config(args, tenant).map_err(CommandError::new)?;
         // A fixed port is the first tenant's; the others take the ports after it.
         if config.addr.port() != 0 {
@@ -191,12 +219,11 @@ async fn serve_fleet(args: &SimArgs, count: usize) -> Outcome {
         let handle = Sim::start(config)
             .await
             .map_err(|error| CommandError::from_chain(&error))?;
-        let api_key =
-            handle.api_keys().into_iter().next().ok_or_else(|| {
-                CommandError::new("the tenant file has no Qlik API key for the fleet to use")
-            })?;
+        let api_key = handle.api_keys().into_iter().next().ok_or_else(|| {
+            CommandError::new(format!("tenant {name} has no Qlik API key for the fleet to use"))
+        })?;
         members.push(sim::fleet::FleetMember {
-            name: sim::fleet::tenant_name(index, count),
+            name,
             url: handle.base_url(),
             api_key,
         });
