@@ -237,7 +237,8 @@ Environment: see `roster plan --help`.";
 /// `roster sim`: a simulated tenant for trying the tool and for tests.
 #[derive(Debug, Args)]
 pub struct SimArgs {
-    /// Tenant file (JSON) with spaces, users, groups and assignments.
+    /// Tenant file (JSON) with spaces, users, groups and assignments, or one that lists several
+    /// tenants to serve at once (`{"version": 1, "tenants": [{"name": ..., "file": ...}]}`).
     #[arg(long, default_value = "data/tenant-small.json")]
     pub tenant: PathBuf,
     /// Address to listen on; port 0 picks a free port.
