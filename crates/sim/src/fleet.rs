@@ -44,11 +44,7 @@ pub const MAX_LISTED: usize = 2000;
 
 /// Read a tenant file that holds one tenant or lists several.
 pub fn load(path: &Path) -> Result<Loaded, Error> {
-    let text = std::fs::read_to_string(path).map_err(|source| ErrorKind::Read {
-        path: path.to_owned(),
-        source,
-    })?;
-    let value: serde_json::Value = serde_json::from_str(&text).map_err(ErrorKind::Parse)?;
+    let (text, value) = read_json(path)?;
     if value.get("tenants").is_none() {
         return Tenant::from_json(&text).map(|tenant| Loaded::One(Box::new(tenant)));
     }
@@ -120,15 +116,21 @@ pub fn load(path: &Path) -> Result<Loaded, Error> {
 
 /// A listed file: its tenant, or `None` when it lists tenants itself (a list does not nest).
 fn load_one(path: &Path) -> Result<Option<Tenant>, Error> {
-    let text = std::fs::read_to_string(path).map_err(|source| ErrorKind::Read {
-        path: path.to_owned(),
-        source,
-    })?;
-    let value: serde_json::Value = serde_json::from_str(&text).map_err(ErrorKind::Parse)?;
+    let (text, value) = read_json(path)?;
     if value.get("tenants").is_some() {
         return Ok(None);
     }
     Tenant::from_json(&text).map(Some)
+}
+
+/// A tenant file's text and its JSON.
+fn read_json(path: &Path) -> Result<(String, serde_json::Value), Error> {
+    let text = std::fs::read_to_string(path).map_err(|source| ErrorKind::Read {
+        path: path.to_owned(),
+        source,
+    })?;
+    let value = serde_json::from_str(&text).map_err(ErrorKind::Parse)?;
+    Ok((text, value))
 }
 
 fn valid_name(name: &str) -> bool {

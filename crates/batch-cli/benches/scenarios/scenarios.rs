@@ -1235,14 +1235,15 @@ struct FleetRun {
     stats: Vec<Stats>,
 }
 
-fn fleet_run(
+/// `roster sim --tenants` serving `tenants` copies of the workload's tenant, its fleet files in
+/// `NAME.fleet`; with the roster written beside it, and that directory.
+fn start_fleet(
     ctx: &Ctx,
     name: &str,
     w: Workload,
     tenants: usize,
     sim_flags: &[&str],
-    client_flags: &[&str],
-) -> Result<FleetRun> {
+) -> Result<(FleetSim, PathBuf, PathBuf)> {
     let (tenant, roster) = w.write(&ctx.dir, name)?;
     let dir = ctx.dir.join(format!("{name}.fleet"));
     let sim = FleetSim::start(
@@ -1253,6 +1254,18 @@ fn fleet_run(
         sim_flags,
         &ctx.dir.join(format!("{name}.sim.log")),
     )?;
+    Ok((sim, roster, dir))
+}
+
+fn fleet_run(
+    ctx: &Ctx,
+    name: &str,
+    w: Workload,
+    tenants: usize,
+    sim_flags: &[&str],
+    client_flags: &[&str],
+) -> Result<FleetRun> {
+    let (sim, roster, _) = start_fleet(ctx, name, w, tenants, sim_flags)?;
     let config = sim.config.to_string_lossy().into_owned();
     let roster = roster.to_string_lossy().into_owned();
     let mut args: Vec<String> = [
@@ -1293,16 +1306,7 @@ fn floor_run(
     concurrency: usize,
     in_flight: usize,
 ) -> Result<(Usage, usize)> {
-    let (tenant, _) = w.write(&ctx.dir, name)?;
-    let dir = ctx.dir.join(format!("{name}.fleet"));
-    let _sim = FleetSim::start(
-        &ctx.roster,
-        &tenant,
-        tenants,
-        &dir,
-        sim_flags,
-        &ctx.dir.join(format!("{name}.sim.log")),
-    )?;
+    let (_sim, _, dir) = start_fleet(ctx, name, w, tenants, sim_flags)?;
     let me = std::env::current_exe().context("find the benchmark binary")?;
     let stdout = ctx.dir.join(format!("{name}.out"));
     let usage = measure::measure(&measure::Run {
