@@ -13,7 +13,7 @@
 //! Dependencies run backwards: the command sends these writes after the assignments' undo, spaces
 //! first, then group roles, groups and settings last.
 
-use std::collections::{BTreeMap, HashMap};
+use std::collections::{BTreeMap, HashMap, HashSet};
 
 use core_api::target::{AssigneeKind, AssignmentInfo, SpaceInfo, Target, TargetError};
 use core_api::tenant::{GroupSettings, GroupSettingsPatch, GroupWithRoles, LicenseSettings, TenantConfig};
@@ -184,17 +184,9 @@ fn them(n: usize) -> &'static str {
 /// does not delete them), with their space's name.
 fn kept_assignments_of_group<'a>(
     current: &'a Current,
-    assignments: &Plan,
+    removed: &Removed<'_>,
     group_id: &str,
 ) -> Vec<(&'a str, &'a AssignmentInfo)> {
-    let removed: Vec<&str> = assignments
-        .items
-        .iter()
-        .filter_map(|i| match &i.action {
-            Action::Delete { assignment_id, .. } => Some(assignment_id.as_str()),
-            _ => None,
-        })
-        .collect();
     let mut held: Vec<(&str, &AssignmentInfo)> = current
         .spaces
         .iter()
@@ -204,16 +196,29 @@ fn kept_assignments_of_group<'a>(
                 .get(&space.id)
                 .into_iter()
                 .flatten()
+                .filter(|a| !removed.contains(&(space.id.as_str(), a.id.as_str())))
                 .map(move |a| (space.name.as_str(), a))
         })
-        .filter(|(_, a)| {
-            a.assignee_kind == AssigneeKind::Group
-                && a.assignee_id == group_id
-                && !removed.contains(&a.id.as_str())
-        })
+        .filter(|(_, a)| a.assignee_kind == AssigneeKind::Group && a.assignee_id == group_id)
         .collect();
     held.sort_by_key(|(space, _)| *space);
     held
+}
+
+/// The assignments the assignments' undo plan deletes, by space id and assignment id.
+type Removed<'a> = HashSet<(&'a str, &'a str)>;
+
+fn removed_by(assignments: &Plan) -> Removed<'_> {
+    assignments
+        .items
+        .iter()
+        .filter_map(|i| match (&i.action, &i.space_info) {
+            (Action::Delete { assignment_id, .. }, Some(space)) => {
+                Some((space.id.as_str(), assignment_id.as_str()))
+            }
+            _ => None,
+        })
+        .collect()
 }
 
 /// One line of the configuration undo's plan, in the tenant plan's diff format.
@@ -309,6 +314,7 @@ pub fn plan(
             std::cmp::Reverse(c.before.at()),
         )
     });
+    let removed = removed_by(assignments);
     let mut items = Vec::new();
     for change in ordered {
         match &change.before {
@@ -396,7 +402,7 @@ pub fn plan(
                         let (now, after) = (role_set(&found.roles), role_set(&g.roles));
                         item.old = Some(serde_json::json!({ "exists": true, "roles": list(&now) }));
                         item.new = Some(serde_json::json!({ "exists": false }));
-                        let held = kept_assignments_of_group(current, assignments, &found.group.id);
+                        let held = kept_assignments_of_group(current, &removed, &found.group.id);
                         if !held.is_empty() {
                             let (n, them) = (held.len(), them(held.len()));
                             let spaces = first_few(held.iter().map(|(space, _)| (*space).to_owned()), n);
@@ -501,19 +507,14 @@ pub fn plan(
                 };
                 item.old = Some(serde_json::json!({ "exists": true, "type": found.space_type }));
                 item.new = Some(serde_json::json!({ "exists": false }));
-                let removed: Vec<&str> = assignments
-                    .items
-                    .iter()
-                    .filter(|i| i.space_info.as_ref().is_some_and(|x| x.id == found.id))
-                    .filter_map(|i| match &i.action {
-                        Action::Delete { assignment_id, .. } => Some(assignment_id.as_str()),
-                        _ => None,
-                    })
-                    .collect();
                 let kept: Vec<&AssignmentInfo> = current
                     .space_assignments
                     .get(&found.id)
-                    .map(|all| all.iter().filter(|a| !removed.contains(&a.id.as_str())).collect())
+                    .map(|all| {
+                        all.iter()
+                            .filter(|a| !removed.contains(&(found.id.as_str(), a.id.as_str())))
+                            .collect()
+                    })
                     .unwrap_or_default();
                 let described = found.description.clone().unwrap_or_default();
                 if !kept.is_empty() {
